@@ -1,0 +1,154 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import type { AuditSink } from '../ledger/audit-sink.js';
+import { AuthError } from './auth-errors.js';
+import type { AuthTables } from './auth-tables.js';
+import { isRole, type Principal, type Role } from './roles.js';
+
+const TOKEN_PREFIX = 'glh';
+const TOKEN_PATTERN = /^glh_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$/;
+
+export interface TokenInfo {
+  readonly id: string;
+  readonly role: Role;
+  readonly sites: readonly string[] | '*';
+  readonly label: string;
+  readonly createdAt: string;
+  readonly revokedAt: string | null;
+}
+
+export interface TokenServiceOptions {
+  readonly db: Kysely<AuthTables>;
+  readonly knownSites: ReadonlySet<string>;
+  readonly audit: AuditSink;
+  readonly now?: () => Date;
+}
+
+/**
+ * API tokens: 256 random bits shown once, stored as SHA-256 (a slow hash adds nothing to a
+ * secret of that entropy), looked up by their public id and compared in constant time.
+ */
+export class TokenService {
+  readonly #db: Kysely<AuthTables>;
+  readonly #knownSites: ReadonlySet<string>;
+  readonly #audit: AuditSink;
+  readonly #now: () => Date;
+
+  constructor(options: TokenServiceOptions) {
+    this.#db = options.db;
+    this.#knownSites = options.knownSites;
+    this.#audit = options.audit;
+    this.#now = options.now ?? (() => new Date());
+  }
+
+  /**
+   * @example
+   * const { token } = await tokens.create({ role: 'analyst', sites: ['zurich'] }, cliActor);
+   */
+  async create(
+    request: { role: string; sites?: readonly string[] | undefined; label?: string | undefined },
+    actor: { role: string; token: string },
+  ): Promise<TokenInfo & { token: string }> {
+    if (!isRole(request.role)) {
+      throw new AuthError('INVALID_TOKEN_REQUEST', `unknown role "${request.role}"`, {
+        details: { field: 'role' },
+      });
+    }
+    const unknown = (request.sites ?? []).filter((s) => !this.#knownSites.has(s));
+    if (unknown.length > 0) {
+      throw new AuthError('INVALID_TOKEN_REQUEST', `unknown site(s): ${unknown.join(', ')}`, {
+        details: { field: 'sites' },
+      });
+    }
+    const id = randomBytes(6).toString('hex');
+    const token = `${TOKEN_PREFIX}_${id}_${randomBytes(32).toString('base64url')}`;
+    const sites =
+      request.sites === undefined || request.sites.length === 0 ? '*' : [...new Set(request.sites)];
+    const info: TokenInfo = {
+      id,
+      role: request.role,
+      sites,
+      label: request.label ?? '',
+      createdAt: this.#now().toISOString(),
+      revokedAt: null,
+    };
+    await this.#db
+      .insertInto('tokens')
+      .values({
+        id,
+        token_hash: hashToken(token),
+        role: info.role,
+        sites: JSON.stringify(sites),
+        label: info.label,
+        created_at: info.createdAt,
+      })
+      .execute();
+    await this.#audit.append({
+      type: 'token.created',
+      time: info.createdAt,
+      actor,
+      tokenId: id,
+      role: info.role,
+      sites,
+    });
+    return { ...info, token };
+  }
+
+  async list(): Promise<TokenInfo[]> {
+    const rows = await this.#db.selectFrom('tokens').selectAll().orderBy('created_at').execute();
+    return rows.map(toInfo);
+  }
+
+  async revoke(id: string, actor: { role: string; token: string }): Promise<TokenInfo> {
+    const time = this.#now().toISOString();
+    const row = await this.#db
+      .updateTable('tokens')
+      .set({ revoked_at: time })
+      .where('id', '=', id)
+      .where('revoked_at', 'is', null)
+      .returningAll()
+      .executeTakeFirst();
+    if (row === undefined) throw new AuthError('TOKEN_NOT_FOUND', `no active token with id "${id}"`);
+    await this.#audit.append({ type: 'token.revoked', time, actor, tokenId: id });
+    return toInfo(row);
+  }
+
+  /** Resolves a presented bearer token; `undefined` for anything unknown, malformed or revoked. */
+  async authenticate(presented: string): Promise<Principal | undefined> {
+    const match = TOKEN_PATTERN.exec(presented);
+    if (match === null) return undefined;
+    const row = await this.#db
+      .selectFrom('tokens')
+      .selectAll()
+      .where('id', '=', match[1]!)
+      .executeTakeFirst();
+    if (row === undefined || row.revoked_at !== null) return undefined;
+    const expected = Buffer.from(row.token_hash, 'hex');
+    if (!timingSafeEqual(expected, Buffer.from(hashToken(presented), 'hex'))) return undefined;
+    const info = toInfo(row);
+    return { tokenId: info.id, role: info.role, sites: info.sites };
+  }
+}
+
+function hashToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+function toInfo(row: {
+  id: string;
+  role: string;
+  sites: string;
+  label: string;
+  created_at: string;
+  revoked_at: string | null;
+}): TokenInfo {
+  const sites = JSON.parse(row.sites) as string[] | '*';
+  return {
+    id: row.id,
+    role: row.role as Role,
+    sites,
+    label: row.label,
+    createdAt: row.created_at,
+    revokedAt: row.revoked_at,
+  };
+}

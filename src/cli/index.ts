@@ -1,0 +1,18 @@
+import { Command } from 'commander';
+import { registerInit } from './init-command.js';
+import { registerPolicy } from './policy-command.js';
+import { registerToken } from './token-command.js';
+import { registerUp } from './up-command.js';
+
+const program = new Command()
+  .name('glasshouse')
+  .description('Threat-data service with data residency and verifiable transparency')
+  .version('0.1.0')
+  .showHelpAfterError();
+
+registerUp(program);
+registerInit(program);
+registerToken(program);
+registerPolicy(program);
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,59 @@
+import { type Command, InvalidArgumentError } from 'commander';
+import { loadConfig } from '../config/load.js';
+import { buildApp } from '../http/app.js';
+import { openGlasshouse } from '../main.js';
+import { type DataDirOptions, overridesOf, withDataDirOptions } from './data-dir-options.js';
+import { adminTokenLines, initialize } from './init-command.js';
+import { action } from './output.js';
+
+interface UpOptions extends DataDirOptions {
+  readonly host?: string;
+  readonly port?: number;
+  readonly logLevel?: string;
+}
+
+export function registerUp(program: Command): void {
+  withDataDirOptions(program.command('up'))
+    .description('run the control plane and every configured site in one process (embedded storage)')
+    .option('--host <host>', 'address to listen on (default: 127.0.0.1)')
+    .option('--port <port>', 'port to listen on, 0 for any free port (default: 8080)', parsePort)
+    .option('--log-level <level>', 'pino log level: fatal, error, warn, info, debug, trace or silent')
+    .action(action(up));
+}
+
+async function up(options: UpOptions): Promise<void> {
+  const first = await initialize(options);
+  if (first.adminToken !== undefined) {
+    process.stderr.write(
+      `${[`initialized ${first.dataDir}`, ...adminTokenLines(first.adminToken)].join('\n')}\n`,
+    );
+  }
+  const config = loadConfig({
+    ...overridesOf(options),
+    host: options.host,
+    port: options.port,
+    logLevel: options.logLevel,
+  });
+  const glasshouse = await openGlasshouse(config);
+  await glasshouse.recover();
+  let ready = true;
+  const app = await buildApp({ glasshouse, logLevel: config.log.level, isReady: () => ready });
+  const shutdown = async (signal: string) => {
+    ready = false;
+    app.log.info({ signal }, 'shutting down');
+    await app.close();
+    await glasshouse.close();
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+  const address = await app.listen({ host: config.server.host, port: config.server.port });
+  app.log.info({ address, dataDir: config.dataDir, sites: [...glasshouse.sites.keys()] }, 'glasshouse is up');
+}
+
+function parsePort(text: string): number {
+  const port = Number(text);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new InvalidArgumentError('expected a port number');
+  return port;
+}

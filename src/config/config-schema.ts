@@ -1,0 +1,58 @@
+import { type Static, Type } from 'typebox';
+
+const CountryCode = Type.String({ pattern: '^[A-Z]{2}$', description: 'ISO 3166-1 alpha-2 code' });
+const SiteName = Type.String({ pattern: '^[a-z][a-z0-9-]{0,31}$', description: 'lower-case site name' });
+
+export const SiteConfigSchema = Type.Object(
+  {
+    jurisdiction: CountryCode,
+    description: Type.Optional(Type.String()),
+  },
+  { additionalProperties: false },
+);
+
+export const AssignmentSchema = Type.Object(
+  {
+    regions: Type.Optional(Type.Array(Type.String())),
+    countries: Type.Optional(Type.Array(Type.String())),
+    site: Type.String(),
+  },
+  { additionalProperties: false },
+);
+
+export const PolicyVersionSchema = Type.Object(
+  {
+    effectiveFrom: Type.Optional(Type.String({ format: 'date-time' })),
+    default: Type.String(),
+    assign: Type.Array(AssignmentSchema),
+  },
+  { additionalProperties: false },
+);
+
+/** The YAML configuration file, as written by `glasshouse init` and edited by operators. */
+export const ConfigFileSchema = Type.Object(
+  {
+    deployment: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$' }),
+    server: Type.Optional(
+      Type.Object(
+        {
+          host: Type.Optional(Type.String({ minLength: 1 })),
+          port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    limits: Type.Optional(
+      Type.Object(
+        { maxSampleBytes: Type.Optional(Type.Integer({ minimum: 1 })) },
+        { additionalProperties: false },
+      ),
+    ),
+    sites: Type.Record(SiteName, SiteConfigSchema, { minProperties: 1 }),
+    regions: Type.Optional(Type.Record(Type.String(), Type.Array(Type.String()))),
+    policy: Type.Array(PolicyVersionSchema, { minItems: 1 }),
+  },
+  { additionalProperties: false },
+);
+
+export type ConfigFile = Static<typeof ConfigFileSchema>;

@@ -1,0 +1,88 @@
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { ConfigError } from './config-errors.js';
+
+/** The example configuration `init` copies; found beside the sources from `src/` and `dist/`. */
+export const EXAMPLE_CONFIG_PATH = new URL('../../src/config/example-config.yaml', import.meta.url);
+
+export const CONTROL_NODE = 'control';
+
+export function keysDirectory(dataDir: string): string {
+  return join(dataDir, 'keys');
+}
+
+export function controlDirectory(dataDir: string): string {
+  return join(dataDir, 'control');
+}
+
+export interface InitResult {
+  readonly created: boolean;
+  readonly configFile: string;
+  readonly keysCreated: readonly string[];
+}
+
+/**
+ * Creates the data directory (owner-only) with the example configuration, and the master
+ * key and signing key of every node the configuration names. Idempotent: existing files
+ * are never overwritten, so `up` can run it on every start to add keys for new sites.
+ *
+ * @example
+ * initDataDir({ dataDir: './glasshouse-data', configFile: './glasshouse-data/config.yaml' });
+ */
+export function initDataDir(paths: { dataDir: string; configFile: string }): InitResult {
+  const created = !existsSync(paths.configFile);
+  mkdirSync(paths.dataDir, { recursive: true, mode: 0o700 });
+  chmodSync(paths.dataDir, 0o700);
+  if (created) {
+    writeFileSync(paths.configFile, readFileSync(EXAMPLE_CONFIG_PATH, 'utf8'), { mode: 0o600, flag: 'wx' });
+  }
+  const keysCreated: string[] = [];
+  const keys = keysDirectory(paths.dataDir);
+  mkdirSync(keys, { recursive: true, mode: 0o700 });
+  for (const node of [CONTROL_NODE, ...siteNamesIn(paths.configFile)]) {
+    if (node !== CONTROL_NODE && writeOnce(join(keys, `${node}.master.key`), () => randomBytes(32)))
+      keysCreated.push(`${node}.master.key`);
+    if (writeOnce(join(keys, `${node}.ed25519.pem`), () => newSigningKey()))
+      keysCreated.push(`${node}.ed25519.pem`);
+  }
+  return { created, configFile: paths.configFile, keysCreated };
+}
+
+/** Reads a site's 256-bit master key; a missing or damaged key stops the start. */
+export function readMasterKey(dataDir: string, site: string): Buffer {
+  const file = join(keysDirectory(dataDir), `${site}.master.key`);
+  let key: Buffer;
+  try {
+    key = readFileSync(file);
+  } catch (cause) {
+    throw new ConfigError(
+      'INVALID_CONFIG',
+      `missing master key for site ${site} (${file}); run \`glasshouse init\``,
+      {
+        cause,
+      },
+    );
+  }
+  if (key.length !== 32) throw new ConfigError('INVALID_CONFIG', `${file}: a master key is exactly 32 bytes`);
+  return key;
+}
+
+function writeOnce(file: string, content: () => string | Buffer): boolean {
+  if (existsSync(file)) return false;
+  writeFileSync(file, content(), { mode: 0o600, flag: 'wx' });
+  return true;
+}
+
+/** An Ed25519 key for signing the node's log checkpoints (used by the log). */
+function newSigningKey(): string {
+  const { privateKey } = generateKeyPairSync('ed25519');
+  return privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+}
+
+/** Site names straight from the YAML; full validation happens in `loadConfig`. */
+function siteNamesIn(configFile: string): string[] {
+  const raw = parseYaml(readFileSync(configFile, 'utf8')) as { sites?: Record<string, unknown> } | null;
+  return Object.keys(raw?.sites ?? {}).filter((name) => /^[a-z][a-z0-9-]{0,31}$/.test(name));
+}

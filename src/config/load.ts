@@ -1,0 +1,162 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Value } from 'typebox/value';
+import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { isCountryCode, validatePolicyVersion, validateRegions } from '../residency/index.js';
+import { GlasshouseError } from '../shared/errors.js';
+import { type Config, DEFAULTS } from './config.js';
+import { ConfigError } from './config-errors.js';
+import { type ConfigFile, ConfigFileSchema } from './config-schema.js';
+
+/** Settings given on the command line; they win over the environment and the file. */
+export interface ConfigOverrides {
+  readonly dataDir?: string | undefined;
+  readonly configFile?: string | undefined;
+  readonly host?: string | undefined;
+  readonly port?: number | undefined;
+  readonly logLevel?: string | undefined;
+}
+
+/** Where the data directory and its config file are, before the file is read. */
+export function resolvePaths(
+  overrides: ConfigOverrides,
+  env: NodeJS.ProcessEnv = process.env,
+): { dataDir: string; configFile: string } {
+  const dataDir = resolve(overrides.dataDir ?? env.GLASSHOUSE_DATA ?? DEFAULTS.dataDir);
+  const configFile = resolve(overrides.configFile ?? env.GLASSHOUSE_CONFIG ?? `${dataDir}/config.yaml`);
+  return { dataDir, configFile };
+}
+
+/**
+ * Reads the environment and the config file once, validates them, and returns a frozen
+ * config. Every problem names the file, the key and what is wrong.
+ *
+ * @example
+ * const config = loadConfig({ dataDir: './glasshouse-data', port: 9000 });
+ */
+export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env): Config {
+  const { dataDir, configFile } = resolvePaths(overrides, env);
+  const file = parseConfigFile(readConfigText(configFile), configFile);
+  const envPort = env.GLASSHOUSE_PORT === undefined ? undefined : parsePort(env.GLASSHOUSE_PORT);
+  const config: Config = {
+    deployment: file.deployment,
+    dataDir,
+    configFile,
+    server: {
+      host: overrides.host ?? env.GLASSHOUSE_HOST ?? file.server?.host ?? DEFAULTS.host,
+      port: overrides.port ?? envPort ?? file.server?.port ?? DEFAULTS.port,
+    },
+    limits: { maxSampleBytes: file.limits?.maxSampleBytes ?? DEFAULTS.maxSampleBytes },
+    log: { level: overrides.logLevel ?? env.GLASSHOUSE_LOG_LEVEL ?? DEFAULTS.logLevel },
+    sites: Object.entries(file.sites).map(([name, site]) => ({
+      name,
+      jurisdiction: site.jurisdiction,
+      description: site.description ?? '',
+    })),
+    regions: new Map(Object.entries(file.regions ?? {})),
+    policy: file.policy.map((v) => ({
+      ...(v.effectiveFrom === undefined ? {} : { effectiveFrom: v.effectiveFrom }),
+      default: v.default,
+      assign: v.assign.map((a) => ({ regions: a.regions ?? [], countries: a.countries ?? [], site: a.site })),
+    })),
+  };
+  checkSemantics(config);
+  return deepFreeze(config);
+}
+
+function readConfigText(configFile: string): string {
+  try {
+    return readFileSync(configFile, 'utf8');
+  } catch (cause) {
+    throw new ConfigError(
+      'CONFIG_NOT_FOUND',
+      `cannot read config file ${configFile}; run \`glasshouse init\` to create one`,
+      { cause },
+    );
+  }
+}
+
+/** Parses and schema-checks the YAML text; exported for `policy set` and tests. */
+export function parseConfigFile(text: string, source: string): ConfigFile {
+  let raw: unknown;
+  try {
+    raw = parseYaml(text, { prettyErrors: true });
+  } catch (cause) {
+    const detail = cause instanceof YAMLParseError ? cause.message : String(cause);
+    throw new ConfigError('INVALID_CONFIG', `${source}: not valid YAML: ${detail}`, { cause });
+  }
+  const [first] = [...Value.Errors(ConfigFileSchema, raw)].filter((e) => e.keyword !== 'boolean');
+  if (first !== undefined) {
+    const key = pointerToKey(first.instancePath);
+    throw new ConfigError('INVALID_CONFIG', `${source}: ${key || '(top level)'}: ${first.message}`, {
+      details: { key },
+    });
+  }
+  return raw as ConfigFile;
+}
+
+function checkSemantics(config: Config): void {
+  const where = config.configFile;
+  for (const site of config.sites) {
+    if (!isCountryCode(site.jurisdiction)) {
+      fail(
+        where,
+        `sites.${site.name}.jurisdiction`,
+        `"${site.jurisdiction}" is not an ISO 3166-1 alpha-2 code`,
+      );
+    }
+  }
+  const ctx = { sites: new Set(config.sites.map((s) => s.name)), regions: config.regions };
+  rethrowAt(where, 'regions', () => validateRegions(Object.fromEntries(config.regions)));
+  let previous: ReturnType<typeof validatePolicyVersion> | undefined;
+  config.policy.forEach((version, i) => {
+    if (version.effectiveFrom === undefined)
+      fail(where, `policy[${i}].effectiveFrom`, 'is required in the file');
+    const now = new Date(version.effectiveFrom ?? 0);
+    previous = rethrowAt(where, `policy[${i}]`, () =>
+      validatePolicyVersion(version, ctx, previous === undefined ? { now } : { now, previous }),
+    );
+  });
+}
+
+function rethrowAt<T>(source: string, key: string, check: () => T): T {
+  try {
+    return check();
+  } catch (cause) {
+    if (!(cause instanceof GlasshouseError)) throw cause;
+    const field = typeof cause.details?.field === 'string' ? `${key}.${cause.details.field}` : key;
+    throw new ConfigError('INVALID_CONFIG', `${source}: ${field}: ${cause.message}`, {
+      cause,
+      details: { key: field },
+    });
+  }
+}
+
+function fail(source: string, key: string, problem: string): never {
+  throw new ConfigError('INVALID_CONFIG', `${source}: ${key}: ${problem}`, { details: { key } });
+}
+
+function parsePort(text: string): number {
+  const port = Number(text);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new ConfigError('INVALID_CONFIG', `GLASSHOUSE_PORT: "${text}" is not a port number`);
+  }
+  return port;
+}
+
+function pointerToKey(pointer: string): string {
+  return pointer
+    .split('/')
+    .slice(1)
+    .map((p) => (/^\d+$/.test(p) ? `[${p}]` : `.${p}`))
+    .join('')
+    .replace(/^\./, '');
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const inner of Object.values(value)) deepFreeze(inner);
+  }
+  return value;
+}

@@ -1,0 +1,87 @@
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Glasshouse } from '../main.js';
+import { installationRoutes } from '../residency/installation-routes.js';
+import { policyRoutes } from '../residency/policy-routes.js';
+import { sampleRoutes } from '../vault/sample-routes.js';
+import { registerAuthentication } from './authenticate.js';
+import { registerMetrics } from './metrics.js';
+import { handleError, problem, sendProblem } from './problem.js';
+import { ProblemSchema } from './schemas.js';
+
+export interface AppOptions {
+  readonly glasshouse: Glasshouse;
+  readonly logLevel?: string;
+  /** False while shutting down, so load balancers stop sending traffic. */
+  readonly isReady?: () => boolean;
+}
+
+/**
+ * Builds the HTTP API without listening, so tests drive it with `inject` and `main` decides
+ * where it listens.
+ *
+ * @example
+ * const app = await buildApp({ glasshouse });
+ * await app.listen({ host: '127.0.0.1', port: 8080 });
+ */
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const { glasshouse } = options;
+  const app = Fastify({
+    logger: {
+      level: options.logLevel ?? 'info',
+      // Query strings may carry file names (personal data): log paths only.
+      serializers: {
+        req: (req: { method: string; url: string; id: string }) => ({
+          id: req.id,
+          method: req.method,
+          path: req.url.split('?')[0],
+        }),
+      },
+    },
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.addSchema(ProblemSchema);
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Glasshouse API',
+        version: '0.1.0',
+        description:
+          'Threat-data service with data residency and verifiable transparency. Every `/v1` call carries `Authorization: Bearer <token>`; errors are RFC 9457 problem documents.',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.setErrorHandler(handleError);
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(
+      reply,
+      problem(404, 'ROUTE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`),
+    ),
+  );
+  registerAuthentication(app, glasshouse.tokens);
+  registerMetrics(app, glasshouse.sites);
+
+  const isReady = options.isReady ?? (() => true);
+  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
+    if (!isReady()) return sendProblem(reply, problem(503, 'NOT_READY', 'shutting down'));
+    return { status: 'ready', sites: [...glasshouse.sites.keys()] };
+  });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  await app.register(policyRoutes, { prefix: '/v1', policy: glasshouse.policy });
+  await app.register(installationRoutes, { prefix: '/v1', registry: glasshouse.registry });
+  await app.register(sampleRoutes, {
+    prefix: '/v1',
+    samples: glasshouse.samples,
+    maxSampleBytes: glasshouse.config.limits.maxSampleBytes,
+  });
+  return app;
+}

@@ -1,0 +1,54 @@
+import type { FastifyInstance } from 'fastify';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { SiteClient } from '../site/site-client.js';
+
+/**
+ * Prometheus metrics on `/metrics`: request counts and latencies by route, and what each
+ * site stores (read from the sites at scrape time, so they are right after a restart).
+ */
+export function registerMetrics(app: FastifyInstance, sites: ReadonlyMap<string, SiteClient>): Registry {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const requests = new Counter({
+    name: 'glasshouse_http_requests_total',
+    help: 'HTTP requests by method, route and status',
+    labelNames: ['method', 'route', 'status'],
+    registers: [registry],
+  });
+  const latency = new Histogram({
+    name: 'glasshouse_http_request_duration_seconds',
+    help: 'HTTP request latency by method and route',
+    labelNames: ['method', 'route'],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+    registers: [registry],
+  });
+  const samples = new Gauge({
+    name: 'glasshouse_samples_stored',
+    help: 'Distinct samples stored, per site',
+    labelNames: ['site'],
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'glasshouse_sample_bytes_stored',
+    help: 'Plaintext bytes of the samples stored, per site',
+    labelNames: ['site'],
+    registers: [registry],
+    async collect() {
+      for (const site of sites.values()) {
+        const usage = await site.usage();
+        samples.set({ site: site.name }, usage.samples);
+        this.set({ site: site.name }, usage.bytes);
+      }
+    },
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    requests.inc({ method: request.method, route, status: reply.statusCode });
+    latency.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+  });
+  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
+    reply.type(registry.contentType);
+    return registry.metrics();
+  });
+  return registry;
+}

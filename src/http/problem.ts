@@ -1,0 +1,151 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import type { AuthErrorCode } from '../auth/auth-errors.js';
+import type { ConfigErrorCode } from '../config/config-errors.js';
+import type { RegistryErrorCode } from '../residency/registry-errors.js';
+import type { ResidencyErrorCode } from '../residency/residency-errors.js';
+import { GlasshouseError } from '../shared/errors.js';
+import type { StorageErrorCode } from '../storage/storage-errors.js';
+import type { SubjectErrorCode } from '../subjects/subject-errors.js';
+import type { CryptoErrorCode } from '../vault/crypto/index.js';
+import type { SampleZipErrorCode } from '../vault/sample-zip.js';
+import type { VaultErrorCode } from '../vault/vault-errors.js';
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+
+type KnownCode =
+  | AuthErrorCode
+  | ConfigErrorCode
+  | RegistryErrorCode
+  | ResidencyErrorCode
+  | StorageErrorCode
+  | SubjectErrorCode
+  | CryptoErrorCode
+  | SampleZipErrorCode
+  | VaultErrorCode
+  | 'VALIDATION_FAILED'
+  | 'ROUTE_NOT_FOUND';
+
+/** The only place that knows HTTP statuses; documented in docs/errors.md. */
+const STATUS = {
+  UNAUTHENTICATED: 401,
+  FORBIDDEN_ROLE: 403,
+  FORBIDDEN_SITE: 403,
+  TOKEN_NOT_FOUND: 404,
+  INVALID_TOKEN_REQUEST: 400,
+  CONFIG_NOT_FOUND: 500,
+  INVALID_CONFIG: 500,
+  INSTALLATION_NOT_FOUND: 404,
+  INVALID_INSTALLATION: 400,
+  UNKNOWN_SITE: 400,
+  UNKNOWN_REGION: 400,
+  UNKNOWN_COUNTRY: 400,
+  INVALID_REGION: 400,
+  INVALID_POLICY: 400,
+  EFFECTIVE_IN_PAST: 400,
+  CONFLICTING_ASSIGNMENT: 400,
+  NO_POLICY_IN_FORCE: 404,
+  BLOB_NOT_FOUND: 500,
+  INVALID_BLOB_KEY: 500,
+  SUBJECT_NOT_AT_SITE: 409,
+  DECRYPT_FAILED: 500,
+  BAD_HEADER: 500,
+  SAMPLE_SIZE_MISMATCH: 500,
+  UNSAFE_ENTRY_NAME: 500,
+  SAMPLE_NOT_FOUND: 404,
+  SAMPLE_TOO_LARGE: 413,
+  EMPTY_SAMPLE: 400,
+  MALFORMED_HASH: 400,
+  INVALID_FILENAME: 400,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  VALIDATION_FAILED: 400,
+  ROUTE_NOT_FOUND: 404,
+} as const satisfies Record<KnownCode, number>;
+
+export interface Problem {
+  readonly type: string;
+  readonly title: string;
+  readonly status: number;
+  readonly detail: string;
+  readonly code: string;
+  readonly instance?: string;
+  readonly [extension: string]: unknown;
+}
+
+const TITLES: Readonly<Record<number, string>> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  409: 'Conflict',
+  413: 'Content Too Large',
+  415: 'Unsupported Media Type',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
+
+export function problem(
+  status: number,
+  code: string,
+  detail: string,
+  extensions: Record<string, unknown> = {},
+): Problem {
+  return {
+    type: `urn:glasshouse:problem:${code.toLowerCase().replaceAll('_', '-')}`,
+    title: TITLES[status] ?? 'Error',
+    status,
+    detail,
+    code,
+    ...extensions,
+  };
+}
+
+export function sendProblem(reply: FastifyReply, body: Problem): FastifyReply {
+  if (body.status === 401) reply.header('www-authenticate', 'Bearer realm="glasshouse"');
+  return reply.status(body.status).type(PROBLEM_CONTENT_TYPE).send(body);
+}
+
+/**
+ * Turns every error into an RFC 9457 problem document. Domain errors carry a code mapped
+ * above; Fastify's own 4xx errors keep their code; anything else is logged and answered
+ * with a 500 that says nothing more, so internals never leak to a caller.
+ */
+export function handleError(error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply) {
+  const body = toProblem(error);
+  if (body.status >= 500) request.log.error({ err: error }, 'request failed');
+  if (reply.raw.headersSent) {
+    reply.raw.destroy(error);
+    return reply;
+  }
+  return sendProblem(reply, { ...body, instance: request.url.split('?')[0] ?? '' });
+}
+
+function toProblem(error: FastifyError | Error): Problem {
+  if (error instanceof GlasshouseError && error.code in STATUS) {
+    const status = STATUS[error.code as KnownCode];
+    if (status >= 500) return problem(500, 'INTERNAL', 'the server failed to complete the request');
+    return problem(status, error.code, error.message, safeDetails(error.details));
+  }
+  const fastifyError = error as FastifyError;
+  if (fastifyError.validation !== undefined) {
+    return problem(400, 'VALIDATION_FAILED', error.message, {
+      errors: fastifyError.validation.map((v) => ({
+        field: v.instancePath || v.params?.missingProperty,
+        message: v.message,
+      })),
+    });
+  }
+  const status = fastifyError.statusCode;
+  if (status !== undefined && status >= 400 && status < 500) {
+    return problem(status, fastifyError.code ?? 'BAD_REQUEST', error.message);
+  }
+  return problem(500, 'INTERNAL', 'the server failed to complete the request');
+}
+
+/** Only the non-personal hints a caller needs to fix the request. */
+function safeDetails(details: Readonly<Record<string, unknown>> | undefined): Record<string, unknown> {
+  if (details === undefined) return {};
+  const { field, value, limit, sites, country, region } = details;
+  return Object.fromEntries(
+    Object.entries({ field, value, limit, sites, country, region }).filter(([, v]) => v !== undefined),
+  );
+}

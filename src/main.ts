@@ -1,0 +1,117 @@
+import { join } from 'node:path';
+import type { AuthTables } from './auth/auth-tables.js';
+import { authMigrations } from './auth/auth-tables.js';
+import { TokenService } from './auth/token-service.js';
+import type { Config } from './config/config.js';
+import { controlDirectory, readMasterKey } from './config/data-dir.js';
+import { JsonlAuditSink } from './ledger/jsonl-audit-sink.js';
+import { InstallationRegistry } from './residency/installation-registry.js';
+import { PolicyService } from './residency/policy-service.js';
+import { type ResidencyTables, residencyMigrations } from './residency/residency-tables.js';
+import type { SiteClient } from './site/site-client.js';
+import { SiteNode, type SiteTables, siteDirectory } from './site/site-node.js';
+import { FsBlobStore } from './storage/fs/fs-blob-store.js';
+import { tablesOf } from './storage/narrow.js';
+import { openSqliteMetadataStore } from './storage/sqlite/sqlite-metadata-store.js';
+import { subjectMigrations } from './subjects/subject-tables.js';
+import { SampleRouter } from './vault/sample-router.js';
+import { vaultMigrations } from './vault/vault-tables.js';
+
+export type ControlTables = AuthTables & ResidencyTables;
+
+/** Everything `glasshouse up` runs: the control plane and every configured site, in one process. */
+export interface Glasshouse {
+  readonly config: Config;
+  readonly tokens: TokenService;
+  readonly policy: PolicyService;
+  readonly registry: InstallationRegistry;
+  readonly samples: SampleRouter;
+  readonly sites: ReadonlyMap<string, SiteNode>;
+  /** Cleans what a crash left at every site; only the serving process may call it. */
+  recover(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  readonly now?: () => Date;
+}
+
+/**
+ * Wires adapters to services: the only place that chooses storage. Today that is the
+ * embedded set (SQLite, files); the scale-out work adds PostgreSQL, S3 and ClickHouse here.
+ *
+ * @example
+ * const app = await openGlasshouse(loadConfig({ dataDir }));
+ */
+export async function openGlasshouse(config: Config, options: OpenOptions = {}): Promise<Glasshouse> {
+  const now = options.now ?? (() => new Date());
+  const control = await openSqliteMetadataStore<ControlTables>({
+    file: join(controlDirectory(config.dataDir), 'control.db'),
+    migrations: { ...authMigrations, ...residencyMigrations },
+  });
+  const controlAudit = await new JsonlAuditSink(join(controlDirectory(config.dataDir), 'audit.jsonl')).open();
+  const sites = new Map<string, SiteNode>();
+  for (const site of config.sites)
+    sites.set(site.name, await openSite(config, site.name, site.jurisdiction, now));
+
+  const context = { sites: new Set(sites.keys()), regions: config.regions };
+  const policy = new PolicyService({
+    db: tablesOf<ResidencyTables>(control.db),
+    context,
+    audit: controlAudit,
+    now,
+  });
+  await policy.seed(config.policy);
+  const siteClients: ReadonlyMap<string, SiteClient> = sites;
+  const registry = new InstallationRegistry({
+    db: tablesOf<ResidencyTables>(control.db),
+    policy,
+    sites: siteClients,
+    now,
+  });
+  return {
+    config,
+    tokens: new TokenService({
+      db: tablesOf<AuthTables>(control.db),
+      knownSites: context.sites,
+      audit: controlAudit,
+      now,
+    }),
+    policy,
+    registry,
+    samples: new SampleRouter({ registry, sites: siteClients }),
+    sites,
+    async recover() {
+      for (const site of sites.values()) await site.vault.recover();
+    },
+    async close() {
+      for (const site of sites.values()) await site.close();
+      await controlAudit.close();
+      await control.close();
+    },
+  };
+}
+
+async function openSite(
+  config: Config,
+  name: string,
+  jurisdiction: string,
+  now: () => Date,
+): Promise<SiteNode> {
+  const directory = siteDirectory(config.dataDir, name);
+  const metadata = await openSqliteMetadataStore<SiteTables>({
+    file: join(directory, 'site.db'),
+    migrations: { ...subjectMigrations, ...vaultMigrations },
+  });
+  const site = new SiteNode({
+    name,
+    jurisdiction,
+    metadata,
+    blobs: await new FsBlobStore(directory).open(),
+    audit: await new JsonlAuditSink(join(directory, 'audit.jsonl')).open(),
+    masterKey: readMasterKey(config.dataDir, name),
+    maxSampleBytes: config.limits.maxSampleBytes,
+    now,
+  });
+  return site;
+}

@@ -1,0 +1,109 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import { AuthError } from '../auth/auth-errors.js';
+import { mayAccessSite, type Principal } from '../auth/roles.js';
+import type { SiteClient } from '../site/site-client.js';
+import type { PolicyService } from './policy-service.js';
+import { RegistryError } from './registry-errors.js';
+import type { ResidencyTables } from './residency-tables.js';
+
+export interface Installation {
+  readonly id: string;
+  readonly country: string;
+  readonly product: string;
+  readonly site: string;
+  readonly policyVersion: number;
+  readonly registeredAt: string;
+}
+
+export interface InstallationRegistryOptions {
+  readonly db: Kysely<ResidencyTables>;
+  readonly policy: PolicyService;
+  readonly sites: ReadonlyMap<string, SiteClient>;
+  readonly now: () => Date;
+}
+
+/** Installation → country → site: the control plane's only link between a user and a site. */
+export class InstallationRegistry {
+  readonly #o: InstallationRegistryOptions;
+
+  constructor(options: InstallationRegistryOptions) {
+    this.#o = options;
+  }
+
+  /**
+   * Registers an installation at the site the policy in force assigns to its country. The
+   * secret is returned once and kept only as a hash.
+   *
+   * @example
+   * const { id, secret, site } = await registry.register({ country: 'BR', product: 'endpoint-12' }, principal);
+   */
+  async register(
+    request: { country: string; product: string },
+    principal: Principal,
+  ): Promise<Installation & { secret: string }> {
+    const now = this.#o.now();
+    const resolution = await this.#o.policy.resolve(request.country, now);
+    if (!mayAccessSite(principal, resolution.site)) {
+      throw new AuthError('FORBIDDEN_SITE', `this token may not send data to site ${resolution.site}`);
+    }
+    const site = this.#o.sites.get(resolution.site);
+    if (site === undefined) throw new Error(`policy names site ${resolution.site}, which is not running`);
+    const id = randomUUID();
+    const secret = randomBytes(32).toString('base64url');
+    // The site's key first: a crash before the registry row leaves an unused key, never an
+    // installation that cannot store anything.
+    await site.admitInstallation(id);
+    const installation: Installation = {
+      id,
+      country: request.country,
+      product: request.product,
+      site: resolution.site,
+      policyVersion: resolution.version,
+      registeredAt: now.toISOString(),
+    };
+    await this.#o.db
+      .insertInto('installations')
+      .values({
+        id,
+        secret_hash: hashSecret(secret),
+        country: installation.country,
+        product: installation.product,
+        site: installation.site,
+        policy_version: installation.policyVersion,
+        registered_at: installation.registeredAt,
+      })
+      .execute();
+    return { ...installation, secret };
+  }
+
+  async get(id: string): Promise<Installation> {
+    const row = await this.#o.db
+      .selectFrom('installations')
+      .selectAll()
+      .where('id', '=', id)
+      .executeTakeFirst();
+    if (row === undefined) throw new RegistryError('INSTALLATION_NOT_FOUND', 'no installation with that id');
+    return {
+      id: row.id,
+      country: row.country,
+      product: row.product,
+      site: row.site,
+      policyVersion: row.policy_version,
+      registeredAt: row.registered_at,
+    };
+  }
+
+  async countBySite(): Promise<Record<string, number>> {
+    const rows = await this.#o.db
+      .selectFrom('installations')
+      .select(['site', (eb) => eb.fn.countAll<number>().as('n')])
+      .groupBy('site')
+      .execute();
+    return Object.fromEntries(rows.map((r) => [r.site, Number(r.n)]));
+  }
+}
+
+function hashSecret(secret: string): string {
+  return createHash('sha256').update(secret).digest('hex');
+}

@@ -1,0 +1,81 @@
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import type { Actor, AuditSink } from '../ledger/audit-sink.js';
+import { tablesOf } from '../storage/narrow.js';
+import type { BlobStore, MetadataStore } from '../storage/ports.js';
+import { SubjectKeys } from '../subjects/subject-keys.js';
+import type { SubjectTables } from '../subjects/subject-tables.js';
+import type { SampleHash } from '../vault/sample-hash.js';
+import { type SampleSubmission, VaultService } from '../vault/vault-service.js';
+import type { VaultTables } from '../vault/vault-tables.js';
+import type { SiteClient } from './site-client.js';
+
+export type SiteTables = VaultTables & SubjectTables;
+
+export interface SiteNodeOptions {
+  readonly name: string;
+  readonly jurisdiction: string;
+  readonly metadata: MetadataStore<SiteTables>;
+  readonly blobs: BlobStore;
+  readonly audit: AuditSink;
+  readonly masterKey: Buffer;
+  readonly maxSampleBytes: number;
+  readonly now: () => Date;
+}
+
+/** One site's services over its own stores and keys; reached through `SiteClient`. */
+export class SiteNode implements SiteClient {
+  readonly name: string;
+  readonly jurisdiction: string;
+  readonly vault: VaultService;
+  readonly subjects: SubjectKeys;
+  readonly #options: SiteNodeOptions;
+
+  constructor(options: SiteNodeOptions) {
+    this.#options = options;
+    this.name = options.name;
+    this.jurisdiction = options.jurisdiction;
+    this.subjects = new SubjectKeys({
+      site: options.name,
+      db: tablesOf<SubjectTables>(options.metadata.db),
+      masterKey: options.masterKey,
+      now: options.now,
+    });
+    this.vault = new VaultService({
+      ...options,
+      site: options.name,
+      db: tablesOf<VaultTables>(options.metadata.db),
+      subjects: this.subjects,
+    });
+  }
+
+  admitInstallation(installationId: string): Promise<void> {
+    return this.subjects.admit(installationId);
+  }
+
+  storeSample(submission: SampleSubmission) {
+    return this.vault.store(submission);
+  }
+
+  findSample(hash: SampleHash) {
+    return this.vault.find(hash);
+  }
+
+  openSampleForDownload(sha256: string, actor: Actor): Promise<Readable> {
+    return this.vault.openForDownload(sha256, actor);
+  }
+
+  usage() {
+    return this.vault.usage();
+  }
+
+  async close(): Promise<void> {
+    await this.#options.audit.close();
+    await this.#options.metadata.close();
+  }
+}
+
+/** Where a site keeps its files inside the data directory. */
+export function siteDirectory(dataDir: string, site: string): string {
+  return join(dataDir, 'sites', site);
+}

@@ -1,0 +1,103 @@
+import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { finished } from 'node:stream/promises';
+import type { BlobStore, BlobWriter } from '../ports.js';
+import { StorageError } from '../storage-errors.js';
+
+const KEY_PATTERN = /^[0-9a-f]{64}$/;
+
+/**
+ * Blobs as files under `root/blobs/ab/cd/<key>`, written under `root/tmp` first. A blob is
+ * published by fsync, rename and fsync of the directory, so after a crash a key either
+ * names complete bytes or does not exist; what is left in `tmp` is garbage by construction.
+ */
+export class FsBlobStore implements BlobStore {
+  readonly #blobs: string;
+  readonly #tmp: string;
+
+  constructor(root: string) {
+    this.#blobs = join(root, 'blobs');
+    this.#tmp = join(root, 'tmp');
+  }
+
+  async open(): Promise<this> {
+    await mkdir(this.#blobs, { recursive: true, mode: 0o700 });
+    await mkdir(this.#tmp, { recursive: true, mode: 0o700 });
+    return this;
+  }
+
+  async createWriter(): Promise<BlobWriter> {
+    const tmpPath = join(this.#tmp, `${Date.now()}-${randomBytes(8).toString('hex')}`);
+    const stream = createWriteStream(tmpPath, { flags: 'wx', mode: 0o600, highWaterMark: 1 << 20 });
+    return {
+      stream,
+      commit: async (key) => {
+        const target = this.#pathOf(key);
+        if (!stream.closed) await finished(stream);
+        // fsync applies to the file, not the descriptor: a fresh one flushes what the stream wrote.
+        await syncPath(tmpPath);
+        await mkdir(join(target, '..'), { recursive: true, mode: 0o700 });
+        await rename(tmpPath, target);
+        await syncPath(join(target, '..'));
+      },
+      abort: async () => {
+        stream.destroy();
+        await finished(stream).catch(() => undefined);
+        await rm(tmpPath, { force: true });
+      },
+    };
+  }
+
+  async read(key: string) {
+    const path = this.#pathOf(key);
+    const handle = await open(path, 'r').catch((cause: NodeJS.ErrnoException) => {
+      if (cause.code === 'ENOENT') throw new StorageError('BLOB_NOT_FOUND', `no blob ${key}`, { cause });
+      throw cause;
+    });
+    return handle.createReadStream({ highWaterMark: 1 << 20 });
+  }
+
+  async has(key: string) {
+    return stat(this.#pathOf(key)).then(
+      () => true,
+      () => false,
+    );
+  }
+
+  async delete(key: string) {
+    await rm(this.#pathOf(key), { force: true });
+  }
+
+  async *list(): AsyncIterable<string> {
+    for (const first of await readdir(this.#blobs)) {
+      for (const second of await readdir(join(this.#blobs, first))) {
+        for (const name of await readdir(join(this.#blobs, first, second))) {
+          if (KEY_PATTERN.test(name)) yield name;
+        }
+      }
+    }
+  }
+
+  async removeLeftovers() {
+    const names = await readdir(this.#tmp);
+    await Promise.all(names.map((name) => rm(join(this.#tmp, name), { force: true })));
+    return names.length;
+  }
+
+  #pathOf(key: string): string {
+    if (!KEY_PATTERN.test(key))
+      throw new StorageError('INVALID_BLOB_KEY', 'blob keys are lower-case SHA-256 hex');
+    return join(this.#blobs, key.slice(0, 2), key.slice(2, 4), key);
+  }
+}
+
+async function syncPath(path: string): Promise<void> {
+  const handle = await open(path, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}

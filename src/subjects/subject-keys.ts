@@ -1,0 +1,52 @@
+import type { Kysely } from 'kysely';
+import { generateKey, unwrapKey, wrapKey } from '../vault/crypto/index.js';
+import { SubjectError } from './subject-errors.js';
+import type { SubjectTables } from './subject-tables.js';
+
+export interface SubjectKeysOptions {
+  readonly site: string;
+  readonly db: Kysely<SubjectTables>;
+  readonly masterKey: Buffer;
+  readonly now: () => Date;
+}
+
+/**
+ * The per-installation keys of one site. A site holds a key only for the installations
+ * assigned to it, which makes "nothing reaches a site the installation is not assigned to"
+ * a check the site itself enforces, not only the control plane.
+ */
+export class SubjectKeys {
+  readonly #options: SubjectKeysOptions;
+
+  constructor(options: SubjectKeysOptions) {
+    this.#options = options;
+  }
+
+  /** Creates the installation's key at this site if it has none (idempotent). */
+  async admit(installationId: string): Promise<void> {
+    await this.#options.db
+      .insertInto('subject_keys')
+      .values({
+        installation_id: installationId,
+        wrapped_key: wrapKey(this.#options.masterKey, generateKey()),
+        created_at: this.#options.now().toISOString(),
+      })
+      .onConflict((c) => c.column('installation_id').doNothing())
+      .execute();
+  }
+
+  async keyOf(installationId: string): Promise<Buffer> {
+    const row = await this.#options.db
+      .selectFrom('subject_keys')
+      .select('wrapped_key')
+      .where('installation_id', '=', installationId)
+      .executeTakeFirst();
+    if (row === undefined) {
+      throw new SubjectError(
+        'SUBJECT_NOT_AT_SITE',
+        `installation is not assigned to site ${this.#options.site}`,
+      );
+    }
+    return unwrapKey(this.#options.masterKey, row.wrapped_key);
+  }
+}

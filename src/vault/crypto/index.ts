@@ -1,0 +1,16 @@
+export { ENVELOPE_HEADER_SIZE, openStream, sealStream } from './blob-envelope.js';
+export {
+  createDecryptStream,
+  createEncryptStream,
+  SEGMENT_SIZE,
+  type SegmentStreamOptions,
+} from './chunked-aead.js';
+export { CryptoError, type CryptoErrorCode } from './crypto-errors.js';
+export {
+  decryptField,
+  encryptField,
+  generateKey,
+  unwrapKey,
+  WRAPPED_KEY_SIZE,
+  wrapKey,
+} from './field-cipher.js';

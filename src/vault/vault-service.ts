@@ -1,0 +1,202 @@
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { Kysely } from 'kysely';
+import type { Actor, AuditSink } from '../ledger/audit-sink.js';
+import type { BlobStore } from '../storage/ports.js';
+import type { SubjectKeys } from '../subjects/subject-keys.js';
+import { encryptField, openStream, sealStream } from './crypto/index.js';
+import { DigestMeter, type SampleDigests } from './digest-meter.js';
+import type { SampleHash } from './sample-hash.js';
+import { VaultError } from './vault-errors.js';
+import type { VaultTables } from './vault-tables.js';
+
+export interface SampleSubmission {
+  readonly installationId: string;
+  readonly filename: string;
+  readonly product: string;
+  readonly body: Readable;
+}
+
+export interface StoredSample extends SampleDigests {
+  readonly site: string;
+  /** True when this site did not hold the sample before. */
+  readonly new: boolean;
+}
+
+export interface SampleAtSite extends SampleDigests {
+  readonly ssdeep: string | null;
+  readonly tlsh: string | null;
+  readonly site: string;
+  readonly firstSeen: string;
+  readonly lastSeen: string;
+  readonly submissions: number;
+}
+
+export interface VaultServiceOptions {
+  readonly site: string;
+  readonly db: Kysely<VaultTables>;
+  readonly blobs: BlobStore;
+  readonly masterKey: Buffer;
+  readonly subjects: SubjectKeys;
+  readonly audit: AuditSink;
+  readonly maxSampleBytes: number;
+  readonly now: () => Date;
+}
+
+/**
+ * The safe store of one site: samples encrypted under the site's key and stored once
+ * (content-addressed), submissions with their personal fields sealed under the
+ * installation's key.
+ */
+export class VaultService {
+  readonly #o: VaultServiceOptions;
+
+  constructor(options: VaultServiceOptions) {
+    this.#o = options;
+  }
+
+  /**
+   * Streams a submission into the store. The blob is durable before its row commits, and
+   * the row before this resolves, so an acknowledged sample survives a `kill -9`.
+   *
+   * @example
+   * const stored = await vault.store({ installationId, filename: 'a.exe', product: 'endpoint-12', body });
+   */
+  async store(submission: SampleSubmission): Promise<StoredSample> {
+    const installationKey = await this.#o.subjects.keyOf(submission.installationId);
+    const digests = await this.#writeBlob(submission.body);
+    const time = this.#o.now().toISOString();
+    const filenameSealed = encryptField(
+      installationKey,
+      submission.filename,
+      `${submission.installationId}:filename`,
+    );
+    const isNew = await this.#o.db.transaction().execute(async (trx) => {
+      const known = await trx
+        .updateTable('samples')
+        .set({ last_seen: time })
+        .where('sha256', '=', digests.sha256)
+        .executeTakeFirst();
+      const isNewHere = known.numUpdatedRows === 0n;
+      if (isNewHere) {
+        await trx
+          .insertInto('samples')
+          .values({ ...digests, ssdeep: null, tlsh: null, first_seen: time, last_seen: time })
+          .execute();
+      }
+      await trx
+        .insertInto('submissions')
+        .values({
+          id: undefined,
+          sha256: digests.sha256,
+          installation_id: submission.installationId,
+          submitted_at: time,
+          product: submission.product,
+          filename_sealed: filenameSealed,
+        })
+        .execute();
+      return isNewHere;
+    });
+    return { ...digests, site: this.#o.site, new: isNew };
+  }
+
+  async find(hash: SampleHash): Promise<SampleAtSite | undefined> {
+    const row = await this.#o.db
+      .selectFrom('samples')
+      .selectAll('samples')
+      .select((eb) =>
+        eb
+          .selectFrom('submissions')
+          .select(eb.fn.countAll<number>().as('n'))
+          .whereRef('submissions.sha256', '=', 'samples.sha256')
+          .as('submissions'),
+      )
+      .where(hash.kind, '=', hash.value)
+      .executeTakeFirst();
+    if (row === undefined) return undefined;
+    return {
+      md5: row.md5,
+      sha1: row.sha1,
+      sha256: row.sha256,
+      sha512: row.sha512,
+      size: row.size,
+      ssdeep: row.ssdeep,
+      tlsh: row.tlsh,
+      site: this.#o.site,
+      firstSeen: row.first_seen,
+      lastSeen: row.last_seen,
+      submissions: Number(row.submissions ?? 0),
+    };
+  }
+
+  /**
+   * Opens a sample's plaintext for a download, after the download is on the record. The
+   * stream errors (never truncates silently) if the blob fails authentication.
+   */
+  async openForDownload(sha256: string, actor: Actor): Promise<Readable> {
+    const found = await this.find({ kind: 'sha256', value: sha256 });
+    if (found === undefined)
+      throw new VaultError('SAMPLE_NOT_FOUND', `no sample ${sha256} at ${this.#o.site}`);
+    await this.#o.audit.append({
+      type: 'sample.download',
+      time: this.#o.now().toISOString(),
+      actor,
+      site: this.#o.site,
+      sha256,
+    });
+    const blob = await this.#o.blobs.read(sha256);
+    const plaintext = openStream(this.#o.masterKey);
+    blob.on('error', (error) => plaintext.destroy(error));
+    return blob.pipe(plaintext);
+  }
+
+  async usage(): Promise<{ samples: number; bytes: number }> {
+    const row = await this.#o.db
+      .selectFrom('samples')
+      .select((eb) => [eb.fn.countAll<number>().as('samples'), eb.fn.sum<number>('size').as('bytes')])
+      .executeTakeFirstOrThrow();
+    return { samples: Number(row.samples), bytes: Number(row.bytes ?? 0) };
+  }
+
+  /**
+   * Removes what a crash can leave: temporary files, and blobs published whose row never
+   * committed (the upload was never acknowledged). Run before serving.
+   */
+  async recover(): Promise<{ leftovers: number; orphans: number }> {
+    const leftovers = await this.#o.blobs.removeLeftovers();
+    let orphans = 0;
+    for await (const key of this.#o.blobs.list()) {
+      const row = await this.#o.db
+        .selectFrom('samples')
+        .select('sha256')
+        .where('sha256', '=', key)
+        .executeTakeFirst();
+      if (row === undefined) {
+        await this.#o.blobs.delete(key);
+        orphans += 1;
+      }
+    }
+    return { leftovers, orphans };
+  }
+
+  async #writeBlob(body: Readable): Promise<SampleDigests> {
+    const meter = new DigestMeter(this.#o.maxSampleBytes);
+    const { header, encrypt } = sealStream(this.#o.masterKey);
+    const writer = await this.#o.blobs.createWriter();
+    try {
+      writer.stream.write(header);
+      await pipeline(body, meter, encrypt, writer.stream);
+      const digests = meter.digests();
+      if (digests.size === 0) throw new VaultError('EMPTY_SAMPLE', 'the request body is empty');
+      if (await this.#o.blobs.has(digests.sha256)) {
+        await writer.abort();
+      } else {
+        await writer.commit(digests.sha256);
+      }
+      return digests;
+    } catch (error) {
+      await writer.abort();
+      throw error;
+    }
+  }
+}
