@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { Kysely, type Migration, Migrator, SqliteDialect, sql } from 'kysely';
@@ -18,6 +18,8 @@ export async function openSqliteMetadataStore<Tables>(
   options: SqliteMetadataStoreOptions,
 ): Promise<MetadataStore<Tables>> {
   mkdirSync(dirname(options.file), { recursive: true, mode: 0o700 });
+  // Owner-only from the first byte; SQLite gives its -wal and -shm files the same mode.
+  closeSync(openSync(options.file, 'a', 0o600));
   const database = new Database(options.file);
   database.pragma('journal_mode = WAL');
   database.pragma('synchronous = FULL');

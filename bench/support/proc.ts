@@ -1,0 +1,80 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+
+/** Memory figures of a Linux process from `/proc/<pid>/status`, in bytes. */
+export interface ProcMemory {
+  /** Resident set size now. */
+  readonly rss: number;
+  /** Peak resident set size ("high water mark") since start or the last {@link resetPeakRss}. */
+  readonly hwm: number;
+}
+
+export function readProcMemory(pid: number): ProcMemory | undefined {
+  let status: string;
+  try {
+    status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const field = (name: string) => {
+    const match = new RegExp(`^${name}:\\s+(\\d+) kB$`, 'm').exec(status);
+    return match === null ? undefined : Number(match[1]) * 1024;
+  };
+  const rss = field('VmRSS');
+  const hwm = field('VmHWM');
+  return rss === undefined || hwm === undefined ? undefined : { rss, hwm };
+}
+
+/**
+ * Resets VmHWM to the current RSS (`echo 5 > /proc/<pid>/clear_refs`, Linux ≥ 4.0), so a
+ * phase's peak can be read without restarting the process. False when not permitted.
+ */
+export function resetPeakRss(pid: number): boolean {
+  try {
+    writeFileSync(`/proc/${pid}/clear_refs`, '5');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Samples a process's VmRSS on a timer and keeps the maximum since the last {@link reset}. */
+export class RssSampler {
+  readonly #pid: number;
+  readonly #timer: NodeJS.Timeout;
+  #max = 0;
+  #samples = 0;
+
+  constructor(pid: number, intervalMs = 100) {
+    this.#pid = pid;
+    this.#timer = setInterval(() => this.sample(), intervalMs);
+    this.#timer.unref();
+    this.sample();
+  }
+
+  sample(): void {
+    const memory = readProcMemory(this.#pid);
+    if (memory === undefined) return;
+    this.#max = Math.max(this.#max, memory.rss);
+    this.#samples += 1;
+  }
+
+  /** Largest VmRSS seen since the last reset (bytes), with one fresh sample taken now. */
+  max(): number {
+    this.sample();
+    return this.#max;
+  }
+
+  get samples(): number {
+    return this.#samples;
+  }
+
+  reset(): void {
+    this.#max = 0;
+    this.#samples = 0;
+    this.sample();
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+}

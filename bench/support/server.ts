@@ -1,0 +1,204 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { parseDocument } from 'yaml';
+import { onCleanup } from './cleanup.js';
+import { type ProcMemory, RssSampler, readProcMemory, resetPeakRss } from './proc.js';
+
+/** The repository root: the server runs from here so `--import tsx` resolves. */
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const CLI_ENTRY = join(REPO_ROOT, 'src', 'cli', 'index.ts');
+
+const run = promisify(execFile);
+
+/** The environment for child processes, without GLASSHOUSE_* settings that would override ours. */
+function childEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('GLASSHOUSE_')));
+}
+
+/** Runs `glasshouse <args>` from the sources and returns its stdout; throws with stderr on failure. */
+export async function glasshouseCli(args: readonly string[]): Promise<string> {
+  try {
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', CLI_ENTRY, ...args], {
+      cwd: REPO_ROOT,
+      env: childEnv(),
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    return stdout;
+  } catch (error) {
+    const stderr = (error as { stderr?: string }).stderr ?? '';
+    throw new Error(`glasshouse ${args.join(' ')} failed: ${String(error)}\n${stderr}`);
+  }
+}
+
+export interface DataDirSettings {
+  /** Written into `limits.maxSampleBytes` of the new directory's config.yaml. */
+  readonly maxSampleBytes?: number;
+}
+
+/** `glasshouse init` on a new directory, then the settings patched into its config.yaml. */
+export async function initDataDir(dataDir: string, settings: DataDirSettings = {}): Promise<void> {
+  await glasshouseCli(['init', '--data', dataDir, '--json']);
+  if (settings.maxSampleBytes !== undefined) {
+    const file = join(dataDir, 'config.yaml');
+    const document = parseDocument(readFileSync(file, 'utf8'));
+    document.setIn(['limits', 'maxSampleBytes'], settings.maxSampleBytes);
+    writeFileSync(file, document.toString());
+  }
+}
+
+export interface CreatedToken {
+  readonly id: string;
+  readonly token: string;
+  readonly role: string;
+}
+
+export async function createToken(dataDir: string, role: string): Promise<CreatedToken> {
+  const out = await glasshouseCli(['token', 'create', '--role', role, '--data', dataDir, '--json']);
+  return JSON.parse(out) as CreatedToken;
+}
+
+/** A port that was free a moment ago on 127.0.0.1 (the OS picks it; we release it at once). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', reject);
+    server.listen({ host: '127.0.0.1', port: 0 }, () => {
+      const address = server.address();
+      if (address === null || typeof address === 'string') {
+        server.close();
+        reject(new Error('no port'));
+        return;
+      }
+      server.close(() => resolve(address.port));
+    });
+  });
+}
+
+export interface ServerOptions {
+  readonly dataDir: string;
+  readonly logLevel?: string;
+  /** Extra flags for `node` itself, e.g. `['--cpu-prof', '--cpu-prof-dir', dir]`. */
+  readonly nodeArgs?: readonly string[];
+  readonly readyTimeoutMs?: number;
+}
+
+/**
+ * A `glasshouse up` child process. It is spawned as `node --import tsx …` directly (no npx
+ * or tsx wrapper), so `pid` is the server's own and its /proc memory figures are the server's.
+ */
+export class ServerProcess {
+  readonly pid: number;
+  readonly port: number;
+  readonly baseUrl: string;
+  readonly rss: RssSampler;
+  readonly #child: ChildProcess;
+  readonly #exited: Promise<number | null>;
+  #stderr = '';
+  readonly #release: () => void;
+
+  private constructor(child: ChildProcess, port: number) {
+    if (child.pid === undefined) throw new Error('server did not start');
+    this.#child = child;
+    this.pid = child.pid;
+    this.port = port;
+    this.baseUrl = `http://127.0.0.1:${port}`;
+    this.rss = new RssSampler(this.pid, 100);
+    const keep = (chunk: Buffer) => {
+      // The tail is enough to explain a failure; the head holds the admin-token banner.
+      this.#stderr = (this.#stderr + chunk.toString('utf8')).slice(-16_384);
+    };
+    child.stderr?.on('data', keep);
+    child.stdout?.on('data', keep);
+    this.#exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+    this.#release = onCleanup(() => this.stop());
+  }
+
+  static async start(options: ServerOptions): Promise<ServerProcess> {
+    const port = await freePort();
+    const child = spawn(
+      process.execPath,
+      [
+        ...(options.nodeArgs ?? []),
+        '--import',
+        'tsx',
+        CLI_ENTRY,
+        'up',
+        '--data',
+        options.dataDir,
+        '--port',
+        String(port),
+        '--log-level',
+        options.logLevel ?? 'warn',
+      ],
+      { cwd: REPO_ROOT, env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    const server = new ServerProcess(child, port);
+    try {
+      await server.#waitReady(options.readyTimeoutMs ?? 60_000);
+    } catch (error) {
+      await server.stop();
+      throw error;
+    }
+    return server;
+  }
+
+  /** The tail of what the server wrote to stdout and stderr. */
+  get output(): string {
+    return this.#stderr;
+  }
+
+  get running(): boolean {
+    return this.#child.exitCode === null && this.#child.signalCode === null;
+  }
+
+  memory(): ProcMemory | undefined {
+    return readProcMemory(this.pid);
+  }
+
+  /**
+   * Starts a measurement phase: resets VmHWM where the kernel allows it and the sampled
+   * maximum. Returns whether VmHWM was reset (if not, it stays a lifetime peak).
+   */
+  beginPhase(): boolean {
+    const reset = resetPeakRss(this.pid);
+    this.rss.reset();
+    return reset;
+  }
+
+  /** Peak RSS of the phase: VmHWM, and the largest VmRSS sampled every 100 ms. */
+  endPhase(): { hwm: number | undefined; sampledMax: number } {
+    return { hwm: this.memory()?.hwm, sampledMax: this.rss.max() };
+  }
+
+  /** SIGTERM (graceful: lets `--cpu-prof` write its profile), then SIGKILL after 15 s. */
+  async stop(): Promise<void> {
+    this.rss.stop();
+    this.#release();
+    if (!this.running) return;
+    this.#child.kill('SIGTERM');
+    const timer = setTimeout(() => this.#child.kill('SIGKILL'), 15_000);
+    await this.#exited;
+    clearTimeout(timer);
+  }
+
+  async #waitReady(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (!this.running) throw new Error(`server exited before it was ready:\n${this.#stderr}`);
+      try {
+        const response = await fetch(`${this.baseUrl}/readyz`, { signal: AbortSignal.timeout(2000) });
+        await response.arrayBuffer();
+        if (response.status === 200) return;
+      } catch {
+        // not listening yet
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw new Error(`server not ready after ${timeoutMs} ms:\n${this.#stderr}`);
+  }
+}

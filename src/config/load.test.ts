@@ -1,0 +1,78 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ConfigError } from './config-errors.js';
+import { EXAMPLE_CONFIG_PATH } from './data-dir.js';
+import { loadConfig } from './load.js';
+
+const example = readFileSync(EXAMPLE_CONFIG_PATH, 'utf8');
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+function load(text: string, env: NodeJS.ProcessEnv = {}) {
+  const dataDir = mkdtempSync(join(tmpdir(), 'glasshouse-config-'));
+  dirs.push(dataDir);
+  writeFileSync(join(dataDir, 'config.yaml'), text);
+  return loadConfig({ dataDir }, env);
+}
+
+function expectConfigError(run: () => unknown, pattern: RegExp) {
+  try {
+    run();
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).code).toBe('INVALID_CONFIG');
+    expect((error as Error).message).toMatch(pattern);
+    return;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  describe('when the example configuration is loaded', () => {
+    it('returns a frozen config with both sites, five policy versions and the defaults', () => {
+      const config = load(example);
+      expect(config.sites.map((s) => [s.name, s.jurisdiction])).toEqual([
+        ['zurich', 'CH'],
+        ['moscow', 'RU'],
+      ]);
+      expect(config.policy).toHaveLength(5);
+      expect(config.limits.maxSampleBytes).toBe(256 * 1024 * 1024);
+      expect(config.server).toEqual({ host: '127.0.0.1', port: 8080 });
+      expect(Object.isFrozen(config)).toBe(true);
+      expect(Object.isFrozen(config.server)).toBe(true);
+    });
+  });
+
+  describe('when the environment sets the port', () => {
+    it('takes it over the file, and rejects a non-number naming the variable', () => {
+      expect(load(example, { GLASSHOUSE_PORT: '9000' }).server.port).toBe(9000);
+      expectConfigError(() => load(example, { GLASSHOUSE_PORT: 'eighty' }), /GLASSHOUSE_PORT/);
+    });
+  });
+
+  describe('when the file is wrong', () => {
+    it.each([
+      ['not: [valid', /not valid YAML/],
+      [example.replace('jurisdiction: CH', 'jurisdiction: ch'), /sites\.zurich\.jurisdiction/],
+      [example.replace('jurisdiction: CH', 'jurisdiction: XX'), /sites\.zurich\.jurisdiction: "XX" is not an ISO 3166-1/],
+      [example.replace('port: 8080', 'port: 99999'), /server\.port/],
+      [example.replace('deployment:', 'deployment_name:'), /must not have additional properties|deployment/],
+      [example.replace(/default: moscow/, 'default: geneva'), /policy\[0\]\.default/],
+      [example.replace('maxSampleBytes: 268435456', 'maxSampleBytes: -1'), /limits\.maxSampleBytes/],
+    ])('names the key and the problem (%#)', (text, pattern) => {
+      expectConfigError(() => load(text), pattern);
+    });
+  });
+
+  describe('when there is no file', () => {
+    it('says to run init', () => {
+      const dataDir = mkdtempSync(join(tmpdir(), 'glasshouse-config-'));
+      dirs.push(dataDir);
+      expect(() => loadConfig({ dataDir }, {})).toThrow(/glasshouse init/);
+    });
+  });
+});

@@ -1,0 +1,114 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROLES, type Role } from '../src/auth/roles.js';
+import { bearer, type Harness, startHarness } from './support/harness.js';
+
+let h: Harness;
+let installationId: string;
+let sha256: string;
+
+interface RouteCase {
+  readonly method: 'GET' | 'POST';
+  /** The OpenAPI path, to check that the table covers every route. */
+  readonly path: string;
+  readonly url: () => string;
+  readonly admits: readonly Role[];
+  readonly payload?: () => Buffer | Record<string, unknown>;
+  readonly contentType?: string;
+}
+
+const ROUTES: readonly RouteCase[] = [
+  { method: 'GET', path: '/v1/policy', url: () => '/v1/policy', admits: ROLES },
+  { method: 'GET', path: '/v1/policy/resolve', url: () => '/v1/policy/resolve?country=SA', admits: ROLES },
+  {
+    method: 'POST',
+    path: '/v1/policy/versions',
+    url: () => '/v1/policy/versions',
+    admits: ['admin'],
+    payload: () => ({ default: 'moscow', assign: [{ regions: ['EU'], site: 'zurich' }] }),
+  },
+  {
+    method: 'POST',
+    path: '/v1/installations',
+    url: () => '/v1/installations',
+    admits: ['product'],
+    payload: () => ({ country: 'DE', product: 'endpoint-12' }),
+  },
+  {
+    method: 'POST',
+    path: '/v1/samples',
+    url: () => `/v1/samples?installation=${installationId}&filename=a.exe`,
+    admits: ['product'],
+    payload: () => randomBytes(100),
+    contentType: 'application/octet-stream',
+  },
+  { method: 'GET', path: '/v1/samples/{hash}', url: () => `/v1/samples/${sha256}`, admits: ['analyst'] },
+  { method: 'GET', path: '/v1/samples/{hash}/download', url: () => `/v1/samples/${sha256}/download`, admits: ['analyst'] },
+];
+
+beforeAll(async () => {
+  h = await startHarness();
+  const product = await h.token('product');
+  const registered = await h.app.inject({
+    method: 'POST',
+    url: '/v1/installations',
+    headers: bearer(product),
+    payload: { country: 'DE', product: 'endpoint-12' },
+  });
+  installationId = registered.json().id;
+  const stored = await h.app.inject({
+    method: 'POST',
+    url: `/v1/samples?installation=${installationId}`,
+    headers: { ...bearer(product), 'content-type': 'application/octet-stream' },
+    payload: randomBytes(100),
+  });
+  sha256 = stored.json().sha256;
+});
+afterAll(() => h.close());
+
+function call(route: RouteCase, headers: Record<string, string>) {
+  const payload = route.payload?.();
+  return h.app.inject({
+    method: route.method,
+    url: route.url(),
+    headers: { ...headers, ...(route.contentType === undefined ? {} : { 'content-type': route.contentType }) },
+    ...(payload === undefined ? {} : { payload }),
+  });
+}
+
+describe('authorization', () => {
+  describe('when the route table is compared with the API', () => {
+    it('covers every /v1 route of the OpenAPI document', async () => {
+      const spec = (await h.app.inject({ url: '/openapi.json' })).json<{ paths: Record<string, Record<string, unknown>> }>();
+      const documented = Object.entries(spec.paths)
+        .filter(([path]) => path.startsWith('/v1/'))
+        .flatMap(([path, methods]) => Object.keys(methods).map((m) => `${m.toUpperCase()} ${path}`))
+        .sort();
+      expect(ROUTES.map((r) => `${r.method} ${r.path}`).sort()).toEqual(documented);
+    });
+  });
+
+  for (const route of ROUTES) {
+    describe(`${route.method} ${route.path}`, () => {
+      it('answers 401 without a token', async () => {
+        const response = await call(route, {});
+        expect(response.statusCode).toBe(401);
+        expect(response.json().code).toBe('UNAUTHENTICATED');
+      });
+
+      for (const role of ROLES) {
+        const admitted = route.admits.includes(role);
+        it(`${admitted ? 'admits' : 'refuses with 403'} the ${role} role`, async () => {
+          const response = await call(route, bearer(await h.token(role)));
+          if (admitted) {
+            expect(response.statusCode, response.body).toBeLessThan(300);
+          } else {
+            expect(response.statusCode).toBe(403);
+            expect(response.headers['content-type']).toContain('application/problem+json');
+            expect(response.json().code).toBe('FORBIDDEN_ROLE');
+          }
+        });
+      }
+    });
+  }
+});

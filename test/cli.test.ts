@@ -1,0 +1,112 @@
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from './support/cli.js';
+import { filesUnder } from './support/files.js';
+
+let dataDir: string;
+
+beforeAll(() => {
+  dataDir = join(mkdtempSync(join(tmpdir(), 'glasshouse-cli-')), 'data');
+});
+afterAll(() => rmSync(join(dataDir, '..'), { recursive: true, force: true }));
+
+function cli(...args: string[]) {
+  return runCli([...args, '--data', dataDir]);
+}
+
+describe('glasshouse init', () => {
+  describe('when the data directory is new', () => {
+    it('creates config, keys and an admin token, readable by the owner only', () => {
+      const result = cli('init', '--json');
+      expect(result.status, result.stderr).toBe(0);
+      const out = JSON.parse(result.stdout);
+      expect(out.created).toBe(true);
+      expect(out.adminToken).toMatch(/^glh_[0-9a-f]{12}_/);
+      expect(out.keysCreated).toEqual(
+        expect.arrayContaining(['zurich.master.key', 'moscow.master.key', 'control.ed25519.pem', 'zurich.ed25519.pem']),
+      );
+      expect(statSync(dataDir).mode & 0o777).toBe(0o700);
+      for (const file of filesUnder(dataDir)) expect(statSync(file).mode & 0o077, file).toBe(0);
+    });
+  });
+
+  describe('when run again', () => {
+    it('changes nothing and prints no new admin token', () => {
+      const result = cli('init', '--json');
+      expect(result.status).toBe(0);
+      expect(JSON.parse(result.stdout)).toEqual({ dataDir, created: false, keysCreated: [] });
+    });
+  });
+});
+
+describe('glasshouse token', () => {
+  describe('when a token is created, listed and revoked', () => {
+    it('prints the secret once, lists without it, and marks it revoked', () => {
+      const created = JSON.parse(cli('token', 'create', '--role', 'analyst', '--sites', 'zurich', '--json').stdout);
+      expect(created).toEqual({ id: expect.stringMatching(/^[0-9a-f]{12}$/), token: expect.any(String), role: 'analyst', sites: ['zurich'] });
+      const listed = cli('token', 'list', '--json');
+      expect(listed.stdout).not.toContain(created.token);
+      expect(JSON.parse(listed.stdout)).toEqual(
+        expect.arrayContaining([expect.objectContaining({ id: created.id, role: 'analyst', revokedAt: null })]),
+      );
+      expect(cli('token', 'revoke', created.id).status).toBe(0);
+      const after = JSON.parse(cli('token', 'list', '--json').stdout) as { id: string; revokedAt: string | null }[];
+      expect(after.find((t) => t.id === created.id)?.revokedAt).toEqual(expect.any(String));
+    });
+  });
+
+  describe('when the input is wrong', () => {
+    it.each([
+      [['token', 'create', '--role', 'superuser'], /unknown role "superuser"/],
+      [['token', 'create', '--role', 'analyst', '--sites', 'geneva'], /unknown site\(s\): geneva/],
+      [['token', 'revoke', 'ffffffffffff'], /no active token/],
+    ])('exits 1 with a one-line reason (%#)', (args, message) => {
+      const result = cli(...args);
+      expect(result.status).toBe(1);
+      expect(result.stderr).toMatch(message);
+      expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    });
+  });
+});
+
+describe('glasshouse policy', () => {
+  describe('when resolving a country at a date', () => {
+    it('answers moscow before and zurich after 2022-03-01', () => {
+      const before = JSON.parse(cli('policy', 'resolve', '--country', 'SA', '--at', '2022-02-01', '--json').stdout);
+      const after = JSON.parse(cli('policy', 'resolve', '--country', 'SA', '--at', '2022-03-02', '--json').stdout);
+      expect([before.site, after.site]).toEqual(['moscow', 'zurich']);
+      expect(cli('policy', 'resolve', '--country', 'BR', '--at', '2022-03-02').stdout).toMatch(/BR .*: zurich \(policy version 5, by region LATAM\)/);
+    });
+  });
+
+  describe('when a version is set from a file', () => {
+    it('adds it to the history, and refuses a bad file naming the problem', () => {
+      const file = join(dataDir, '..', 'v6.yaml');
+      writeFileSync(file, 'effectiveFrom: 2099-01-01T00:00:00Z\ndefault: zurich\nassign:\n  - countries: [RU]\n    site: moscow\n');
+      const added = cli('policy', 'set', file, '--json');
+      expect(added.status, added.stderr).toBe(0);
+      expect(JSON.parse(added.stdout)).toMatchObject({ version: 6, default: 'zurich' });
+      const shown = JSON.parse(cli('policy', 'show', '--json').stdout);
+      expect(shown.versions).toHaveLength(6);
+      expect(shown.inForce).toBe(5);
+      writeFileSync(file, 'effectiveFrom: 2099-06-01T00:00:00Z\ndefault: zurich\nassign:\n  - countries: [RU]\n    site: geneva\n');
+      const refused = cli('policy', 'set', file);
+      expect(refused.status).toBe(1);
+      expect(refused.stderr).toMatch(/geneva/);
+      expect(JSON.parse(cli('policy', 'show', '--json').stdout).versions).toHaveLength(6);
+    });
+  });
+});
+
+describe('--help', () => {
+  it.each([[[]], [['up']], [['init']], [['token', 'create']], [['token', 'list']], [['token', 'revoke']], [['policy', 'show']], [['policy', 'resolve']], [['policy', 'set']]])(
+    'documents %j',
+    (args) => {
+      const result = runCli([...args, '--help']);
+      expect(result.status).toBe(0);
+      expect(result.stdout).toMatch(/^Usage: glasshouse/);
+    },
+  );
+});
