@@ -43,7 +43,12 @@ const ROUTES: readonly RouteCase[] = [
     contentType: 'application/octet-stream',
   },
   { method: 'GET', path: '/v1/samples/{hash}', url: () => `/v1/samples/${sha256}`, admits: ['analyst'] },
-  { method: 'GET', path: '/v1/samples/{hash}/download', url: () => `/v1/samples/${sha256}/download`, admits: ['analyst'] },
+  {
+    method: 'GET',
+    path: '/v1/samples/{hash}/download',
+    url: () => `/v1/samples/${sha256}/download`,
+    admits: ['analyst'],
+  },
 ];
 
 beforeAll(async () => {
@@ -71,7 +76,10 @@ function call(route: RouteCase, headers: Record<string, string>) {
   return h.app.inject({
     method: route.method,
     url: route.url(),
-    headers: { ...headers, ...(route.contentType === undefined ? {} : { 'content-type': route.contentType }) },
+    headers: {
+      ...headers,
+      ...(route.contentType === undefined ? {} : { 'content-type': route.contentType }),
+    },
     ...(payload === undefined ? {} : { payload }),
   });
 }
@@ -79,7 +87,9 @@ function call(route: RouteCase, headers: Record<string, string>) {
 describe('authorization', () => {
   describe('when the route table is compared with the API', () => {
     it('covers every /v1 route of the OpenAPI document', async () => {
-      const spec = (await h.app.inject({ url: '/openapi.json' })).json<{ paths: Record<string, Record<string, unknown>> }>();
+      const spec = (await h.app.inject({ url: '/openapi.json' })).json<{
+        paths: Record<string, Record<string, unknown>>;
+      }>();
       const documented = Object.entries(spec.paths)
         .filter(([path]) => path.startsWith('/v1/'))
         .flatMap(([path, methods]) => Object.keys(methods).map((m) => `${m.toUpperCase()} ${path}`))

@@ -25,7 +25,12 @@ describe('glasshouse init', () => {
       expect(out.created).toBe(true);
       expect(out.adminToken).toMatch(/^glh_[0-9a-f]{12}_/);
       expect(out.keysCreated).toEqual(
-        expect.arrayContaining(['zurich.master.key', 'moscow.master.key', 'control.ed25519.pem', 'zurich.ed25519.pem']),
+        expect.arrayContaining([
+          'zurich.master.key',
+          'moscow.master.key',
+          'control.ed25519.pem',
+          'zurich.ed25519.pem',
+        ]),
       );
       expect(statSync(dataDir).mode & 0o777).toBe(0o700);
       for (const file of filesUnder(dataDir)) expect(statSync(file).mode & 0o077, file).toBe(0);
@@ -44,15 +49,27 @@ describe('glasshouse init', () => {
 describe('glasshouse token', () => {
   describe('when a token is created, listed and revoked', () => {
     it('prints the secret once, lists without it, and marks it revoked', () => {
-      const created = JSON.parse(cli('token', 'create', '--role', 'analyst', '--sites', 'zurich', '--json').stdout);
-      expect(created).toEqual({ id: expect.stringMatching(/^[0-9a-f]{12}$/), token: expect.any(String), role: 'analyst', sites: ['zurich'] });
+      const created = JSON.parse(
+        cli('token', 'create', '--role', 'analyst', '--sites', 'zurich', '--json').stdout,
+      );
+      expect(created).toEqual({
+        id: expect.stringMatching(/^[0-9a-f]{12}$/),
+        token: expect.any(String),
+        role: 'analyst',
+        sites: ['zurich'],
+      });
       const listed = cli('token', 'list', '--json');
       expect(listed.stdout).not.toContain(created.token);
       expect(JSON.parse(listed.stdout)).toEqual(
-        expect.arrayContaining([expect.objectContaining({ id: created.id, role: 'analyst', revokedAt: null })]),
+        expect.arrayContaining([
+          expect.objectContaining({ id: created.id, role: 'analyst', revokedAt: null }),
+        ]),
       );
       expect(cli('token', 'revoke', created.id).status).toBe(0);
-      const after = JSON.parse(cli('token', 'list', '--json').stdout) as { id: string; revokedAt: string | null }[];
+      const after = JSON.parse(cli('token', 'list', '--json').stdout) as {
+        id: string;
+        revokedAt: string | null;
+      }[];
       expect(after.find((t) => t.id === created.id)?.revokedAt).toEqual(expect.any(String));
     });
   });
@@ -74,24 +91,36 @@ describe('glasshouse token', () => {
 describe('glasshouse policy', () => {
   describe('when resolving a country at a date', () => {
     it('answers moscow before and zurich after 2022-03-01', () => {
-      const before = JSON.parse(cli('policy', 'resolve', '--country', 'SA', '--at', '2022-02-01', '--json').stdout);
-      const after = JSON.parse(cli('policy', 'resolve', '--country', 'SA', '--at', '2022-03-02', '--json').stdout);
+      const before = JSON.parse(
+        cli('policy', 'resolve', '--country', 'SA', '--at', '2022-02-01', '--json').stdout,
+      );
+      const after = JSON.parse(
+        cli('policy', 'resolve', '--country', 'SA', '--at', '2022-03-02', '--json').stdout,
+      );
       expect([before.site, after.site]).toEqual(['moscow', 'zurich']);
-      expect(cli('policy', 'resolve', '--country', 'BR', '--at', '2022-03-02').stdout).toMatch(/BR .*: zurich \(policy version 5, by region LATAM\)/);
+      expect(cli('policy', 'resolve', '--country', 'BR', '--at', '2022-03-02').stdout).toMatch(
+        /BR .*: zurich \(policy version 5, by region LATAM\)/,
+      );
     });
   });
 
   describe('when a version is set from a file', () => {
     it('adds it to the history, and refuses a bad file naming the problem', () => {
       const file = join(dataDir, '..', 'v6.yaml');
-      writeFileSync(file, 'effectiveFrom: 2099-01-01T00:00:00Z\ndefault: zurich\nassign:\n  - countries: [RU]\n    site: moscow\n');
+      writeFileSync(
+        file,
+        'effectiveFrom: 2099-01-01T00:00:00Z\ndefault: zurich\nassign:\n  - countries: [RU]\n    site: moscow\n',
+      );
       const added = cli('policy', 'set', file, '--json');
       expect(added.status, added.stderr).toBe(0);
       expect(JSON.parse(added.stdout)).toMatchObject({ version: 6, default: 'zurich' });
       const shown = JSON.parse(cli('policy', 'show', '--json').stdout);
       expect(shown.versions).toHaveLength(6);
       expect(shown.inForce).toBe(5);
-      writeFileSync(file, 'effectiveFrom: 2099-06-01T00:00:00Z\ndefault: zurich\nassign:\n  - countries: [RU]\n    site: geneva\n');
+      writeFileSync(
+        file,
+        'effectiveFrom: 2099-06-01T00:00:00Z\ndefault: zurich\nassign:\n  - countries: [RU]\n    site: geneva\n',
+      );
       const refused = cli('policy', 'set', file);
       expect(refused.status).toBe(1);
       expect(refused.stderr).toMatch(/geneva/);
@@ -101,12 +130,19 @@ describe('glasshouse policy', () => {
 });
 
 describe('--help', () => {
-  it.each([[[]], [['up']], [['init']], [['token', 'create']], [['token', 'list']], [['token', 'revoke']], [['policy', 'show']], [['policy', 'resolve']], [['policy', 'set']]])(
-    'documents %j',
-    (args) => {
-      const result = runCli([...args, '--help']);
-      expect(result.status).toBe(0);
-      expect(result.stdout).toMatch(/^Usage: glasshouse/);
-    },
-  );
+  it.each([
+    [[]],
+    [['up']],
+    [['init']],
+    [['token', 'create']],
+    [['token', 'list']],
+    [['token', 'revoke']],
+    [['policy', 'show']],
+    [['policy', 'resolve']],
+    [['policy', 'set']],
+  ])('documents %j', (args) => {
+    const result = runCli([...args, '--help']);
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/^Usage: glasshouse/);
+  });
 });

@@ -1,6 +1,14 @@
 import { execFile } from 'node:child_process';
 import { createCipheriv, createHash, randomInt } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -92,7 +100,13 @@ describe('glasshouse up', () => {
         await expectRecovered(server, analyst);
       }
 
-      console.log('STATS', {acked: acknowledged.length, interrupted, leftovers, blobs: SITES.map((s)=>blobFiles(s).length), t: performance.now()});
+      console.log('STATS', {
+        acked: acknowledged.length,
+        interrupted,
+        leftovers,
+        blobs: SITES.map((s) => blobFiles(s).length),
+        t: performance.now(),
+      });
       // The kills must have hit uploads in progress, or the test proved nothing.
       expect(acknowledged.length, 'acknowledged uploads').toBeGreaterThanOrEqual(KILL_CYCLES);
       expect(interrupted, 'uploads cut off by a kill').toBeGreaterThan(0);
@@ -238,7 +252,8 @@ async function expectAcknowledgedDescribed(
   corpus: Corpus,
 ): Promise<void> {
   const bySample = new Map<string, Set<string>>();
-  for (const { sha256, site } of acknowledged) bySample.set(sha256, (bySample.get(sha256) ?? new Set()).add(site));
+  for (const { sha256, site } of acknowledged)
+    bySample.set(sha256, (bySample.get(sha256) ?? new Set()).add(site));
   await inParallel([...bySample], async ([sha256, sites]) => {
     const sample = corpus.get(sha256)!;
     const response = await get(target, analyst, `/v1/samples/${sha256}`);
@@ -261,7 +276,8 @@ async function expectBlobsIntact(
 ): Promise<void> {
   const onDisk = SITES.flatMap((site) => blobFiles(site).map((sha256) => ({ sha256, site })));
   const stored = new Set(onDisk.map((b) => `${b.site}/${b.sha256}`));
-  for (const { sha256, site } of acknowledged) expect(stored, 'acknowledged blob on disk').toContain(`${site}/${sha256}`);
+  for (const { sha256, site } of acknowledged)
+    expect(stored, 'acknowledged blob on disk').toContain(`${site}/${sha256}`);
   const with7z = new Set(shuffled(onDisk).slice(0, CHECKED_WITH_7Z));
   await inParallel(onDisk, async (blob) => {
     const sample = corpus.get(blob.sha256);
@@ -315,7 +331,11 @@ function get(target: ServerProcess, token: string, path: string): Promise<Respon
   });
 }
 
-async function inParallel<T>(items: readonly T[], body: (item: T) => Promise<void>, width = 4): Promise<void> {
+async function inParallel<T>(
+  items: readonly T[],
+  body: (item: T) => Promise<void>,
+  width = 4,
+): Promise<void> {
   const queue = [...items];
   const lane = async () => {
     for (let item = queue.shift(); item !== undefined; item = queue.shift()) await body(item);

@@ -73,8 +73,15 @@ describe('GET /v1/policy/resolve', () => {
         version: 4,
         rule: { kind: 'default' },
       });
-      const after = await harness.app.inject({ url: '/v1/policy/resolve?country=SA&at=2022-03-02', headers: bearer(auditor) });
-      expect(after.json()).toMatchObject({ site: 'zurich', version: 5, rule: { kind: 'region', region: 'MIDDLE_EAST' } });
+      const after = await harness.app.inject({
+        url: '/v1/policy/resolve?country=SA&at=2022-03-02',
+        headers: bearer(auditor),
+      });
+      expect(after.json()).toMatchObject({
+        site: 'zurich',
+        version: 5,
+        rule: { kind: 'region', region: 'MIDDLE_EAST' },
+      });
     });
   });
 
@@ -122,10 +129,18 @@ describe('POST /v1/policy/versions', () => {
         method: 'POST',
         url: '/v1/policy/versions',
         headers: bearer(admin),
-        payload: { effectiveFrom: future, default: 'moscow', assign: [{ regions: ['EU', 'LATAM'], countries: ['IS'], site: 'zurich' }] },
+        payload: {
+          effectiveFrom: future,
+          default: 'moscow',
+          assign: [{ regions: ['EU', 'LATAM'], countries: ['IS'], site: 'zurich' }],
+        },
       });
       expect(added.statusCode).toBe(201);
-      expect(added.json()).toMatchObject({ version: 6, effectiveFrom: '2026-12-01T00:00:00.000Z', default: 'moscow' });
+      expect(added.json()).toMatchObject({
+        version: 6,
+        effectiveFrom: '2026-12-01T00:00:00.000Z',
+        default: 'moscow',
+      });
       const policy = await harness.app.inject({ url: '/v1/policy', headers: bearer(admin) });
       expect(policy.json().versions).toHaveLength(6);
       expect(policy.json().inForce).toBe(5);
@@ -133,7 +148,9 @@ describe('POST /v1/policy/versions', () => {
       const usAfter = await harness.glasshouse.policy.resolve('US', new Date('2026-12-02T00:00:00Z'));
       expect([usBefore.site, usAfter.site]).toEqual(['zurich', 'moscow']);
       now = new Date('2026-12-05T00:00:00Z');
-      expect((await harness.app.inject({ url: '/v1/policy', headers: bearer(admin) })).json().inForce).toBe(6);
+      expect((await harness.app.inject({ url: '/v1/policy', headers: bearer(admin) })).json().inForce).toBe(
+        6,
+      );
       const audit = await harness.glasshouse.policy.versions();
       expect(audit.map((v) => v.version)).toEqual([1, 2, 3, 4, 5, 6]);
     });
@@ -155,8 +172,14 @@ describe('POST /v1/policy/versions', () => {
     it.each([
       [{ effectiveFrom: '2020-01-01T00:00:00Z', default: 'moscow', assign: [] }, 'EFFECTIVE_IN_PAST'],
       [{ effectiveFrom: future, default: 'geneva', assign: [] }, 'UNKNOWN_SITE'],
-      [{ effectiveFrom: future, default: 'moscow', assign: [{ regions: ['EUROPA'], site: 'zurich' }] }, 'UNKNOWN_REGION'],
-      [{ effectiveFrom: future, default: 'moscow', assign: [{ countries: ['XX'], site: 'zurich' }] }, 'UNKNOWN_COUNTRY'],
+      [
+        { effectiveFrom: future, default: 'moscow', assign: [{ regions: ['EUROPA'], site: 'zurich' }] },
+        'UNKNOWN_REGION',
+      ],
+      [
+        { effectiveFrom: future, default: 'moscow', assign: [{ countries: ['XX'], site: 'zurich' }] },
+        'UNKNOWN_COUNTRY',
+      ],
       [
         {
           effectiveFrom: future,
@@ -173,7 +196,12 @@ describe('POST /v1/policy/versions', () => {
     ])('rejects %j with %s and stores nothing', async (payload, code) => {
       harness = await startHarness();
       const admin = await harness.token('admin');
-      const response = await harness.app.inject({ method: 'POST', url: '/v1/policy/versions', headers: bearer(admin), payload });
+      const response = await harness.app.inject({
+        method: 'POST',
+        url: '/v1/policy/versions',
+        headers: bearer(admin),
+        payload,
+      });
       expect(response.statusCode).toBe(400);
       expect(response.headers['content-type']).toContain('application/problem+json');
       expect(response.json().code).toBe(code);

@@ -91,10 +91,21 @@ describe('GET /v1/samples/{hash}', () => {
     it('finds the same sample by MD5, SHA-1, SHA-256 and SHA-512, in any case', async () => {
       const bytes = randomBytes(5000);
       const stored = (await upload(bytes)).json<Record<string, string>>();
-      for (const hash of [stored.md5, stored.sha1, stored.sha256, stored.sha512, stored.sha256!.toUpperCase()]) {
+      for (const hash of [
+        stored.md5,
+        stored.sha1,
+        stored.sha256,
+        stored.sha512,
+        stored.sha256!.toUpperCase(),
+      ]) {
         const response = await h.app.inject({ url: `/v1/samples/${hash}`, headers: bearer(analyst) });
         expect(response.statusCode).toBe(200);
-        expect(response.json()).toMatchObject({ sha256: stored.sha256, size: 5000, ssdeep: null, tlsh: null });
+        expect(response.json()).toMatchObject({
+          sha256: stored.sha256,
+          size: 5000,
+          ssdeep: null,
+          tlsh: null,
+        });
       }
     });
   });
@@ -104,7 +115,10 @@ describe('GET /v1/samples/{hash}', () => {
       const bytes = randomBytes(3000);
       await upload(bytes);
       const moscowOnly = await h.token('analyst', ['moscow']);
-      const response = await h.app.inject({ url: `/v1/samples/${sha256(bytes)}`, headers: bearer(moscowOnly) });
+      const response = await h.app.inject({
+        url: `/v1/samples/${sha256(bytes)}`,
+        headers: bearer(moscowOnly),
+      });
       expect(response.statusCode).toBe(404);
       expect(response.json().code).toBe('SAMPLE_NOT_FOUND');
     });
@@ -136,7 +150,12 @@ describe('GET /v1/samples/{hash}/download', () => {
       const { readFileSync } = await import('node:fs');
       const lines = readFileSync(`${h.dataDir}/sites/zurich/audit.jsonl`, 'utf8').trim().split('\n');
       const entry = JSON.parse(lines.at(-1)!);
-      expect(entry).toMatchObject({ type: 'sample.download', site: 'zurich', sha256: hash, actor: { role: 'analyst' } });
+      expect(entry).toMatchObject({
+        type: 'sample.download',
+        site: 'zurich',
+        sha256: hash,
+        actor: { role: 'analyst' },
+      });
       expect(entry.actor.token).toMatch(/^[0-9a-f]{12}$/);
     });
   });
@@ -157,24 +176,41 @@ describe('GET /v1/samples/{hash}/download', () => {
 });
 
 describe('bad input', () => {
-  async function expectNothingChanged(run: () => Promise<{ statusCode: number; headers: Record<string, unknown>; json(): { code: string } }>, status: number, code: string) {
+  async function expectNothingChanged(
+    run: () => Promise<{ statusCode: number; headers: Record<string, unknown>; json(): { code: string } }>,
+    status: number,
+    code: string,
+  ) {
     const before = await Promise.all([...h.glasshouse.sites.values()].map((s) => s.usage()));
-    const filesBefore = filesUnder(h.dataDir).filter((f) => !f.endsWith('-wal') && !f.endsWith('-shm')).length;
+    const filesBefore = filesUnder(h.dataDir).filter(
+      (f) => !f.endsWith('-wal') && !f.endsWith('-shm'),
+    ).length;
     const response = await run();
     expect(response.statusCode).toBe(status);
     expect(String(response.headers['content-type'])).toContain('application/problem+json');
     expect(response.json().code).toBe(code);
     expect(await Promise.all([...h.glasshouse.sites.values()].map((s) => s.usage()))).toEqual(before);
-    expect(filesUnder(h.dataDir).filter((f) => !f.endsWith('-wal') && !f.endsWith('-shm')).length).toBe(filesBefore);
+    expect(filesUnder(h.dataDir).filter((f) => !f.endsWith('-wal') && !f.endsWith('-shm')).length).toBe(
+      filesBefore,
+    );
   }
 
   it('rejects an unknown installation with 404', () =>
-    expectNothingChanged(() => upload(randomBytes(10), { installationId: '00000000-0000-4000-8000-000000000000' }), 404, 'INSTALLATION_NOT_FOUND'));
+    expectNothingChanged(
+      () => upload(randomBytes(10), { installationId: '00000000-0000-4000-8000-000000000000' }),
+      404,
+      'INSTALLATION_NOT_FOUND',
+    ));
 
   it('rejects a malformed installation id with 400', () =>
-    expectNothingChanged(() => upload(randomBytes(10), { installationId: 'not-an-id' }), 400, 'VALIDATION_FAILED'));
+    expectNothingChanged(
+      () => upload(randomBytes(10), { installationId: 'not-an-id' }),
+      400,
+      'VALIDATION_FAILED',
+    ));
 
-  it('rejects an empty body with 400', () => expectNothingChanged(() => upload(Buffer.alloc(0)), 400, 'EMPTY_SAMPLE'));
+  it('rejects an empty body with 400', () =>
+    expectNothingChanged(() => upload(Buffer.alloc(0)), 400, 'EMPTY_SAMPLE'));
 
   it('rejects a body over the limit with 413', () =>
     expectNothingChanged(() => upload(randomBytes(MAX_SAMPLE_BYTES + 1)), 413, 'SAMPLE_TOO_LARGE'));
@@ -185,7 +221,11 @@ describe('bad input', () => {
         h.app.inject({
           method: 'POST',
           url: `/v1/samples?installation=${installation.id}`,
-          headers: { ...bearer(product), 'content-type': 'application/octet-stream', 'transfer-encoding': 'chunked' },
+          headers: {
+            ...bearer(product),
+            'content-type': 'application/octet-stream',
+            'transfer-encoding': 'chunked',
+          },
           payload: randomBytes(MAX_SAMPLE_BYTES + 10),
         }),
       413,
@@ -232,7 +272,12 @@ describe('bad input', () => {
     ));
 
   it('rejects a bad token with 401', () =>
-    expectNothingChanged(() => upload(randomBytes(10), { token: 'glh_000000000000_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' }), 401, 'UNAUTHENTICATED'));
+    expectNothingChanged(
+      () =>
+        upload(randomBytes(10), { token: 'glh_000000000000_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' }),
+      401,
+      'UNAUTHENTICATED',
+    ));
 
   it('rejects a revoked token with 401', async () => {
     const token = await h.token('product');
@@ -260,14 +305,26 @@ describe('bad input', () => {
     ));
 
   it.each(['zz', 'abc', 'g'.repeat(64), 'a'.repeat(63)])('rejects the malformed hash %s with 400', (hash) =>
-    expectNothingChanged(() => h.app.inject({ url: `/v1/samples/${hash}`, headers: bearer(analyst) }), 400, 'MALFORMED_HASH'),
+    expectNothingChanged(
+      () => h.app.inject({ url: `/v1/samples/${hash}`, headers: bearer(analyst) }),
+      400,
+      'MALFORMED_HASH',
+    ),
   );
 
   it('answers an unknown hash with 404', () =>
-    expectNothingChanged(() => h.app.inject({ url: `/v1/samples/${'0'.repeat(64)}`, headers: bearer(analyst) }), 404, 'SAMPLE_NOT_FOUND'));
+    expectNothingChanged(
+      () => h.app.inject({ url: `/v1/samples/${'0'.repeat(64)}`, headers: bearer(analyst) }),
+      404,
+      'SAMPLE_NOT_FOUND',
+    ));
 
   it('answers an unknown route with a 404 problem document', () =>
-    expectNothingChanged(() => h.app.inject({ url: '/v1/nothing-here', headers: bearer(analyst) }), 404, 'ROUTE_NOT_FOUND'));
+    expectNothingChanged(
+      () => h.app.inject({ url: '/v1/nothing-here', headers: bearer(analyst) }),
+      404,
+      'ROUTE_NOT_FOUND',
+    ));
 
   it('rejects malformed JSON with 400', () =>
     expectNothingChanged(

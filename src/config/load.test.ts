@@ -58,7 +58,10 @@ describe('loadConfig', () => {
     it.each([
       ['not: [valid', /not valid YAML/],
       [example.replace('jurisdiction: CH', 'jurisdiction: ch'), /sites\.zurich\.jurisdiction/],
-      [example.replace('jurisdiction: CH', 'jurisdiction: XX'), /sites\.zurich\.jurisdiction: "XX" is not an ISO 3166-1/],
+      [
+        example.replace('jurisdiction: CH', 'jurisdiction: XX'),
+        /sites\.zurich\.jurisdiction: "XX" is not an ISO 3166-1/,
+      ],
       [example.replace('port: 8080', 'port: 99999'), /server\.port/],
       [example.replace('deployment:', 'deployment_name:'), /must not have additional properties|deployment/],
       [example.replace(/default: moscow/, 'default: geneva'), /policy\[0\]\.default/],

@@ -26,7 +26,7 @@ type KnownCode =
   | 'ROUTE_NOT_FOUND';
 
 /** The only place that knows HTTP statuses; documented in docs/errors.md. */
-const STATUS = {
+export const PROBLEM_STATUS = {
   UNAUTHENTICATED: 401,
   FORBIDDEN_ROLE: 403,
   FORBIDDEN_SITE: 403,
@@ -120,8 +120,8 @@ export function handleError(error: FastifyError | Error, request: FastifyRequest
 }
 
 function toProblem(error: FastifyError | Error): Problem {
-  if (error instanceof GlasshouseError && error.code in STATUS) {
-    const status = STATUS[error.code as KnownCode];
+  if (error instanceof GlasshouseError && error.code in PROBLEM_STATUS) {
+    const status = PROBLEM_STATUS[error.code as KnownCode];
     if (status >= 500) return problem(500, 'INTERNAL', 'the server failed to complete the request');
     return problem(status, error.code, error.message, safeDetails(error.details));
   }

@@ -25,7 +25,9 @@ export function extractWith7z(zip: Buffer): Map<string, Buffer> {
   const dir = mkdtempSync(join(tmpdir(), 'glasshouse-7z-'));
   try {
     writeFileSync(join(dir, 'sample.zip'), zip);
-    execFileSync('7z', ['x', '-pinfected', `-o${join(dir, 'out')}`, join(dir, 'sample.zip')], { stdio: 'pipe' });
+    execFileSync('7z', ['x', '-pinfected', `-o${join(dir, 'out')}`, join(dir, 'sample.zip')], {
+      stdio: 'pipe',
+    });
     const out = join(dir, 'out');
     return new Map(readdirSync(out).map((name) => [name, readFileSync(join(out, name))]));
   } finally {

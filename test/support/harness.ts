@@ -21,12 +21,16 @@ export interface Harness {
  * A whole Glasshouse on a new temporary data directory with the example configuration,
  * driven through `app.inject`. `now` pins the clock where a test needs it.
  */
-export async function startHarness(options: { now?: () => Date; maxSampleBytes?: number } = {}): Promise<Harness> {
+export async function startHarness(
+  options: { now?: () => Date; maxSampleBytes?: number } = {},
+): Promise<Harness> {
   const dataDir = mkdtempSync(join(tmpdir(), 'glasshouse-test-'));
   initDataDir(resolvePaths({ dataDir }));
   const loaded = loadConfig({ dataDir, logLevel: 'silent' });
   const config =
-    options.maxSampleBytes === undefined ? loaded : { ...loaded, limits: { maxSampleBytes: options.maxSampleBytes } };
+    options.maxSampleBytes === undefined
+      ? loaded
+      : { ...loaded, limits: { maxSampleBytes: options.maxSampleBytes } };
   const glasshouse = await openGlasshouse(config, options.now === undefined ? {} : { now: options.now });
   await glasshouse.recover();
   const app = await buildApp({ glasshouse, logLevel: 'silent' });

@@ -1,0 +1,547 @@
+/**
+ * Ingest benchmark: HTTP `POST /v1/samples` against a `glasshouse up` child process, beside a
+ * baseline measured in the same run on the same bytes: the four digests, the production
+ * at-rest encryption (`sealStream`) and a write with fsync, in-process, without HTTP.
+ *
+ * Goals (from the issue): HTTP ingest of 1 MiB samples at >= 60% of the baseline, and one
+ * 1 GiB upload with the server's RSS under 256 MiB.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, open, rm } from 'node:fs/promises';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { parseArgs } from 'node:util';
+import { sealStream } from '../src/vault/crypto/index.js';
+import type { Benchmark } from './support/benchmark.js';
+import { runCleanups, tempDir } from './support/cleanup.js';
+import { HttpClient } from './support/http.js';
+import { runPool } from './support/pool.js';
+import { createToken, initDataDir, ServerProcess } from './support/server.js';
+import { KiB, MiB, megabytesPerSecond, type Summary, summarize } from './support/stats.js';
+import { fixed, mebibytes, passFail, renderTable, withRange } from './support/table.js';
+
+const CONCURRENCY = 8;
+const HASHES = ['md5', 'sha1', 'sha256', 'sha512'] as const;
+const RATIO_GOAL = 0.6;
+const LARGE_SIZE = 1024 * MiB;
+const RSS_GOAL = 256 * MiB;
+
+interface PhaseSpec {
+  readonly label: string;
+  readonly size: number;
+  readonly count: number;
+  readonly rounds: number;
+}
+
+interface Plan {
+  readonly phases: readonly PhaseSpec[];
+  readonly large: boolean;
+  readonly json: boolean;
+  readonly cpuProfDir: string | undefined;
+}
+
+interface RoundResult {
+  readonly seconds: number;
+  readonly bytes: number;
+  readonly samples: number;
+}
+
+interface PhaseResult {
+  readonly spec: PhaseSpec;
+  readonly baseline: { readonly mbps: Summary; readonly samplesPerSecond: Summary };
+  readonly http: { readonly mbps: Summary; readonly samplesPerSecond: Summary };
+  /** median(HTTP MB/s) / median(baseline MB/s). */
+  readonly ratio: number;
+  /** HTTP / baseline of each interleaved round pair. */
+  readonly pairedRatio: Summary;
+  readonly serverPeakRss: { readonly hwm: number | undefined; readonly sampledMax: number };
+  /** False when VmHWM could not be reset before the phase, so it is the server's lifetime peak. */
+  readonly hwmIsPhasePeak: boolean;
+}
+
+interface LargeResult {
+  readonly bytes: number;
+  readonly http: { readonly seconds: number; readonly mbps: number };
+  readonly baseline: { readonly seconds: number; readonly mbps: number };
+  readonly serverIdleRss: number | undefined;
+  readonly serverPeakRss: { readonly hwm: number | undefined; readonly sampledMax: number };
+}
+
+interface Failure {
+  readonly what: string;
+  readonly status: number | 'error';
+  readonly detail: string;
+}
+
+/** Failed uploads, reported at the end; any makes the benchmark exit non-zero. */
+const failures: Failure[] = [];
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+function planFrom(args: readonly string[]): Plan {
+  const { values } = parseArgs({
+    args: [...args],
+    options: {
+      quick: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+      rounds: { type: 'string' },
+      'cpu-prof': { type: 'string' },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  const quick = values.quick === true;
+  const rounds = values.rounds === undefined ? (quick ? 3 : 5) : Number(values.rounds);
+  if (!Number.isInteger(rounds) || rounds < 1) throw new Error('--rounds expects a positive integer');
+  return {
+    phases: [
+      { label: '1 MiB', size: MiB, count: quick ? 16 : 64, rounds },
+      { label: '64 KiB', size: 64 * KiB, count: quick ? 64 : 256, rounds },
+    ],
+    large: !quick,
+    json: values.json === true,
+    cpuProfDir: values['cpu-prof'],
+  };
+}
+
+const ingest: Benchmark = {
+  name: 'ingest',
+  summary: 'HTTP sample ingest (1 MiB, 64 KiB, one 1 GiB upload) vs hash+encrypt+fsync without HTTP',
+  options: [
+    '--quick         fewer, smaller rounds and no 1 GiB upload (a smoke run)',
+    '--rounds N      rounds per phase (default 5, or 3 with --quick)',
+    '--json          print the results as JSON on stdout instead of tables',
+    '--cpu-prof DIR  run the server under `node --cpu-prof` and write its profile to DIR',
+  ],
+  async run(args) {
+    const plan = planFrom(args);
+    try {
+      const phases = await runSmallPhases(plan);
+      const large = plan.large ? await runLargePhase(plan) : undefined;
+      report(plan, phases, large);
+    } finally {
+      await runCleanups();
+    }
+    return failures.length === 0 ? 0 : 1;
+  },
+};
+export default ingest;
+
+// ---------------------------------------------------------------------------------------------
+// Phases
+
+async function runSmallPhases(plan: Plan): Promise<PhaseResult[]> {
+  const scratch = tempDir('glasshouse-bench-ingest');
+  const dataDir = join(scratch.path, 'data');
+  log(`ingest: data dir ${dataDir}`);
+  await initDataDir(dataDir);
+  const token = await createToken(dataDir, 'product');
+  const server = await ServerProcess.start({ dataDir, nodeArgs: profileArgs(plan) });
+  const client = new HttpClient({ baseUrl: server.baseUrl, token: token.token, maxSockets: CONCURRENCY });
+  try {
+    const installations = await registerInstallations(client, CONCURRENCY);
+    const baselineKey = randomBytes(32);
+    const results: PhaseResult[] = [];
+    for (const spec of plan.phases) {
+      results.push(await runSmallPhase(spec, server, client, installations, baselineKey, scratch.path));
+    }
+    return results;
+  } finally {
+    client.close();
+    await server.stop();
+    await scratch.remove();
+  }
+}
+
+async function runSmallPhase(
+  spec: PhaseSpec,
+  server: ServerProcess,
+  client: HttpClient,
+  installations: readonly string[],
+  baselineKey: Buffer,
+  scratch: string,
+): Promise<PhaseResult> {
+  const hwmIsPhasePeak = server.beginPhase();
+  const upload = (samples: readonly Buffer[], tag: string) =>
+    httpRound(client, installations, samples, `${spec.label} ${tag}`);
+  const baseline = async (samples: readonly Buffer[], tag: string) => {
+    const dir = join(scratch, `baseline-${tag}`);
+    try {
+      return await baselineRound(samples, dir, baselineKey);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  };
+
+  log(`ingest: ${spec.label}: warm-up`);
+  const warm = makeSamples(Math.min(spec.count, 16), spec.size);
+  await baseline(warm, 'warm');
+  await upload(warm, 'warm-up');
+
+  const baselineRounds: RoundResult[] = [];
+  const httpRounds: RoundResult[] = [];
+  for (let round = 0; round < spec.rounds; round += 1) {
+    // Fresh random samples every round: the same bytes for both sides, never seen by the server.
+    const samples = makeSamples(spec.count, spec.size);
+    // Alternate which side goes first, so drift (page cache, disk, thermal) hits both alike.
+    if (round % 2 === 0) {
+      baselineRounds.push(await baseline(samples, `r${round}`));
+      httpRounds.push(await upload(samples, `round ${round + 1}`));
+    } else {
+      httpRounds.push(await upload(samples, `round ${round + 1}`));
+      baselineRounds.push(await baseline(samples, `r${round}`));
+    }
+    const b = baselineRounds.at(-1)!;
+    const h = httpRounds.at(-1)!;
+    log(
+      `ingest: ${spec.label} × ${spec.count}, round ${round + 1}/${spec.rounds}: ` +
+        `baseline ${fixed(mbps(b))} MB/s, HTTP ${fixed(mbps(h))} MB/s`,
+    );
+    if (!server.running) throw new Error(`the server exited:\n${server.output}`);
+  }
+
+  const baselineMbps = baselineRounds.map(mbps);
+  const httpMbps = httpRounds.map(mbps);
+  const baselineSummary = summarize(baselineMbps);
+  const httpSummary = summarize(httpMbps);
+  return {
+    spec,
+    baseline: { mbps: baselineSummary, samplesPerSecond: summarize(baselineRounds.map(samplesPerSecond)) },
+    http: { mbps: httpSummary, samplesPerSecond: summarize(httpRounds.map(samplesPerSecond)) },
+    ratio: httpSummary.median / baselineSummary.median,
+    pairedRatio: summarize(httpMbps.map((h, i) => h / baselineMbps[i]!)),
+    serverPeakRss: server.endPhase(),
+    hwmIsPhasePeak,
+  };
+}
+
+/** One 1 GiB upload to a fresh server (so VmHWM is this upload's peak), and the same streamed in-process. */
+async function runLargePhase(plan: Plan): Promise<LargeResult> {
+  const scratch = tempDir('glasshouse-bench-ingest-large');
+  const dataDir = join(scratch.path, 'data');
+  try {
+    await initDataDir(dataDir, { maxSampleBytes: 2 * LARGE_SIZE });
+    const token = await createToken(dataDir, 'product');
+
+    log('ingest: 1 GiB: baseline (streamed hash + sealStream + write + fsync)');
+    const baselinePath = join(scratch.path, 'baseline.blob');
+    const baselineStart = performance.now();
+    await baselineStream(Readable.from(largeBody()), baselinePath, randomBytes(32));
+    const baselineSeconds = (performance.now() - baselineStart) / 1000;
+    await rm(baselinePath, { force: true });
+
+    const server = await ServerProcess.start({ dataDir, nodeArgs: profileArgs(plan) });
+    const client = new HttpClient({ baseUrl: server.baseUrl, token: token.token, maxSockets: 1 });
+    try {
+      const [installation] = await registerInstallations(client, 1);
+      const serverIdleRss = server.memory()?.rss;
+      server.beginPhase();
+      log('ingest: 1 GiB: HTTP upload (streamed)');
+      const start = performance.now();
+      const result = await client
+        .send('POST', `/v1/samples?installation=${installation}&filename=large.bin`, {
+          headers: { 'content-type': 'application/octet-stream' },
+          body: largeBody(),
+          contentLength: LARGE_SIZE,
+        })
+        .catch((error: unknown) => ({ status: 0, body: String(error) }));
+      const seconds = (performance.now() - start) / 1000;
+      checkUpload(result, LARGE_SIZE, '1 GiB upload');
+      const serverPeakRss = server.endPhase();
+      return {
+        bytes: LARGE_SIZE,
+        http: { seconds, mbps: megabytesPerSecond(LARGE_SIZE, seconds) },
+        baseline: { seconds: baselineSeconds, mbps: megabytesPerSecond(LARGE_SIZE, baselineSeconds) },
+        serverIdleRss,
+        serverPeakRss,
+      };
+    } finally {
+      client.close();
+      await server.stop();
+    }
+  } finally {
+    await scratch.remove();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The two sides
+
+/** All samples, CONCURRENCY at a time, spread over the installations; failures are recorded. */
+async function httpRound(
+  client: HttpClient,
+  installations: readonly string[],
+  samples: readonly Buffer[],
+  what: string,
+): Promise<RoundResult> {
+  const start = performance.now();
+  await runPool(samples.length, CONCURRENCY, async (i) => {
+    const sample = samples[i]!;
+    const installation = installations[i % installations.length]!;
+    const result = await client
+      .send('POST', `/v1/samples?installation=${installation}&filename=bench-${i}.bin`, {
+        headers: { 'content-type': 'application/octet-stream' },
+        body: sample,
+      })
+      .catch((error: unknown) => ({ status: 0, body: String(error) }));
+    checkUpload(result, sample.length, `${what}, sample ${i}`);
+  });
+  return round(samples, start);
+}
+
+/**
+ * The fair "no HTTP" baseline for one round: for each sample, MD5, SHA-1, SHA-256 and SHA-512,
+ * encryption with the production `sealStream`, and open/write/fsync/close of a new file;
+ * CONCURRENCY samples in flight, like the uploads.
+ */
+async function baselineRound(samples: readonly Buffer[], dir: string, key: Buffer): Promise<RoundResult> {
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(dir, { recursive: true });
+  const start = performance.now();
+  await runPool(samples.length, CONCURRENCY, async (i) => {
+    const sample = samples[i]!;
+    for (const algorithm of HASHES) createHash(algorithm).update(sample).digest('hex');
+    const { header, encrypt } = sealStream(key);
+    encrypt.end(sample);
+    const sealed = (await encrypt.toArray()) as Buffer[];
+    const handle = await open(join(dir, `${i}.blob`), 'wx', 0o600);
+    try {
+      await handle.writev([header, ...sealed]);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  });
+  return round(samples, start);
+}
+
+/** The baseline for one large file: the same steps, streamed in bounded memory. */
+async function baselineStream(source: Readable, path: string, key: Buffer): Promise<void> {
+  const hashes = HASHES.map((algorithm) => createHash(algorithm));
+  const { header, encrypt } = sealStream(key);
+  const file = createWriteStream(path, { flags: 'wx', mode: 0o600, highWaterMark: MiB });
+  file.write(header);
+  await pipeline(
+    source,
+    async function* digest(chunks: AsyncIterable<Buffer>) {
+      for await (const chunk of chunks) {
+        for (const hash of hashes) hash.update(chunk);
+        yield chunk;
+      }
+    },
+    encrypt,
+    file,
+  );
+  for (const hash of hashes) hash.digest('hex');
+  const handle = await open(path, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+async function registerInstallations(client: HttpClient, count: number): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < count; i += 1) {
+    const result = await client.json('POST', '/v1/installations', { country: 'DE', product: 'bench' });
+    if (result.status !== 201) {
+      throw new Error(`POST /v1/installations answered ${result.status}: ${result.body.slice(0, 500)}`);
+    }
+    ids.push((JSON.parse(result.body) as { id: string }).id);
+  }
+  return ids;
+}
+
+function checkUpload(result: { status: number; body: string }, size: number, what: string): void {
+  if (result.status !== 200 && result.status !== 201) {
+    failures.push({
+      what,
+      status: result.status === 0 ? 'error' : result.status,
+      detail: result.body.slice(0, 300),
+    });
+    return;
+  }
+  let stored: { size?: number } = {};
+  try {
+    stored = JSON.parse(result.body) as { size?: number };
+  } catch {
+    // reported below as a size mismatch
+  }
+  if (stored.size !== size) {
+    failures.push({ what, status: result.status, detail: `stored size ${stored.size}, sent ${size}` });
+  }
+}
+
+/** `count` distinct random samples of `size` bytes, so deduplication never short-circuits. */
+function makeSamples(count: number, size: number): Buffer[] {
+  return Array.from({ length: count }, () => randomBytes(size));
+}
+
+/**
+ * 1 GiB in 1 MiB chunks without holding it: a random first chunk (a sample never seen
+ * before), then a rotation over a small pool of random chunks.
+ */
+function* largeBody(): Generator<Buffer> {
+  const pool = Array.from({ length: 8 }, () => randomBytes(MiB));
+  yield randomBytes(MiB);
+  for (let i = 1; i < LARGE_SIZE / MiB; i += 1) yield pool[i % pool.length]!;
+}
+
+function round(samples: readonly Buffer[], start: number): RoundResult {
+  return {
+    seconds: (performance.now() - start) / 1000,
+    bytes: samples.reduce((sum, s) => sum + s.length, 0),
+    samples: samples.length,
+  };
+}
+
+function mbps(round: RoundResult): number {
+  return megabytesPerSecond(round.bytes, round.seconds);
+}
+
+function samplesPerSecond(round: RoundResult): number {
+  return round.samples / round.seconds;
+}
+
+function profileArgs(plan: Plan): string[] {
+  return plan.cpuProfDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', plan.cpuProfDir];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Report
+
+function report(plan: Plan, phases: readonly PhaseResult[], large: LargeResult | undefined): void {
+  const first = phases[0];
+  const ratioPass = first === undefined ? false : first.ratio >= RATIO_GOAL;
+  const rssPass =
+    large === undefined ? undefined : (large.serverPeakRss.hwm ?? Number.POSITIVE_INFINITY) < RSS_GOAL;
+
+  if (plan.json) {
+    process.stdout.write(
+      `${JSON.stringify(
+        {
+          benchmark: 'ingest',
+          node: process.version,
+          cpus: cpus().length,
+          concurrency: CONCURRENCY,
+          phases,
+          large: large ?? null,
+          goals: {
+            ratio1MiB: { goal: RATIO_GOAL, value: first?.ratio ?? null, pass: ratioPass },
+            rss1GiB: {
+              goalBytes: RSS_GOAL,
+              value: large?.serverPeakRss.hwm ?? null,
+              pass: rssPass ?? null,
+            },
+          },
+          failures,
+        },
+        null,
+        2,
+      )}\n`,
+    );
+    return;
+  }
+
+  const out: string[] = [];
+  out.push('');
+  out.push(
+    `Ingest: POST /v1/samples over HTTP vs. in-process baseline (MD5+SHA-1+SHA-256+SHA-512, sealStream, write+fsync);`,
+  );
+  out.push(
+    `${CONCURRENCY} concurrent, medians (min–max) of ${first?.spec.rounds ?? 0} interleaved rounds; ` +
+      `node ${process.version}, ${cpus().length} CPUs; MB = 10^6 bytes.`,
+  );
+  out.push('');
+  const rows: string[][] = [];
+  for (const phase of phases) {
+    const name = `${phase.spec.label} × ${phase.spec.count}`;
+    rows.push([
+      `baseline ${name}`,
+      withRange(phase.baseline.mbps),
+      fixed(phase.baseline.samplesPerSecond.median),
+      '',
+      '(in-process)',
+    ]);
+    const goal = phase.spec.size === MiB ? ` (goal ≥ 60%: ${passFail(phase.ratio >= RATIO_GOAL)})` : '';
+    rows.push([
+      `HTTP     ${name}`,
+      withRange(phase.http.mbps),
+      fixed(phase.http.samplesPerSecond.median),
+      `${fixed(phase.ratio * 100, 0)}% [${fixed(phase.pairedRatio.min * 100, 0)}–${fixed(phase.pairedRatio.max * 100, 0)}%]${goal}`,
+      `${mebibytes(phase.serverPeakRss.hwm)}${phase.hwmIsPhasePeak ? '' : ' (lifetime)'} / ${mebibytes(phase.serverPeakRss.sampledMax)} sampled`,
+    ]);
+  }
+  out.push(
+    renderTable(
+      [
+        { header: 'phase' },
+        { header: 'MB/s median (min–max)', align: 'right' },
+        { header: 'samples/s', align: 'right' },
+        { header: 'ratio vs baseline [per round]' },
+        { header: 'server peak RSS (VmHWM / VmRSS@100ms)' },
+      ],
+      rows,
+    ),
+  );
+
+  if (large !== undefined) {
+    out.push('');
+    out.push(
+      renderTable(
+        [
+          { header: '1 GiB single upload' },
+          { header: 'seconds', align: 'right' },
+          { header: 'MB/s', align: 'right' },
+          { header: 'ratio', align: 'right' },
+          { header: 'server peak RSS (VmHWM / VmRSS@100ms)' },
+          { header: 'goal < 256 MiB' },
+        ],
+        [
+          [
+            'baseline (streamed)',
+            fixed(large.baseline.seconds),
+            fixed(large.baseline.mbps),
+            '',
+            '(in-process)',
+            '',
+          ],
+          [
+            'HTTP (streamed)',
+            fixed(large.http.seconds),
+            fixed(large.http.mbps),
+            `${fixed((large.http.mbps / large.baseline.mbps) * 100, 0)}%`,
+            `${mebibytes(large.serverPeakRss.hwm)} / ${mebibytes(large.serverPeakRss.sampledMax)} (idle before: ${mebibytes(large.serverIdleRss)})`,
+            passFail(rssPass === true),
+          ],
+        ],
+      ),
+    );
+  }
+
+  out.push('');
+  out.push('Goals:');
+  out.push(
+    `  HTTP ingest of 1 MiB samples >= 60% of baseline: ${first === undefined ? 'n/a' : `${fixed(first.ratio * 100, 0)}%`}  ${passFail(ratioPass)}`,
+  );
+  out.push(
+    rssPass === undefined
+      ? '  1 GiB upload, server RSS < 256 MiB: skipped (--quick)'
+      : `  1 GiB upload, server RSS < 256 MiB: ${mebibytes(large?.serverPeakRss.hwm)}  ${passFail(rssPass)}`,
+  );
+  out.push(
+    `  every upload answered 200/201: ${failures.length === 0 ? 'PASS' : `FAIL (${failures.length} failed)`}`,
+  );
+  for (const failure of failures.slice(0, 10)) {
+    out.push(`    ${failure.what}: ${failure.status} ${failure.detail}`);
+  }
+  if (failures.length > 10) out.push(`    … and ${failures.length - 10} more`);
+  process.stdout.write(`${out.join('\n')}\n`);
+}
