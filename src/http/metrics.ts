@@ -22,25 +22,22 @@ export function registerMetrics(app: FastifyInstance, sites: ReadonlyMap<string,
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
     registers: [registry],
   });
-  const samples = new Gauge({
-    name: 'glasshouse_samples_stored',
-    help: 'Distinct samples stored, per site',
-    labelNames: ['site'],
-    registers: [registry],
-  });
-  new Gauge({
-    name: 'glasshouse_sample_bytes_stored',
-    help: 'Plaintext bytes of the samples stored, per site',
-    labelNames: ['site'],
-    registers: [registry],
-    async collect() {
-      for (const site of sites.values()) {
-        const usage = await site.usage();
-        samples.set({ site: site.name }, usage.samples);
-        this.set({ site: site.name }, usage.bytes);
-      }
-    },
-  });
+  const perSite = (name: string, help: string, read: (usage: { samples: number; bytes: number }) => number) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['site'],
+      registers: [registry],
+      async collect() {
+        for (const site of sites.values()) this.set({ site: site.name }, read(await site.usage()));
+      },
+    });
+  perSite('glasshouse_samples_stored', 'Distinct samples stored, per site', (u) => u.samples);
+  perSite(
+    'glasshouse_sample_bytes_stored',
+    'Plaintext bytes of the samples stored, per site',
+    (u) => u.bytes,
+  );
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
     requests.inc({ method: request.method, route, status: reply.statusCode });

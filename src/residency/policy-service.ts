@@ -30,14 +30,17 @@ export class PolicyService {
 
   /** Seeds the history from the configuration on first start; later starts keep the stored one. */
   async seed(history: readonly PolicyVersionInput[]): Promise<number> {
-    const existing = await this.#o.db.selectFrom('policy_versions').select('version').limit(1).execute();
-    if (existing.length > 0) return 0;
-    let previous: PolicyVersion | undefined;
-    for (const input of history) {
-      const now = new Date(input.effectiveFrom ?? this.#o.now());
-      previous = await this.#insert(this.#o.db, input, previous === undefined ? { now } : { now, previous });
-    }
-    return history.length;
+    // One transaction: the CLI and the server may both open a new data directory at once.
+    return this.#o.db.transaction().execute(async (trx) => {
+      const existing = await trx.selectFrom('policy_versions').select('version').limit(1).execute();
+      if (existing.length > 0) return 0;
+      let previous: PolicyVersion | undefined;
+      for (const input of history) {
+        const now = new Date(input.effectiveFrom ?? this.#o.now());
+        previous = await this.#insert(trx, input, previous === undefined ? { now } : { now, previous });
+      }
+      return history.length;
+    });
   }
 
   async versions(): Promise<readonly PolicyVersion[]> {
