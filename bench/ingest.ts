@@ -122,6 +122,11 @@ const ingest: Benchmark = {
       const phases = await runSmallPhases(plan);
       const large = plan.large ? await runLargePhase(plan) : undefined;
       report(plan, phases, large);
+    } catch (error) {
+      for (const failure of failures.slice(0, 10))
+        log(`failed: ${failure.what}: ${failure.status} ${failure.detail}`);
+      if (failures.length > 10) log(`… and ${failures.length - 10} more failed uploads`);
+      throw error;
     } finally {
       await runCleanups();
     }
@@ -194,13 +199,13 @@ async function runSmallPhase(
       httpRounds.push(await upload(samples, `round ${round + 1}`));
       baselineRounds.push(await baseline(samples, `r${round}`));
     }
+    if (!server.running) throw new Error(`the server exited:\n${server.output}`);
     const b = baselineRounds.at(-1)!;
     const h = httpRounds.at(-1)!;
     log(
       `ingest: ${spec.label} × ${spec.count}, round ${round + 1}/${spec.rounds}: ` +
         `baseline ${fixed(mbps(b))} MB/s, HTTP ${fixed(mbps(h))} MB/s`,
     );
-    if (!server.running) throw new Error(`the server exited:\n${server.output}`);
   }
 
   const baselineMbps = baselineRounds.map(mbps);

@@ -43,7 +43,11 @@ async function main(argv: readonly string[]): Promise<number> {
 
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
-  (error: unknown) => {
+  async (error: unknown) => {
+    if (String((error as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`${(error as Error).message}\n\n${await usage()}\n`);
+      process.exit(2);
+    }
     process.stderr.write(
       `bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
     );

@@ -101,6 +101,7 @@ async function openSite(
   const directory = siteDirectory(config.dataDir, name);
   const metadata = await openSqliteMetadataStore<SiteTables>({
     file: join(directory, 'site.db'),
+    groupSync: true,
     migrations: { ...subjectMigrations, ...vaultMigrations },
   });
   const site = new SiteNode({

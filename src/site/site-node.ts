@@ -45,6 +45,7 @@ export class SiteNode implements SiteClient {
       ...options,
       site: options.name,
       db: tablesOf<VaultTables>(options.metadata.db),
+      durable: () => options.metadata.durable(),
       subjects: this.subjects,
     });
   }

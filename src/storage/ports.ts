@@ -12,6 +12,11 @@ import type { Kysely } from 'kysely';
  */
 export interface MetadataStore<Tables> {
   readonly db: Kysely<Tables>;
+  /**
+   * Resolves once every transaction committed before the call is on stable storage. Stores
+   * that sync on each commit resolve at once; others sync here, once for many commits.
+   */
+  durable(): Promise<void>;
   /** Rewrites the store so that deleted rows leave nothing in free pages or journals. */
   compact(): Promise<void>;
   close(): Promise<void>;
@@ -43,4 +48,45 @@ export interface BlobStore {
   list(): AsyncIterable<string>;
   /** Removes what a crash left half-written; returns how many leftovers it removed. */
   removeLeftovers(): Promise<number>;
+}
+
+/**
+ * Where a log publishes its static files: tiles, entry bundles and the checkpoint, under
+ * the exact C2SP tlog-tiles paths. Filesystem now; an S3-compatible bucket at scale.
+ *
+ * @example
+ * await tiles.put('tile/0/x001/234', bytes);
+ * const checkpoint = await tiles.get('checkpoint');
+ */
+export interface TileStore {
+  /** Replaces the file atomically and durably (readers see the old or the new bytes, never a mix). */
+  put(path: string, data: Uint8Array): Promise<void>;
+  /** `undefined` when absent. */
+  get(path: string): Promise<Buffer | undefined>;
+}
+
+/** Reads stored hashes of the log by record: see `LogJournal.append`. */
+export type RecordHashReader = (record: number) => Buffer;
+
+/**
+ * The durable, append-only record of a log's entries, in sequence, with the Merkle hashes
+ * each entry adds. Several processes may append (the server and the CLI), so sequencing
+ * happens inside the journal's own exclusive transaction: `sequence` is called there with
+ * the index the batch starts at, and returns, per entry, the stored hashes it adds.
+ *
+ * @example
+ * const start = await journal.append(entries, (start, readRecord) => hashesFor(start, entries, readRecord));
+ */
+export interface LogJournal {
+  size(): Promise<number>;
+  /** Durable when it resolves; returns the index of the first entry of the batch. */
+  append(
+    entries: readonly Uint8Array[],
+    sequence: (start: number, readRecord: RecordHashReader) => readonly Buffer[],
+  ): Promise<number>;
+  /** The stored hashes each record added (leaf hash first, then each subtree it completed). */
+  readRecordHashes(records: readonly number[]): Promise<Buffer[]>;
+  /** Entries `from` (inclusive) to `to` (exclusive). */
+  readEntries(from: number, to: number): Promise<Buffer[]>;
+  close(): Promise<void>;
 }

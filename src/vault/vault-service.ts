@@ -3,6 +3,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Kysely } from 'kysely';
 import type { Actor, AuditSink } from '../ledger/audit-sink.js';
 import type { BlobStore } from '../storage/ports.js';
+import { TransactionBatcher } from '../storage/transaction-batcher.js';
 import type { SubjectKeys } from '../subjects/subject-keys.js';
 import { encryptField, openStream, sealStream } from './crypto/index.js';
 import { DigestMeter, type SampleDigests } from './digest-meter.js';
@@ -35,6 +36,8 @@ export interface SampleAtSite extends SampleDigests {
 export interface VaultServiceOptions {
   readonly site: string;
   readonly db: Kysely<VaultTables>;
+  /** The metadata store's durability barrier, awaited before a sample is acknowledged. */
+  readonly durable: () => Promise<void>;
   readonly blobs: BlobStore;
   readonly masterKey: Buffer;
   readonly subjects: SubjectKeys;
@@ -50,9 +53,11 @@ export interface VaultServiceOptions {
  */
 export class VaultService {
   readonly #o: VaultServiceOptions;
+  readonly #commits: TransactionBatcher<VaultTables>;
 
   constructor(options: VaultServiceOptions) {
     this.#o = options;
+    this.#commits = new TransactionBatcher(options.db, options.durable);
   }
 
   /**
@@ -71,7 +76,7 @@ export class VaultService {
       submission.filename,
       `${submission.installationId}:filename`,
     );
-    const isNew = await this.#o.db.transaction().execute(async (trx) => {
+    const isNew = await this.#commits.run(async (trx) => {
       const known = await trx
         .updateTable('samples')
         .set({ last_seen: time })
