@@ -3,8 +3,9 @@ import type { AuthTables } from './auth/auth-tables.js';
 import { authMigrations } from './auth/auth-tables.js';
 import { TokenService } from './auth/token-service.js';
 import type { Config } from './config/config.js';
-import { controlDirectory, readMasterKey } from './config/data-dir.js';
-import { JsonlAuditSink } from './ledger/jsonl-audit-sink.js';
+import { CONTROL_NODE, controlDirectory, readMasterKey } from './config/data-dir.js';
+import { openNodeLog } from './ledger/open-node-log.js';
+import type { TransparencyLog } from './ledger/transparency-log.js';
 import { InstallationRegistry } from './residency/installation-registry.js';
 import { PolicyService } from './residency/policy-service.js';
 import { type ResidencyTables, residencyMigrations } from './residency/residency-tables.js';
@@ -27,6 +28,8 @@ export interface Glasshouse {
   readonly registry: InstallationRegistry;
   readonly samples: SampleRouter;
   readonly sites: ReadonlyMap<string, SiteNode>;
+  /** The transparency log of every node: `control` and each site. */
+  readonly logs: ReadonlyMap<string, TransparencyLog>;
   /** Cleans what a crash left at every site; only the serving process may call it. */
   recover(): Promise<void>;
   close(): Promise<void>;
@@ -34,6 +37,11 @@ export interface Glasshouse {
 
 export interface OpenOptions {
   readonly now?: () => Date;
+  /**
+   * True for the serving process: it publishes the logs' tiles and checkpoints. One-shot
+   * commands (the CLI) append to the logs and leave publishing to the server.
+   */
+  readonly publish?: boolean;
 }
 
 /**
@@ -49,10 +57,16 @@ export async function openGlasshouse(config: Config, options: OpenOptions = {}):
     file: join(controlDirectory(config.dataDir), 'control.db'),
     migrations: { ...authMigrations, ...residencyMigrations },
   });
-  const controlAudit = await new JsonlAuditSink(join(controlDirectory(config.dataDir), 'audit.jsonl')).open();
+  const publish = options.publish ?? false;
+  const controlAudit = await openNodeLog(config, CONTROL_NODE, controlDirectory(config.dataDir), { publish });
+  const logs = new Map<string, TransparencyLog>([[CONTROL_NODE, controlAudit]]);
   const sites = new Map<string, SiteNode>();
-  for (const site of config.sites)
-    sites.set(site.name, await openSite(config, site.name, site.jurisdiction, now));
+  for (const site of config.sites) {
+    const directory = siteDirectory(config.dataDir, site.name);
+    const log = await openNodeLog(config, site.name, directory, { publish });
+    logs.set(site.name, log);
+    sites.set(site.name, await openSite(config, site.name, site.jurisdiction, log, now));
+  }
 
   const context = { sites: new Set(sites.keys()), regions: config.regions };
   const policy = new PolicyService({
@@ -81,6 +95,7 @@ export async function openGlasshouse(config: Config, options: OpenOptions = {}):
     registry,
     samples: new SampleRouter({ registry, sites: siteClients }),
     sites,
+    logs,
     async recover() {
       for (const site of sites.values()) await site.vault.recover();
     },
@@ -96,6 +111,7 @@ async function openSite(
   config: Config,
   name: string,
   jurisdiction: string,
+  audit: TransparencyLog,
   now: () => Date,
 ): Promise<SiteNode> {
   const directory = siteDirectory(config.dataDir, name);
@@ -109,7 +125,7 @@ async function openSite(
     jurisdiction,
     metadata,
     blobs: await new FsBlobStore(directory).open(),
-    audit: await new JsonlAuditSink(join(directory, 'audit.jsonl')).open(),
+    audit,
     masterKey: readMasterKey(config.dataDir, name),
     maxSampleBytes: config.limits.maxSampleBytes,
     now,

@@ -42,6 +42,18 @@ const ROUTES: readonly RouteCase[] = [
     payload: () => randomBytes(100),
     contentType: 'application/octet-stream',
   },
+  {
+    method: 'GET',
+    path: '/v1/log/{node}/proof/inclusion',
+    url: () => '/v1/log/control/proof/inclusion?index=0&size=1',
+    admits: ['auditor'],
+  },
+  {
+    method: 'GET',
+    path: '/v1/log/{node}/proof/consistency',
+    url: () => '/v1/log/control/proof/consistency?from=1&to=1',
+    admits: ['auditor'],
+  },
   { method: 'GET', path: '/v1/samples/{hash}', url: () => `/v1/samples/${sha256}`, admits: ['analyst'] },
   {
     method: 'GET',
@@ -68,6 +80,8 @@ beforeAll(async () => {
     payload: randomBytes(100),
   });
   sha256 = stored.json().sha256;
+  // The token entries above are in the control log; publish them so proofs have a tree.
+  await h.glasshouse.logs.get('control')!.publish();
 });
 afterAll(() => h.close());
 

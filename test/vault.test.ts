@@ -147,9 +147,9 @@ describe('GET /v1/samples/{hash}/download', () => {
       const hash = sha256(bytes);
       await upload(bytes);
       await h.app.inject({ url: `/v1/samples/${hash}/download?site=zurich`, headers: bearer(analyst) });
-      const { readFileSync } = await import('node:fs');
-      const lines = readFileSync(`${h.dataDir}/sites/zurich/audit.jsonl`, 'utf8').trim().split('\n');
-      const entry = JSON.parse(lines.at(-1)!);
+      const log = h.glasshouse.logs.get('zurich')!;
+      const size = await log.size();
+      const entry = JSON.parse((await log.readEntries(size - 1, size))[0]!.toString('utf8'));
       expect(entry).toMatchObject({
         type: 'sample.download',
         site: 'zurich',

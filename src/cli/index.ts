@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { registerInit } from './init-command.js';
+import { registerLedger } from './ledger-command.js';
 import { registerPolicy } from './policy-command.js';
 import { registerToken } from './token-command.js';
 import { registerUp } from './up-command.js';
@@ -14,5 +15,6 @@ registerUp(program);
 registerInit(program);
 registerToken(program);
 registerPolicy(program);
+registerLedger(program);
 
 await program.parseAsync(process.argv);

@@ -34,7 +34,7 @@ async function up(options: UpOptions): Promise<void> {
     port: options.port,
     logLevel: options.logLevel,
   });
-  const glasshouse = await openGlasshouse(config);
+  const glasshouse = await openGlasshouse(config, { publish: true });
   await glasshouse.recover();
   let ready = true;
   const app = await buildApp({ glasshouse, logLevel: config.log.level, isReady: () => ready });

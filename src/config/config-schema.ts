@@ -48,6 +48,12 @@ export const ConfigFileSchema = Type.Object(
         { additionalProperties: false },
       ),
     ),
+    ledger: Type.Optional(
+      Type.Object(
+        { checkpointIntervalMs: Type.Optional(Type.Integer({ minimum: 10, maximum: 3_600_000 })) },
+        { additionalProperties: false },
+      ),
+    ),
     sites: Type.Record(SiteName, SiteConfigSchema, { minProperties: 1 }),
     regions: Type.Optional(Type.Record(Type.String(), Type.Array(Type.String()))),
     policy: Type.Array(PolicyVersionSchema, { minItems: 1 }),

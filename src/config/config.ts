@@ -14,6 +14,8 @@ export interface Config {
   readonly server: { readonly host: string; readonly port: number };
   readonly limits: { readonly maxSampleBytes: number };
   readonly log: { readonly level: string };
+  /** The transparency log of every node. */
+  readonly ledger: { readonly checkpointIntervalMs: number };
   readonly sites: readonly SiteConfig[];
   readonly regions: ReadonlyMap<string, readonly string[]>;
   readonly policy: readonly PolicyVersionInput[];
@@ -25,6 +27,7 @@ export const DEFAULTS = {
   port: 8080,
   maxSampleBytes: 256 * 1024 * 1024,
   logLevel: 'info',
+  checkpointIntervalMs: 1000,
 } as const;
 
 export type { PolicyVersionInput, SiteAssignment };

@@ -2,6 +2,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { proofRoutes, publicLogRoutes } from '../ledger/log-routes.js';
 import type { Glasshouse } from '../main.js';
 import { installationRoutes } from '../residency/installation-routes.js';
 import { policyRoutes } from '../residency/policy-routes.js';
@@ -78,6 +79,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
+  await app.register(publicLogRoutes, { logs: glasshouse.logs });
+  await app.register(proofRoutes, { prefix: '/v1', logs: glasshouse.logs });
   await app.register(policyRoutes, { prefix: '/v1', policy: glasshouse.policy });
   await app.register(installationRoutes, { prefix: '/v1', registry: glasshouse.registry });
   await app.register(sampleRoutes, {

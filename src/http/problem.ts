@@ -1,6 +1,9 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { AuthErrorCode } from '../auth/auth-errors.js';
 import type { ConfigErrorCode } from '../config/config-errors.js';
+import type { LedgerErrorCode } from '../ledger/ledger-errors.js';
+import type { MerkleErrorCode } from '../ledger/merkle/index.js';
+import type { NoteErrorCode } from '../ledger/note/index.js';
 import type { RegistryErrorCode } from '../residency/registry-errors.js';
 import type { ResidencyErrorCode } from '../residency/residency-errors.js';
 import { GlasshouseError } from '../shared/errors.js';
@@ -22,6 +25,9 @@ type KnownCode =
   | CryptoErrorCode
   | SampleZipErrorCode
   | VaultErrorCode
+  | LedgerErrorCode
+  | MerkleErrorCode
+  | NoteErrorCode
   | 'VALIDATION_FAILED'
   | 'ROUTE_NOT_FOUND';
 
@@ -57,6 +63,27 @@ export const PROBLEM_STATUS = {
   MALFORMED_HASH: 400,
   INVALID_FILENAME: 400,
   UNSUPPORTED_MEDIA_TYPE: 415,
+  LOG_NOT_FOUND: 404,
+  TILE_NOT_FOUND: 404,
+  ENTRY_TOO_LARGE: 500,
+  INVALID_PROOF_REQUEST: 400,
+  LOG_CLOSED: 503,
+  LOG_INCONSISTENT: 500,
+  INVALID_PROOF: 400,
+  INVALID_TREE_SIZE: 400,
+  INVALID_INDEX: 400,
+  INVALID_TILE: 404,
+  INVALID_TILE_PATH: 404,
+  INVALID_ENTRY_BUNDLE: 500,
+  INVALID_HASH: 400,
+  INVALID_HASH_READ: 500,
+  MALFORMED_NOTE: 400,
+  UNVERIFIED_NOTE: 400,
+  INVALID_SIGNATURE: 400,
+  INVALID_KEY: 400,
+  MALFORMED_CHECKPOINT: 400,
+  UNEXPECTED_ORIGIN: 400,
+  UNREPRESENTABLE_JSON: 500,
   VALIDATION_FAILED: 400,
   ROUTE_NOT_FOUND: 404,
 } as const satisfies Record<KnownCode, number>;

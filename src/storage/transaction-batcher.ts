@@ -38,30 +38,49 @@ export class TransactionBatcher<Tables> {
   }
 
   async #drain(): Promise<void> {
-    while (this.#queue.length > 0) {
-      const batch = this.#queue.splice(0, this.#maxBatch);
-      try {
-        const results = await this.#db.transaction().execute(async (trx) => {
-          const out: unknown[] = [];
-          for (const item of batch) out.push(await item.work(trx));
-          return out;
-        });
-        await this.#durable();
-        batch.forEach((item, i) => {
-          item.resolve(results[i]);
-        });
-      } catch {
-        for (const item of batch) {
-          await this.#db
-            .transaction()
-            .execute((trx) => item.work(trx))
-            .then(async (result) => {
-              await this.#durable();
-              item.resolve(result);
-            }, item.reject);
-        }
-      }
+    try {
+      while (this.#queue.length > 0) await this.#commit(this.#queue.splice(0, this.#maxBatch));
+    } finally {
+      this.#running = undefined;
     }
-    this.#running = undefined;
+  }
+
+  async #commit(batch: readonly Queued<Tables>[]): Promise<void> {
+    let results: unknown[];
+    try {
+      results = await this.#db.transaction().execute(async (trx) => {
+        const out: unknown[] = [];
+        for (const item of batch) out.push(await item.work(trx));
+        return out;
+      });
+    } catch {
+      // One caller's bad write rolled back the batch: retry each alone.
+      for (const item of batch) await this.#commitAlone(item);
+      return;
+    }
+    // Committed; only the sync can still fail, and then nobody may be told "done".
+    try {
+      await this.#durable();
+    } catch (error) {
+      for (const item of batch) item.reject(error);
+      return;
+    }
+    batch.forEach((item, i) => {
+      item.resolve(results[i]);
+    });
+  }
+
+  async #commitAlone(item: Queued<Tables>): Promise<void> {
+    let result: unknown;
+    try {
+      result = await this.#db.transaction().execute((trx) => item.work(trx));
+    } catch (error) {
+      item.reject(error);
+      return;
+    }
+    await this.#durable().then(
+      () => item.resolve(result),
+      (error: unknown) => item.reject(error),
+    );
   }
 }

@@ -31,7 +31,10 @@ export async function startHarness(
     options.maxSampleBytes === undefined
       ? loaded
       : { ...loaded, limits: { maxSampleBytes: options.maxSampleBytes } };
-  const glasshouse = await openGlasshouse(config, options.now === undefined ? {} : { now: options.now });
+  const glasshouse = await openGlasshouse(config, {
+    publish: true,
+    ...(options.now === undefined ? {} : { now: options.now }),
+  });
   await glasshouse.recover();
   const app = await buildApp({ glasshouse, logLevel: 'silent' });
   await app.ready();

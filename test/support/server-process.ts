@@ -1,10 +1,9 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { Role } from '../../src/auth/roles.js';
+import { REPO_ROOT } from './cli.js';
 
-const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CLI = ['--import', 'tsx', 'src/cli/index.ts'] as const;
 const READY_TIMEOUT_MS = 30_000;
 const OUTPUT_KEPT = 16_384;

@@ -38,9 +38,18 @@ export class FsBlobStore implements BlobStore {
         if (!stream.closed) await finished(stream);
         // fsync applies to the file, not the descriptor: a fresh one flushes what the stream wrote.
         await syncPath(tmpPath);
-        await mkdir(join(target, '..'), { recursive: true, mode: 0o700 });
+        const directory = join(target, '..');
+        const firstCreated = await mkdir(directory, { recursive: true, mode: 0o700 });
         await rename(tmpPath, target);
-        await syncPath(join(target, '..'));
+        await syncPath(directory);
+        // New fan-out directories are entries in their parents: sync those too, or a power
+        // cut could lose the whole directory and the blob with it.
+        if (firstCreated !== undefined) {
+          for (let parent = directory; parent !== this.#blobs; ) {
+            parent = join(parent, '..');
+            await syncPath(parent);
+          }
+        }
       },
       abort: async () => {
         stream.destroy();

@@ -1,0 +1,39 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Config } from '../config/config.js';
+import { keysDirectory } from '../config/data-dir.js';
+import { FsTileStore } from '../storage/fs/fs-tile-store.js';
+import { SqliteLogJournal } from '../storage/sqlite/sqlite-log-journal.js';
+import { loadNoteSigner, type NoteSigner } from './note/index.js';
+import { TransparencyLog } from './transparency-log.js';
+
+/** The origin line of a node's checkpoints, and the name of its signing key. */
+export function logOrigin(config: Config, node: string): string {
+  return `${config.deployment}/${node}`;
+}
+
+/** The node's signing key, from `keys/<node>.ed25519.pem` (created by `init`). */
+export function nodeSigner(config: Config, node: string): NoteSigner {
+  const pem = readFileSync(join(keysDirectory(config.dataDir), `${node}.ed25519.pem`), 'utf8');
+  return loadNoteSigner(pem, logOrigin(config, node));
+}
+
+/**
+ * Opens the log of one node (the control plane or a site) in `<nodeDir>/log/`: the journal
+ * in `journal.db`, the published tiles and checkpoint under `public/`.
+ */
+export function openNodeLog(
+  config: Config,
+  node: string,
+  nodeDir: string,
+  options: { readonly publish: boolean },
+): Promise<TransparencyLog> {
+  return TransparencyLog.open({
+    origin: logOrigin(config, node),
+    journal: new SqliteLogJournal(join(nodeDir, 'log', 'journal.db')),
+    tiles: new FsTileStore(join(nodeDir, 'log', 'public')),
+    signer: nodeSigner(config, node),
+    checkpointIntervalMs: config.ledger.checkpointIntervalMs,
+    publish: options.publish,
+  });
+}

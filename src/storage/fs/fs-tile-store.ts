@@ -1,0 +1,41 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { dirname, join, normalize, sep } from 'node:path';
+import type { TileStore } from '../ports.js';
+
+/** Static log files under a directory, published by write, fsync, rename. */
+export class FsTileStore implements TileStore {
+  readonly #root: string;
+
+  constructor(root: string) {
+    this.#root = root;
+  }
+
+  async put(path: string, data: Uint8Array): Promise<void> {
+    const target = this.#resolve(path);
+    await mkdir(dirname(target), { recursive: true, mode: 0o700 });
+    const tmp = `${target}.${randomBytes(6).toString('hex')}.tmp`;
+    const handle = await open(tmp, 'w', 0o600);
+    try {
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(tmp, target);
+  }
+
+  async get(path: string): Promise<Buffer | undefined> {
+    return readFile(this.#resolve(path)).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT' || error.code === 'ENOTDIR') return undefined;
+      throw error;
+    });
+  }
+
+  /** Paths come from requests: never let one escape the root. */
+  #resolve(path: string): string {
+    const full = normalize(join(this.#root, path));
+    if (!full.startsWith(this.#root + sep)) throw new Error(`path escapes the tile store: ${path}`);
+    return full;
+  }
+}

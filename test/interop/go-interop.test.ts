@@ -1,0 +1,214 @@
+import { spawnSync } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { formatCheckpoint, loadNoteSigner } from '../../src/ledger/note/index.js';
+import { sampleEntries, writeCheckpoint, writeTiles } from './tiled-log-fixture.js';
+
+/**
+ * Interoperability with Go's golang.org/x/mod/sumdb/note and sumdb/tlog, through
+ * test/interop/notecheck (built offline by run-go-check.sh against Debian's
+ * golang-golang-x-mod-dev). Without Go the suite is skipped locally, but never under CI.
+ */
+const GO_INSTALL = 'apt-get install -y golang-go golang-golang-x-mod-dev';
+const goInstalled = spawnSync('go', ['version']).status === 0;
+const skip = !goInstalled && !process.env.CI;
+if (skip) {
+  console.warn(`go-interop: skipped because \`go\` is not installed (${GO_INSTALL}); under CI it runs.`);
+}
+
+const SCRIPT = new URL('./run-go-check.sh', import.meta.url).pathname;
+
+interface Run {
+  readonly status: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+describe.skipIf(skip)('notecheck (Go golang.org/x/mod/sumdb)', () => {
+  let work: string;
+  let notecheck: string;
+  const pem = generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+  const signer = loadNoteSigner(pem, 'glasshouse.example/control');
+  const rootHash = Buffer.alloc(32, 0xab);
+  const signed = signer.sign(formatCheckpoint({ origin: signer.name, treeSize: 1234, rootHash }));
+
+  beforeAll(() => {
+    work = mkdtempSync(join(tmpdir(), 'glasshouse-go-interop-'));
+    const build = spawnSync(SCRIPT, ['build', join(work, 'bin')], { encoding: 'utf8', timeout: 300_000 });
+    if (build.status !== 0) {
+      throw new Error(`building notecheck failed (${GO_INSTALL}?):\n${build.stderr}`);
+    }
+    notecheck = build.stdout.trim();
+  }, 300_000);
+
+  afterAll(() => {
+    if (work !== undefined) rmSync(work, { recursive: true, force: true });
+  });
+
+  function run(args: readonly string[], input?: string): Run {
+    const result = spawnSync(notecheck, args, { encoding: 'utf8', input: input ?? '', timeout: 120_000 });
+    return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+  }
+
+  function verifyNote(note: string, ...extra: string[]): Run {
+    return run(['note', '-key', signer.verifierKey, ...extra], note);
+  }
+
+  describe('note', () => {
+    describe('when given a checkpoint signed by our signer and our verifier key text', () => {
+      it('verifies it and reads the same checkpoint', () => {
+        const result = verifyNote(signed, '-origin', signer.name);
+        expect(result.stderr).toBe('');
+        expect(result.status).toBe(0);
+        expect(JSON.parse(result.stdout)).toEqual({
+          origin: signer.name,
+          treeSize: 1234,
+          rootHash: rootHash.toString('base64'),
+          signatures: [{ name: signer.name, keyId: signer.keyId.toString('hex') }],
+        });
+      });
+    });
+
+    describe('when the signed note is tampered with', () => {
+      const lines = signed.split('\n');
+      const signatureLine = lines[4] ?? '';
+      const encoded = signatureLine.slice(signatureLine.lastIndexOf(' ') + 1);
+      const flipped = Buffer.from(encoded, 'base64');
+      flipped[10] = (flipped[10] ?? 0) ^ 0x01;
+      const otherKeyId = Buffer.from(encoded, 'base64');
+      otherKeyId[0] = (otherKeyId[0] ?? 0) ^ 0x01;
+      it.each([
+        ['a changed tree size', signed.replace('\n1234\n', '\n1235\n')],
+        [
+          'a changed root hash',
+          signed.replace(rootHash.toString('base64'), Buffer.alloc(32).toString('base64')),
+        ],
+        ['a flipped signature bit', signed.replace(encoded, flipped.toString('base64'))],
+        ['a signature under another key ID', signed.replace(encoded, otherKeyId.toString('base64'))],
+        ['a signature under another name', signed.replace(`\u2014 ${signer.name} `, '\u2014 someone.else ')],
+        ['no blank line before the signature', signed.replace('\n\n', '\n')],
+        ['an extra line after the signature', `${signed}trailer\n`],
+      ])('rejects %s with exit status 1', (_, tampered) => {
+        expect(tampered).not.toBe(signed);
+        const result = verifyNote(tampered);
+        expect(result.stdout).toBe('');
+        expect(result.status).toBe(1);
+      });
+    });
+
+    describe('when the checkpoint is for another origin than expected', () => {
+      it('rejects it with exit status 1', () => {
+        expect(verifyNote(signed, '-origin', 'glasshouse.example/zurich').status).toBe(1);
+      });
+    });
+
+    describe('when the verifier key is not ours', () => {
+      it('rejects the note with exit status 1', () => {
+        const other = loadNoteSigner(
+          generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
+          signer.name,
+        );
+        expect(run(['note', '-key', other.verifierKey], signed).status).toBe(1);
+      });
+    });
+  });
+
+  describe('tiles', () => {
+    const entries = sampleEntries(65_536 + 300);
+
+    function logDir(size: number): string {
+      const dir = mkdtempSync(join(work, `log-${size}-`));
+      writeTiles(dir, entries, size);
+      writeCheckpoint(dir, entries, size, signer);
+      return dir;
+    }
+
+    function verifyTiles(dir: string, records: string): Run {
+      return run([
+        'tiles',
+        '-key',
+        signer.verifierKey,
+        '-origin',
+        signer.name,
+        '-dir',
+        dir,
+        '-records',
+        records,
+      ]);
+    }
+
+    describe('when the tiles and entry bundles are those of the checkpoint', () => {
+      it.each([
+        [0, 'all'],
+        [1, 'all'],
+        [7, 'all'],
+        [256, 'all'],
+        [257, 'all'],
+        [1000, 'all'],
+        [65_536 + 300, '64'],
+      ])('verifies a log of %i entries (records: %s)', (size, records) => {
+        const result = verifyTiles(logDir(size), records);
+        expect(result.stderr).toBe('');
+        expect(result.status).toBe(0);
+        expect(JSON.parse(result.stdout)).toMatchObject({ treeSize: size });
+      });
+    });
+
+    describe('when a partial tile was deleted once its full tile existed', () => {
+      it('reads the full tile instead', () => {
+        const dir = mkdtempSync(join(work, 'log-grown-'));
+        writeTiles(dir, entries, 600);
+        writeTiles(dir, entries, 300);
+        rmSync(join(dir, 'tile/0/001.p/44'));
+        rmSync(join(dir, 'tile/entries/001.p/44'));
+        writeCheckpoint(dir, entries, 300, signer);
+        expect(verifyTiles(dir, 'all').status).toBe(0);
+      });
+    });
+
+    describe('when a hash tile is corrupted', () => {
+      it.each([
+        ['the partial tile the root is computed from', 'tile/0/003.p/232', /inconsistent tile|tiles hash to/],
+        ['a full tile that only record proofs read', 'tile/0/001', /record 333/],
+      ])('rejects %s with exit status 1', (_, path, message) => {
+        const dir = logDir(1000);
+        const file = join(dir, path);
+        const tile = readFileSync(file);
+        tile[5] = (tile[5] ?? 0) ^ 0x01;
+        writeFileSync(file, tile);
+        const result = verifyTiles(dir, '4');
+        expect(result.status).toBe(1);
+        expect(result.stderr).toMatch(message);
+      });
+    });
+
+    describe('when an entry bundle holds another entry', () => {
+      it('rejects the log with exit status 1', () => {
+        const dir = logDir(300);
+        const changed = entries.slice(0, 300);
+        changed[299] = Buffer.from('forged');
+        writeTiles(join(dir, 'forged'), changed, 300);
+        writeFileSync(
+          join(dir, 'tile/entries/001.p/44'),
+          readFileSync(join(dir, 'forged/tile/entries/001.p/44')),
+        );
+        const result = verifyTiles(dir, 'all');
+        expect(result.status).toBe(1);
+        expect(result.stderr).toContain('record 299');
+      });
+    });
+
+    describe('when a tile is missing', () => {
+      it('rejects the log with exit status 1', () => {
+        const dir = logDir(1000);
+        rmSync(join(dir, 'tile/1/000.p/3'));
+        const result = verifyTiles(dir, '4');
+        expect(result.status).toBe(1);
+        expect(result.stderr).toContain('tile/1/000.p/3');
+      });
+    });
+  });
+});
