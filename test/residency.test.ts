@@ -57,6 +57,24 @@ describe('residency of new installations', () => {
   });
 });
 
+describe('the site log of a new installation', () => {
+  describe('when an installation is registered', () => {
+    it('records it at its site as a commitment, never the id in clear', async () => {
+      const installation = await registerAt('2026-11-23T00:00:00Z', 'DE');
+      const log = harness!.glasshouse.logs.get('zurich')!;
+      const entries = (await log.readEntries(0, await log.size())).map((e) => e.toString('utf8'));
+      const admitted = entries.map((e) => JSON.parse(e)).find((e) => e.type === 'installation.admitted');
+      expect(admitted).toMatchObject({
+        site: 'zurich',
+        actor: { role: 'product' },
+        installation: expect.stringMatching(/^[0-9a-f]{64}$/),
+      });
+      expect(entries.join('\n')).not.toContain(installation.id);
+      expect(entries.join('\n')).not.toContain(installation.secret);
+    });
+  });
+});
+
 describe('GET /v1/policy/resolve', () => {
   describe('when asked about Saudi Arabia around 2022-03-01', () => {
     it('answers moscow before and zurich after, with the version and the rule', async () => {

@@ -53,7 +53,7 @@ export class InstallationRegistry {
     const secret = randomBytes(32).toString('base64url');
     // The site's key first: a crash before the registry row leaves an unused key, never an
     // installation that cannot store anything.
-    await site.admitInstallation(id);
+    await site.admitInstallation(id, { role: principal.role, token: principal.tokenId });
     const installation: Installation = {
       id,
       country: request.country,

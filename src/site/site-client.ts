@@ -14,8 +14,8 @@ import type { SampleAtSite, SampleSubmission, StoredSample } from '../vault/vaul
 export interface SiteClient {
   readonly name: string;
   readonly jurisdiction: string;
-  /** Creates the installation's data key at the site (idempotent). */
-  admitInstallation(installationId: string): Promise<void>;
+  /** Creates the installation's data key at the site (idempotent) and logs it, committed. */
+  admitInstallation(installationId: string, actor: Actor): Promise<void>;
   storeSample(submission: SampleSubmission): Promise<StoredSample>;
   findSample(hash: SampleHash): Promise<SampleAtSite | undefined>;
   /** Records the download at the site, then streams the plaintext. */

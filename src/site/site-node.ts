@@ -50,8 +50,15 @@ export class SiteNode implements SiteClient {
     });
   }
 
-  admitInstallation(installationId: string): Promise<void> {
-    return this.subjects.admit(installationId);
+  async admitInstallation(installationId: string, actor: Actor): Promise<void> {
+    await this.subjects.admit(installationId);
+    await this.#options.audit.append({
+      type: 'installation.admitted',
+      time: this.#options.now().toISOString(),
+      actor,
+      site: this.name,
+      installation: await this.subjects.commit(installationId, 'installation', installationId),
+    });
   }
 
   storeSample(submission: SampleSubmission) {

@@ -1,7 +1,11 @@
+import { createHmac, hkdfSync } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { generateKey, unwrapKey, wrapKey } from '../vault/crypto/index.js';
 import { SubjectError } from './subject-errors.js';
 import type { SubjectTables } from './subject-tables.js';
+
+/** HKDF info of the log-commitment salt: a key used for one purpose only. */
+const COMMITMENT_INFO = 'glasshouse/log-commitment/v1';
 
 export interface SubjectKeysOptions {
   readonly site: string;
@@ -33,6 +37,21 @@ export class SubjectKeys {
       })
       .onConflict((c) => c.column('installation_id').doNothing())
       .execute();
+  }
+
+  /**
+   * A commitment to a personal value for the log: HMAC-SHA-256 under a salt derived from the
+   * installation's key. The installation can later prove what it commits to; once erasure
+   * destroys the key, nobody can link the entry to the value any more.
+   *
+   * @example
+   * await subjects.commit(installationId, 'installation', installationId); // '3f9a…' (hex)
+   */
+  async commit(installationId: string, field: string, value: string): Promise<string> {
+    const salt = Buffer.from(
+      hkdfSync('sha256', await this.keyOf(installationId), Buffer.alloc(0), COMMITMENT_INFO, 32),
+    );
+    return createHmac('sha256', salt).update(`${field}\n${value}`).digest('hex');
   }
 
   async keyOf(installationId: string): Promise<Buffer> {
