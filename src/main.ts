@@ -42,6 +42,8 @@ export interface OpenOptions {
    * commands (the CLI) append to the logs and leave publishing to the server.
    */
   readonly publish?: boolean;
+  /** Where failures of background work (log publication) are reported. */
+  readonly onBackgroundError?: (error: unknown, context: string) => void;
 }
 
 /**
@@ -57,13 +59,17 @@ export async function openGlasshouse(config: Config, options: OpenOptions = {}):
     file: join(controlDirectory(config.dataDir), 'control.db'),
     migrations: { ...authMigrations, ...residencyMigrations },
   });
-  const publish = options.publish ?? false;
-  const controlAudit = await openNodeLog(config, CONTROL_NODE, controlDirectory(config.dataDir), { publish });
+  const logOptions = {
+    publish: options.publish ?? false,
+    onPublishError: (error: unknown, origin: string) =>
+      options.onBackgroundError?.(error, `publishing ${origin}`),
+  };
+  const controlAudit = await openNodeLog(config, CONTROL_NODE, controlDirectory(config.dataDir), logOptions);
   const logs = new Map<string, TransparencyLog>([[CONTROL_NODE, controlAudit]]);
   const sites = new Map<string, SiteNode>();
   for (const site of config.sites) {
     const directory = siteDirectory(config.dataDir, site.name);
-    const log = await openNodeLog(config, site.name, directory, { publish });
+    const log = await openNodeLog(config, site.name, directory, logOptions);
     logs.set(site.name, log);
     sites.set(site.name, await openSite(config, site.name, site.jurisdiction, log, now));
   }

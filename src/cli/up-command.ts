@@ -1,4 +1,5 @@
 import { type Command, InvalidArgumentError } from 'commander';
+import type { FastifyInstance } from 'fastify';
 import { loadConfig } from '../config/load.js';
 import { buildApp } from '../http/app.js';
 import { openGlasshouse } from '../main.js';
@@ -34,10 +35,14 @@ async function up(options: UpOptions): Promise<void> {
     port: options.port,
     logLevel: options.logLevel,
   });
-  const glasshouse = await openGlasshouse(config, { publish: true });
+  let app: FastifyInstance | undefined;
+  const glasshouse = await openGlasshouse(config, {
+    publish: true,
+    onBackgroundError: (error, context) => app?.log.error({ err: error }, context),
+  });
   await glasshouse.recover();
   let ready = true;
-  const app = await buildApp({ glasshouse, logLevel: config.log.level, isReady: () => ready });
+  app = await buildApp({ glasshouse, logLevel: config.log.level, isReady: () => ready });
   const shutdown = async (signal: string) => {
     ready = false;
     app.log.info({ signal }, 'shutting down');

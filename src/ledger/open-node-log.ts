@@ -26,7 +26,7 @@ export function openNodeLog(
   config: Config,
   node: string,
   nodeDir: string,
-  options: { readonly publish: boolean },
+  options: { readonly publish: boolean; readonly onPublishError?: (error: unknown, origin: string) => void },
 ): Promise<TransparencyLog> {
   return TransparencyLog.open({
     origin: logOrigin(config, node),
@@ -35,5 +35,6 @@ export function openNodeLog(
     signer: nodeSigner(config, node),
     checkpointIntervalMs: config.ledger.checkpointIntervalMs,
     publish: options.publish,
+    onPublishError: (error) => options.onPublishError?.(error, logOrigin(config, node)),
   });
 }

@@ -32,6 +32,8 @@ export interface TransparencyLogOptions {
   /** Only the serving process publishes; a CLI appends and leaves publishing to it. */
   readonly publish: boolean;
   readonly maxBatch?: number;
+  /** Told when a background publication fails (the next tick retries). */
+  readonly onPublishError?: (error: unknown) => void;
 }
 
 interface Pending {
