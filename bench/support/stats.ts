@@ -24,3 +24,10 @@ export function megabytesPerSecond(bytes: number, seconds: number): number {
 
 export const MiB = 1024 * 1024;
 export const KiB = 1024;
+
+/** The p-th percentile (0 < p <= 100) of a non-empty list, by the nearest-rank method. */
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) throw new RangeError('percentile of an empty list');
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length))) - 1]!;
+}

@@ -20,6 +20,8 @@ import { canonicalJson, formatCheckpoint, type NoteSigner, parseCheckpoint } fro
 /** C2SP tlog-tiles: entries are length-prefixed with a uint16. */
 const MAX_ENTRY_BYTES = 0xffff;
 const HASH_SIZE = 32;
+/** Tile writes in flight while publishing: each waits on its own fsync. */
+const PUBLISH_CONCURRENCY = 32;
 
 export interface TransparencyLogOptions {
   /** `<deployment>/<node>`, the first line of every checkpoint. */
@@ -176,6 +178,9 @@ export class TransparencyLog implements AuditSink {
 
   async #flush(): Promise<void> {
     while (this.#pending.length > 0) {
+      // Let the event loop breathe between commits (the journal commits synchronously), and
+      // let appends arriving in this tick join the batch instead of committing alone.
+      await new Promise((resolve) => setImmediate(resolve));
       const batch = this.#pending.splice(0, this.#maxBatch);
       const entries = batch.map((p) => p.entry);
       try {
@@ -208,12 +213,17 @@ export class TransparencyLog implements AuditSink {
     if (size === from && this.#published !== undefined) return;
     const read = this.#hashReader();
     const { hashTiles, entryBundles } = tilesToWrite(from, size);
-    for (const tile of hashTiles) await this.#o.tiles.put(tilePath(tile), await readTileData(tile, read));
-    for (const bundle of entryBundles) {
-      const first = bundle.n * 256;
-      const entries = await this.#o.journal.readEntries(first, first + bundle.width);
-      await this.#o.tiles.put(entriesPath(bundle.n, bundle.width), encodeEntryBundle(entries));
-    }
+    const writes = [
+      ...hashTiles.map(
+        (tile) => async () => this.#o.tiles.put(tilePath(tile), await readTileData(tile, read)),
+      ),
+      ...entryBundles.map((bundle) => async () => {
+        const first = bundle.n * 256;
+        const entries = await this.#o.journal.readEntries(first, first + bundle.width);
+        await this.#o.tiles.put(entriesPath(bundle.n, bundle.width), encodeEntryBundle(entries));
+      }),
+    ];
+    await runConcurrently(writes, PUBLISH_CONCURRENCY);
     const root = await treeHash(size, read);
     const checkpoint = this.#o.signer.sign(
       formatCheckpoint({ origin: this.#o.origin, treeSize: size, rootHash: root }),
@@ -259,4 +269,16 @@ export class TransparencyLog implements AuditSink {
       return places.map((p, i) => blobs[i]!.subarray(p.level * HASH_SIZE, (p.level + 1) * HASH_SIZE));
     };
   }
+}
+
+/** Runs tasks with at most `limit` in flight; rejects with the first failure. */
+async function runConcurrently(tasks: readonly (() => Promise<void>)[], limit: number): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < tasks.length) {
+      const task = tasks[next++]!;
+      await task();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, worker));
 }

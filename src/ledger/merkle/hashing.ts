@@ -1,3 +1,4 @@
+import * as crypto from 'node:crypto';
 import { createHash } from 'node:crypto';
 
 /** Domain separation between leaves and interior nodes (RFC 6962 §2.1, RFC 9162 §2.1.1). */
@@ -13,14 +14,37 @@ export type Hash = Buffer;
 const LEAF_PREFIX = Buffer.of(RFC6962_LEAF_HASH_PREFIX);
 const NODE_PREFIX = Buffer.of(RFC6962_NODE_HASH_PREFIX);
 
+/**
+ * One-shot SHA-256 (Node >= 20.12): a log hashes two to three times per entry, and a Hash
+ * object per call made garbage collection a third of the append time in the log benchmark.
+ */
+const oneShot = (crypto as { hash?: (algorithm: string, data: Uint8Array, encoding: 'buffer') => Buffer })
+  .hash;
+const sha256: (data: Uint8Array) => Buffer =
+  oneShot === undefined
+    ? (data) => createHash('sha256').update(data).digest()
+    : (data) => oneShot('sha256', data, 'buffer');
+
+/** Reused input buffers: the prefix is written once, the rest overwritten per call. */
+const leafScratch = Buffer.alloc(1 + 0xffff, RFC6962_LEAF_HASH_PREFIX);
+const nodeScratch = Buffer.alloc(1 + 2 * HASH_SIZE, RFC6962_NODE_HASH_PREFIX);
+
 /** MTH({d(0)}) = SHA-256(0x00 || d(0)) (RFC 6962 §2.1). */
 export function hashLeaf(entry: Uint8Array): Hash {
-  return createHash('sha256').update(LEAF_PREFIX).update(entry).digest();
+  if (entry.length >= leafScratch.length)
+    return createHash('sha256').update(LEAF_PREFIX).update(entry).digest();
+  leafScratch.set(entry, 1);
+  return sha256(leafScratch.subarray(0, 1 + entry.length));
 }
 
 /** SHA-256(0x01 || MTH(left) || MTH(right)) (RFC 6962 §2.1). */
 export function hashChildren(left: Hash, right: Hash): Hash {
-  return createHash('sha256').update(NODE_PREFIX).update(left).update(right).digest();
+  if (left.length !== HASH_SIZE || right.length !== HASH_SIZE) {
+    return createHash('sha256').update(NODE_PREFIX).update(left).update(right).digest();
+  }
+  nodeScratch.set(left, 1);
+  nodeScratch.set(right, 1 + HASH_SIZE);
+  return sha256(nodeScratch);
 }
 
 /** MTH({}) = SHA-256(): the root of the empty tree (RFC 6962 §2.1). */

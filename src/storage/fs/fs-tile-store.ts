@@ -11,9 +11,15 @@ export class FsTileStore implements TileStore {
     this.#root = root;
   }
 
+  readonly #directories = new Set<string>();
+
   async put(path: string, data: Uint8Array): Promise<void> {
     const target = this.#resolve(path);
-    await mkdir(dirname(target), { recursive: true, mode: 0o700 });
+    const directory = dirname(target);
+    if (!this.#directories.has(directory)) {
+      await mkdir(directory, { recursive: true, mode: 0o700 });
+      this.#directories.add(directory);
+    }
     const tmp = `${target}.${randomBytes(6).toString('hex')}.tmp`;
     const handle = await open(tmp, 'w', 0o600);
     try {
@@ -23,6 +29,13 @@ export class FsTileStore implements TileStore {
       await handle.close();
     }
     await rename(tmp, target);
+    // The rename is durable only once the directory is: a published checkpoint must survive.
+    const dir = await open(directory, 'r');
+    try {
+      await dir.sync();
+    } finally {
+      await dir.close();
+    }
   }
 
   async get(path: string): Promise<Buffer | undefined> {
