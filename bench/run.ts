@@ -6,6 +6,7 @@ import type { Benchmark } from './support/benchmark.js';
 
 const BENCHMARKS: Readonly<Record<string, () => Promise<{ default: Benchmark }>>> = {
   ingest: () => import('./ingest.js'),
+  log: () => import('./log.js'),
 };
 
 async function usage(): Promise<string> {
