@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import type { InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, type Harness, startHarness } from './support/harness.js';
 
@@ -30,7 +31,7 @@ const queryValue = fc
   .oneof(fc.string({ maxLength: 40 }), fc.integer().map(String), fc.constant(''))
   .map(encodeURIComponent);
 
-async function expectNoServerError(request: Parameters<Harness['app']['inject']>[0]) {
+async function expectNoServerError(request: InjectOptions) {
   const response = await h.app.inject(request);
   expect(response.statusCode, `${JSON.stringify(request)} → ${response.body.slice(0, 300)}`).toBeLessThan(
     500,

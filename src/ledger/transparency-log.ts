@@ -64,6 +64,7 @@ export class TransparencyLog implements AuditSink {
   #frontier: Frontier = Frontier.empty();
   #published: { size: number; checkpoint: string } | undefined;
   #publishing: Promise<void> | undefined;
+  #nextPublish: Promise<void> | undefined;
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
 
@@ -76,6 +77,7 @@ export class TransparencyLog implements AuditSink {
     const log = new TransparencyLog(options);
     await log.#loadPublished();
     if (options.publish) {
+      await options.tiles.removeLeftovers();
       await log.publish();
       if (options.checkpointIntervalMs > 0) {
         log.#timer = setInterval(
@@ -161,7 +163,18 @@ export class TransparencyLog implements AuditSink {
    * checkpoint. Tiles go first, so a reader who sees a checkpoint finds its tiles.
    */
   publish(): Promise<void> {
-    this.#publishing ??= this.#publishOnce().finally(() => {
+    // A publication already running may have read the size before the caller's appends:
+    // queue one more after it, shared by every caller that arrives meanwhile.
+    if (this.#publishing !== undefined) {
+      this.#nextPublish ??= this.#publishing
+        .catch(() => undefined)
+        .then(() => {
+          this.#nextPublish = undefined;
+          return this.publish();
+        });
+      return this.#nextPublish;
+    }
+    this.#publishing = this.#publishOnce().finally(() => {
       this.#publishing = undefined;
     });
     return this.#publishing;
@@ -172,7 +185,6 @@ export class TransparencyLog implements AuditSink {
     if (this.#timer !== undefined) clearInterval(this.#timer);
     await this.#flushing;
     if (this.#o.publish) await this.publish();
-    await this.#publishing;
     await this.#o.journal.close();
   }
 

@@ -63,6 +63,8 @@ export interface TileStore {
   put(path: string, data: Uint8Array): Promise<void>;
   /** `undefined` when absent. */
   get(path: string): Promise<Buffer | undefined>;
+  /** Removes what a crash left half-written (only the publishing process calls it). */
+  removeLeftovers(): Promise<number>;
 }
 
 /** Reads stored hashes of the log by record: see `LogJournal.append`. */

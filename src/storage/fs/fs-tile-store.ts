@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { dirname, join, normalize, sep } from 'node:path';
 import type { TileStore } from '../ports.js';
 
@@ -7,8 +7,18 @@ import type { TileStore } from '../ports.js';
 export class FsTileStore implements TileStore {
   readonly #root: string;
 
+  readonly #staging: string;
+
+  /** Files are written under `root/.staging` first: never under a path a reader may fetch. */
   constructor(root: string) {
     this.#root = root;
+    this.#staging = join(root, '.staging');
+  }
+
+  async removeLeftovers(): Promise<number> {
+    const names = await readdir(this.#staging).catch(() => [] as string[]);
+    await Promise.all(names.map((name) => rm(join(this.#staging, name), { force: true })));
+    return names.length;
   }
 
   readonly #directories = new Set<string>();
@@ -20,7 +30,11 @@ export class FsTileStore implements TileStore {
       await mkdir(directory, { recursive: true, mode: 0o700 });
       this.#directories.add(directory);
     }
-    const tmp = `${target}.${randomBytes(6).toString('hex')}.tmp`;
+    if (!this.#directories.has(this.#staging)) {
+      await mkdir(this.#staging, { recursive: true, mode: 0o700 });
+      this.#directories.add(this.#staging);
+    }
+    const tmp = join(this.#staging, randomBytes(8).toString('hex'));
     const handle = await open(tmp, 'w', 0o600);
     try {
       await handle.writeFile(data);
