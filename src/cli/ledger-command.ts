@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { CONTROL_NODE } from '../config/data-dir.js';
 import { loadConfig } from '../config/load.js';
-import { LedgerError } from '../ledger/ledger-errors.js';
+import { LedgerError, logNamed } from '../ledger/ledger-errors.js';
 import { nodeSigner } from '../ledger/open-node-log.js';
 import { verifyPublishedLog } from '../ledger/verify-published-log.js';
 import { type DataDirOptions, overridesOf, withDataDirOptions, withGlasshouse } from './data-dir-options.js';
@@ -39,7 +39,7 @@ export function registerLedger(program: Command): void {
     .action(
       action(async (options: DataDirOptions & NodeOption) => {
         const checkpoint = await withGlasshouse(options, async (g) =>
-          logOf(g.logs, options.node).checkpoint(),
+          logNamed(g.logs, options.node).checkpoint(),
         );
         if (checkpoint === undefined)
           throw new LedgerError('TILE_NOT_FOUND', 'this log has published nothing yet');
@@ -95,7 +95,7 @@ export function registerLedger(program: Command): void {
     .action(
       action(async (options: DataDirOptions & JsonOption & NodeOption & { index: number; size?: number }) => {
         const result = await withGlasshouse(options, async (g) => {
-          const log = logOf(g.logs, options.node);
+          const log = logNamed(g.logs, options.node);
           const size = options.size ?? (await log.publishedSize());
           const proof = await log.proveInclusion(options.index, size);
           const [entry] = await log.readEntries(options.index, options.index + 1);
@@ -117,14 +117,6 @@ export function registerLedger(program: Command): void {
         );
       }),
     );
-}
-
-function logOf<T>(logs: ReadonlyMap<string, T>, node: string): T {
-  const log = logs.get(node);
-  if (log === undefined) {
-    throw new LedgerError('LOG_NOT_FOUND', `no log named ${node}; nodes: ${[...logs.keys()].join(', ')}`);
-  }
-  return log;
 }
 
 async function fetchFile(url: string): Promise<Buffer | undefined> {

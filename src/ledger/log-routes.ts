@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { errorResponses } from '../http/schemas.js';
-import { LedgerError } from './ledger-errors.js';
+import { LedgerError, logNamed } from './ledger-errors.js';
 import { parseTilePath } from './merkle/index.js';
 import type { TransparencyLog } from './transparency-log.js';
 
@@ -16,12 +16,7 @@ const REVALIDATE = 'no-cache';
 
 /** The public, static face of every node's log: no token, exact C2SP paths. */
 export const publicLogRoutes: FastifyPluginAsyncTypebox<LogRoutesOptions> = async (app, { logs }) => {
-  const logOf = (node: string) => {
-    const log = logs.get(node);
-    if (log === undefined)
-      throw new LedgerError('LOG_NOT_FOUND', `no log named ${node}; nodes: ${[...logs.keys()].join(', ')}`);
-    return log;
-  };
+  const logOf = (node: string) => logNamed(logs, node);
 
   app.get(
     '/log/:node/checkpoint',
@@ -74,11 +69,7 @@ const ProofQuery = {
 
 /** Proofs for auditors (role `auditor`): RFC 9162 audit paths, hashes in base64. */
 export const proofRoutes: FastifyPluginAsyncTypebox<LogRoutesOptions> = async (app, { logs }) => {
-  const logOf = (node: string) => {
-    const log = logs.get(node);
-    if (log === undefined) throw new LedgerError('LOG_NOT_FOUND', `no log named ${node}`);
-    return log;
-  };
+  const logOf = (node: string) => logNamed(logs, node);
 
   app.get(
     '/log/:node/proof/inclusion',
