@@ -5,8 +5,10 @@
 import type { Benchmark } from './support/benchmark.js';
 
 const BENCHMARKS: Readonly<Record<string, () => Promise<{ default: Benchmark }>>> = {
+  events: () => import('./events.js'),
   ingest: () => import('./ingest.js'),
   log: () => import('./log.js'),
+  lookup: () => import('./lookup.js'),
 };
 
 async function usage(): Promise<string> {

@@ -6,14 +6,19 @@ import type { Config } from './config/config.js';
 import { CONTROL_NODE, controlDirectory, readMasterKey } from './config/data-dir.js';
 import { openNodeLog } from './ledger/open-node-log.js';
 import type { TransparencyLog } from './ledger/transparency-log.js';
+import { VerdictService } from './lookup/index.js';
 import { InstallationRegistry } from './residency/installation-registry.js';
 import { PolicyService } from './residency/policy-service.js';
 import { type ResidencyTables, residencyMigrations } from './residency/residency-tables.js';
 import type { SiteClient } from './site/site-client.js';
 import { SiteNode, type SiteTables, siteDirectory } from './site/site-node.js';
+import { StatsBuffer } from './stats/stats-buffer.js';
+import { StatsRouter } from './stats/stats-router.js';
+import { DuckDbStatsStore } from './storage/duckdb/duckdb-stats-store.js';
 import { FsBlobStore } from './storage/fs/fs-blob-store.js';
 import { tablesOf } from './storage/narrow.js';
 import { openSqliteMetadataStore } from './storage/sqlite/sqlite-metadata-store.js';
+import { openSqliteVerdictStore } from './storage/sqlite/sqlite-verdict-store.js';
 import { subjectMigrations } from './subjects/subject-tables.js';
 import { SampleRouter } from './vault/sample-router.js';
 import { vaultMigrations } from './vault/vault-tables.js';
@@ -27,6 +32,10 @@ export interface Glasshouse {
   readonly policy: PolicyService;
   readonly registry: InstallationRegistry;
   readonly samples: SampleRouter;
+  /** Telemetry ingestion and aggregate statistics across sites. */
+  readonly stats: StatsRouter;
+  /** Hash reputation; its index is loaded in the serving process only. */
+  readonly verdicts: VerdictService;
   readonly sites: ReadonlyMap<string, SiteNode>;
   /** The transparency log of every node: `control` and each site. */
   readonly logs: ReadonlyMap<string, TransparencyLog>;
@@ -35,11 +44,15 @@ export interface Glasshouse {
   close(): Promise<void>;
 }
 
+/** How often the serving process checks for verdicts written by another process (the CLI). */
+const VERDICT_WATCH_MS = 2000;
+
 export interface OpenOptions {
   readonly now?: () => Date;
   /**
-   * True for the serving process: it publishes the logs' tiles and checkpoints. One-shot
-   * commands (the CLI) append to the logs and leave publishing to the server.
+   * True for the serving process: it publishes the logs' tiles and checkpoints and runs the
+   * sites' statistics buffers (a site's stats store admits one process). One-shot commands
+   * (the CLI) append to the logs and leave publishing and statistics to the server.
    */
   readonly publish?: boolean;
   /** Where failures of background work (log publication) are reported. */
@@ -71,7 +84,8 @@ export async function openGlasshouse(config: Config, options: OpenOptions = {}):
     const directory = siteDirectory(config.dataDir, site.name);
     const log = await openNodeLog(config, site.name, directory, logOptions);
     logs.set(site.name, log);
-    sites.set(site.name, await openSite(config, site.name, site.jurisdiction, log, now));
+    const stats = options.publish === true ? await openStats(config, site.name, now, options) : undefined;
+    sites.set(site.name, await openSite(config, site.name, site.jurisdiction, log, now, stats));
   }
 
   const context = { sites: new Set(sites.keys()), regions: config.regions };
@@ -83,6 +97,15 @@ export async function openGlasshouse(config: Config, options: OpenOptions = {}):
   });
   await policy.seed(config.policy);
   const siteClients: ReadonlyMap<string, SiteClient> = sites;
+  // Verdicts have their own file in the control plane: see lookup/verdict-tables.ts.
+  const verdictStore = await openSqliteVerdictStore({
+    file: join(controlDirectory(config.dataDir), 'verdicts.db'),
+  });
+  const verdicts = new VerdictService({ store: verdictStore, audit: controlAudit, sites: siteClients, now });
+  if (options.publish === true) {
+    await verdicts.load();
+    verdicts.watch(VERDICT_WATCH_MS);
+  }
   const registry = new InstallationRegistry({
     db: tablesOf<ResidencyTables>(control.db),
     policy,
@@ -92,6 +115,7 @@ export async function openGlasshouse(config: Config, options: OpenOptions = {}):
   return {
     config,
     tokens: new TokenService({
+      externalVersion: () => control.externalVersion(),
       db: tablesOf<AuthTables>(control.db),
       knownSites: context.sites,
       audit: controlAudit,
@@ -100,12 +124,22 @@ export async function openGlasshouse(config: Config, options: OpenOptions = {}):
     policy,
     registry,
     samples: new SampleRouter({ registry, sites: siteClients }),
+    stats: new StatsRouter({
+      registry,
+      sites: siteClients,
+      settings: config.stats,
+      now,
+      onSiteError: (error, site) => options.onBackgroundError?.(error, `storing telemetry at ${site}`),
+    }),
+    verdicts,
     sites,
     logs,
     async recover() {
       for (const site of sites.values()) await site.vault.recover();
     },
     async close() {
+      verdicts.close();
+      await verdictStore.close();
       for (const site of sites.values()) await site.close();
       await controlAudit.close();
       await control.close();
@@ -119,6 +153,7 @@ async function openSite(
   jurisdiction: string,
   audit: TransparencyLog,
   now: () => Date,
+  stats: StatsBuffer | undefined,
 ): Promise<SiteNode> {
   const directory = siteDirectory(config.dataDir, name);
   const metadata = await openSqliteMetadataStore<SiteTables>({
@@ -134,7 +169,26 @@ async function openSite(
     audit,
     masterKey: readMasterKey(config.dataDir, name),
     maxSampleBytes: config.limits.maxSampleBytes,
+    stats,
     now,
   });
   return site;
+}
+
+/** A site's statistics buffer: its write-ahead log and its DuckDB file under `stats/`. */
+async function openStats(
+  config: Config,
+  site: string,
+  now: () => Date,
+  options: OpenOptions,
+): Promise<StatsBuffer> {
+  const directory = join(siteDirectory(config.dataDir, site), 'stats');
+  return StatsBuffer.open({
+    store: await DuckDbStatsStore.open({ directory, memoryLimitMb: config.stats.memoryLimitMb }),
+    walDirectory: join(directory, 'wal'),
+    flushIntervalMs: config.stats.flushIntervalMs,
+    retentionDays: config.stats.retentionDays,
+    now,
+    onBackgroundError: (error, context) => options.onBackgroundError?.(error, `${context} at ${site}`),
+  });
 }

@@ -8,12 +8,12 @@ let installationId: string;
 let sha256: string;
 
 interface RouteCase {
-  readonly method: 'GET' | 'POST';
+  readonly method: 'GET' | 'POST' | 'PUT';
   /** The OpenAPI path, to check that the table covers every route. */
   readonly path: string;
   readonly url: () => string;
   readonly admits: readonly Role[];
-  readonly payload?: () => Buffer | Record<string, unknown>;
+  readonly payload?: () => Buffer | string | Record<string, unknown>;
   readonly contentType?: string;
 }
 
@@ -59,6 +59,55 @@ const ROUTES: readonly RouteCase[] = [
     method: 'GET',
     path: '/v1/samples/{hash}/download',
     url: () => `/v1/samples/${sha256}/download`,
+    admits: ['analyst'],
+  },
+  {
+    method: 'GET',
+    path: '/v1/lookup/{hash}',
+    url: () => `/v1/lookup/${sha256}`,
+    admits: ['product'],
+  },
+  {
+    method: 'POST',
+    path: '/v1/lookup',
+    url: () => '/v1/lookup',
+    admits: ['product'],
+    payload: () => ({ hashes: [sha256] }),
+  },
+  {
+    method: 'PUT',
+    path: '/v1/verdicts/{hash}',
+    url: () => `/v1/verdicts/${randomBytes(32).toString('hex')}`,
+    admits: ['analyst'],
+    payload: () => ({ verdict: 'malicious', threat: 'Test' }),
+  },
+  {
+    method: 'POST',
+    path: '/v1/verdicts/import',
+    url: () => '/v1/verdicts/import',
+    admits: ['analyst'],
+    payload: () => `${JSON.stringify({ hash: randomBytes(16).toString('hex'), verdict: 'clean' })}\n`,
+    contentType: 'application/x-ndjson',
+  },
+  {
+    method: 'POST',
+    path: '/v1/events',
+    url: () => '/v1/events',
+    admits: ['product'],
+    payload: () =>
+      `${JSON.stringify({ ts: new Date().toISOString(), installation: installationId, type: 'detection' })}\n`,
+    contentType: 'application/x-ndjson',
+  },
+  {
+    method: 'GET',
+    path: '/v1/stats/detections',
+    url: () => '/v1/stats/detections?groupBy=day,country',
+    admits: ['analyst'],
+  },
+  {
+    method: 'GET',
+    path: '/v1/stats/top-threats',
+    url: () => '/v1/stats/top-threats?country=DE',
     admits: ['analyst'],
   },
 ];

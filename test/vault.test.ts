@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from './support/cli.js';
 import { dataDirContains, extractWith7z, filesUnder, listWith7z, sha256 } from './support/files.js';
 import { bearer, type Harness, startHarness } from './support/harness.js';
 
@@ -283,6 +284,14 @@ describe('bad input', () => {
     const token = await h.token('product');
     const [id] = token.split('_').slice(1);
     await h.glasshouse.tokens.revoke(id!, { role: 'admin', token: 'test' });
+    await expectNothingChanged(() => upload(randomBytes(10), { token }), 401, 'UNAUTHENTICATED');
+  });
+
+  it('rejects a token revoked by another process (the CLI) at once, though the server saw it before', async () => {
+    const token = await h.token('product');
+    expect((await upload(randomBytes(10), { token })).statusCode).toBe(201);
+    const revoked = runCli(['token', 'revoke', token.split('_')[1]!, '--data', h.dataDir]);
+    expect(revoked.status, revoked.stderr).toBe(0);
     await expectNothingChanged(() => upload(randomBytes(10), { token }), 401, 'UNAUTHENTICATED');
   });
 

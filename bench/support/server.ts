@@ -8,9 +8,9 @@ import { parseDocument } from 'yaml';
 import { onCleanup } from './cleanup.js';
 import { type ProcMemory, RssSampler, readProcMemory, resetPeakRss } from './proc.js';
 
-/** The repository root: the server runs from here so `--import tsx` resolves. */
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const CLI_ENTRY = join(REPO_ROOT, 'src', 'cli', 'index.ts');
+/** The compiled CLI, as `npm start` runs it (`npm run bench` builds it first): no tsx in the figures. */
+const CLI_ENTRY = join(REPO_ROOT, 'dist', 'cli', 'index.js');
 
 const run = promisify(execFile);
 
@@ -22,7 +22,7 @@ function childEnv(): NodeJS.ProcessEnv {
 /** Runs `glasshouse <args>` from the sources and returns its stdout; throws with stderr on failure. */
 export async function glasshouseCli(args: readonly string[]): Promise<string> {
   try {
-    const { stdout } = await run(process.execPath, ['--import', 'tsx', CLI_ENTRY, ...args], {
+    const { stdout } = await run(process.execPath, [CLI_ENTRY, ...args], {
       cwd: REPO_ROOT,
       env: childEnv(),
       maxBuffer: 16 * 1024 * 1024,
@@ -88,8 +88,8 @@ export interface ServerOptions {
 }
 
 /**
- * A `glasshouse up` child process. It is spawned as `node --import tsx …` directly (no npx
- * or tsx wrapper), so `pid` is the server's own and its /proc memory figures are the server's.
+ * A `glasshouse up` child process. It is spawned as `node dist/cli/index.js` directly (no npx
+ * wrapper), so `pid` is the server's own and its /proc memory figures are the server's.
  */
 export class ServerProcess {
   readonly pid: number;
@@ -124,8 +124,6 @@ export class ServerProcess {
       process.execPath,
       [
         ...(options.nodeArgs ?? []),
-        '--import',
-        'tsx',
         CLI_ENTRY,
         'up',
         '--data',

@@ -6,6 +6,7 @@ import type { AuthTables } from './auth-tables.js';
 import { isRole, type Principal, type Role } from './roles.js';
 
 const TOKEN_PREFIX = 'glh';
+const MAX_CACHED_TOKENS = 10_000;
 const TOKEN_PATTERN = /^glh_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$/;
 
 export interface TokenInfo {
@@ -19,6 +20,8 @@ export interface TokenInfo {
 
 export interface TokenServiceOptions {
   readonly db: Kysely<AuthTables>;
+  /** Changes when another process (the CLI) writes the store: drops the cache of tokens. */
+  readonly externalVersion?: () => number;
   readonly knownSites: ReadonlySet<string>;
   readonly audit: AuditSink;
   readonly now?: () => Date;
@@ -33,12 +36,17 @@ export class TokenService {
   readonly #knownSites: ReadonlySet<string>;
   readonly #audit: AuditSink;
   readonly #now: () => Date;
+  readonly #externalVersion: () => number;
+  /** Tokens seen recently, by their full text: every request authenticates, most with few tokens. */
+  readonly #cache = new Map<string, Principal>();
+  #cachedAtVersion = Number.NaN;
 
   constructor(options: TokenServiceOptions) {
     this.#db = options.db;
     this.#knownSites = options.knownSites;
     this.#audit = options.audit;
     this.#now = options.now ?? (() => new Date());
+    this.#externalVersion = options.externalVersion ?? (() => Number.NaN);
   }
 
   /**
@@ -109,12 +117,30 @@ export class TokenService {
       .returningAll()
       .executeTakeFirst();
     if (row === undefined) throw new AuthError('TOKEN_NOT_FOUND', `no active token with id "${id}"`);
+    this.#cache.clear();
     await this.#audit.append({ type: 'token.revoked', time, actor, tokenId: id });
     return toInfo(row);
   }
 
   /** Resolves a presented bearer token; `undefined` for anything unknown, malformed or revoked. */
   async authenticate(presented: string): Promise<Principal | undefined> {
+    // A revoke by another process bumps the store's version, so the cache never outlives it.
+    const version = this.#externalVersion();
+    if (version !== this.#cachedAtVersion) {
+      this.#cache.clear();
+      this.#cachedAtVersion = version;
+    }
+    const cached = this.#cache.get(presented);
+    if (cached !== undefined) return cached;
+    const principal = await this.#lookUp(presented);
+    if (principal !== undefined) {
+      if (this.#cache.size >= MAX_CACHED_TOKENS) this.#cache.clear();
+      this.#cache.set(presented, principal);
+    }
+    return principal;
+  }
+
+  async #lookUp(presented: string): Promise<Principal | undefined> {
     const match = TOKEN_PATTERN.exec(presented);
     if (match === null) return undefined;
     const row = await this.#db

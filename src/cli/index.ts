@@ -4,6 +4,7 @@ import { registerLedger } from './ledger-command.js';
 import { registerPolicy } from './policy-command.js';
 import { registerToken } from './token-command.js';
 import { registerUp } from './up-command.js';
+import { registerVerdicts } from './verdicts-command.js';
 
 const program = new Command()
   .name('glasshouse')
@@ -16,5 +17,6 @@ registerInit(program);
 registerToken(program);
 registerPolicy(program);
 registerLedger(program);
+registerVerdicts(program);
 
 await program.parseAsync(process.argv);

@@ -54,6 +54,26 @@ export const ConfigFileSchema = Type.Object(
         { additionalProperties: false },
       ),
     ),
+    lookup: Type.Optional(
+      Type.Object(
+        { maxBatch: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })) },
+        { additionalProperties: false },
+      ),
+    ),
+    stats: Type.Optional(
+      Type.Object(
+        {
+          minGroupSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
+          retentionDays: Type.Optional(Type.Integer({ minimum: 1, maximum: 36_500 })),
+          maxBatchLines: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
+          maxLineBytes: Type.Optional(Type.Integer({ minimum: 64, maximum: 1_048_576 })),
+          maxBatchBytes: Type.Optional(Type.Integer({ minimum: 1024, maximum: 1_073_741_824 })),
+          flushIntervalMs: Type.Optional(Type.Integer({ minimum: 10, maximum: 3_600_000 })),
+          memoryLimitMb: Type.Optional(Type.Integer({ minimum: 64, maximum: 1_048_576 })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     sites: Type.Record(SiteName, SiteConfigSchema, { minProperties: 1 }),
     regions: Type.Optional(Type.Record(Type.String(), Type.Array(Type.String()))),
     policy: Type.Array(PolicyVersionSchema, { minItems: 1 }),

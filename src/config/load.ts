@@ -49,6 +49,8 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     limits: { maxSampleBytes: file.limits?.maxSampleBytes ?? DEFAULTS.maxSampleBytes },
     log: { level: overrides.logLevel ?? env.GLASSHOUSE_LOG_LEVEL ?? DEFAULTS.logLevel },
     ledger: { checkpointIntervalMs: file.ledger?.checkpointIntervalMs ?? DEFAULTS.checkpointIntervalMs },
+    lookup: { maxBatch: file.lookup?.maxBatch ?? DEFAULTS.lookupMaxBatch },
+    stats: { ...DEFAULTS.stats, ...file.stats },
     sites: Object.entries(file.sites).map(([name, site]) => ({
       name,
       jurisdiction: site.jurisdiction,

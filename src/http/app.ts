@@ -3,9 +3,12 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { proofRoutes, publicLogRoutes } from '../ledger/log-routes.js';
+import { lookupRoutes } from '../lookup/lookup-routes.js';
+import { verdictRoutes } from '../lookup/verdict-routes.js';
 import type { Glasshouse } from '../main.js';
 import { installationRoutes } from '../residency/installation-routes.js';
 import { policyRoutes } from '../residency/policy-routes.js';
+import { statsRoutes } from '../stats/stats-routes.js';
 import { sampleRoutes } from '../vault/sample-routes.js';
 import { registerAuthentication } from './authenticate.js';
 import { registerMetrics } from './metrics.js';
@@ -87,6 +90,17 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     prefix: '/v1',
     samples: glasshouse.samples,
     maxSampleBytes: glasshouse.config.limits.maxSampleBytes,
+  });
+  await app.register(lookupRoutes, {
+    prefix: '/v1',
+    verdicts: glasshouse.verdicts,
+    maxBatch: glasshouse.config.lookup.maxBatch,
+  });
+  await app.register(verdictRoutes, { prefix: '/v1', verdicts: glasshouse.verdicts });
+  await app.register(statsRoutes, {
+    prefix: '/v1',
+    stats: glasshouse.stats,
+    maxBatchBytes: glasshouse.config.stats.maxBatchBytes,
   });
   return app;
 }

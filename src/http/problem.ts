@@ -4,9 +4,11 @@ import type { ConfigErrorCode } from '../config/config-errors.js';
 import type { LedgerErrorCode } from '../ledger/ledger-errors.js';
 import type { MerkleErrorCode } from '../ledger/merkle/index.js';
 import type { NoteErrorCode } from '../ledger/note/index.js';
+import type { LookupErrorCode } from '../lookup/lookup-errors.js';
 import type { RegistryErrorCode } from '../residency/registry-errors.js';
 import type { ResidencyErrorCode } from '../residency/residency-errors.js';
 import { GlasshouseError } from '../shared/errors.js';
+import type { StatsErrorCode } from '../stats/stats-errors.js';
 import type { StorageErrorCode } from '../storage/storage-errors.js';
 import type { SubjectErrorCode } from '../subjects/subject-errors.js';
 import type { CryptoErrorCode } from '../vault/crypto/index.js';
@@ -28,6 +30,8 @@ type KnownCode =
   | LedgerErrorCode
   | MerkleErrorCode
   | NoteErrorCode
+  | LookupErrorCode
+  | StatsErrorCode
   | 'VALIDATION_FAILED'
   | 'ROUTE_NOT_FOUND';
 
@@ -84,6 +88,14 @@ export const PROBLEM_STATUS = {
   MALFORMED_CHECKPOINT: 400,
   UNEXPECTED_ORIGIN: 400,
   UNREPRESENTABLE_JSON: 500,
+  INVALID_VERDICT: 400,
+  INVALID_EVENT_BATCH: 400,
+  EVENT_BATCH_TOO_LARGE: 413,
+  INVALID_STATS_QUERY: 400,
+  STATS_CLOSED: 503,
+  STATS_WAL_CORRUPT: 500,
+  INVALID_FEED: 400,
+  BATCH_TOO_LARGE: 413,
   VALIDATION_FAILED: 400,
   ROUTE_NOT_FOUND: 404,
 } as const satisfies Record<KnownCode, number>;
@@ -171,8 +183,10 @@ function toProblem(error: FastifyError | Error): Problem {
 /** Only the non-personal hints a caller needs to fix the request. */
 function safeDetails(details: Readonly<Record<string, unknown>> | undefined): Record<string, unknown> {
   if (details === undefined) return {};
-  const { field, value, limit, sites, country, region } = details;
+  const { field, value, limit, sites, country, region, invalidLines, errors } = details;
   return Object.fromEntries(
-    Object.entries({ field, value, limit, sites, country, region }).filter(([, v]) => v !== undefined),
+    Object.entries({ field, value, limit, sites, country, region, invalidLines, errors }).filter(
+      ([, v]) => v !== undefined,
+    ),
   );
 }

@@ -94,6 +94,26 @@ export class InstallationRegistry {
     };
   }
 
+  /**
+   * Where each of the given installations lives (country and site); unknown ids are absent.
+   *
+   * @example
+   * const located = await registry.locate(['3f9a…']); // Map { '3f9a…' => { country: 'BR', site: 'zurich' } }
+   */
+  async locate(ids: readonly string[]): Promise<Map<string, { country: string; site: string }>> {
+    const located = new Map<string, { country: string; site: string }>();
+    // SQLite binds at most 32,766 parameters; stay far below.
+    for (let i = 0; i < ids.length; i += 500) {
+      const rows = await this.#o.db
+        .selectFrom('installations')
+        .select(['id', 'country', 'site'])
+        .where('id', 'in', ids.slice(i, i + 500))
+        .execute();
+      for (const row of rows) located.set(row.id, { country: row.country, site: row.site });
+    }
+    return located;
+  }
+
   async countBySite(): Promise<Record<string, number>> {
     const rows = await this.#o.db
       .selectFrom('installations')

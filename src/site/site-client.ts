@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { Actor } from '../ledger/audit-sink.js';
+import type { StatsAggregation, StatsGroup } from '../storage/ports.js';
 import type { SampleHash } from '../vault/sample-hash.js';
 import type { SampleAtSite, SampleSubmission, StoredSample } from '../vault/vault-service.js';
 
@@ -21,4 +22,16 @@ export interface SiteClient {
   /** Records the download at the site, then streams the plaintext. */
   openSampleForDownload(sha256: string, actor: Actor): Promise<Readable>;
   usage(): Promise<{ samples: number; bytes: number }>;
+  /**
+   * Appends telemetry rows (the load format of `STATS_ROW_COLUMNS`, country included) to the
+   * site's statistics buffer; resolves once they are durable.
+   */
+  appendEvents(rows: Buffer): Promise<void>;
+  /** Counts of the site's events by group; never a raw row, never an installation id. */
+  aggregateEvents(query: StatsAggregation): Promise<StatsGroup[]>;
+  /**
+   * Erasure hook for the privacy desk: deletes every event of the installation acknowledged
+   * at the site so far (the store and the write-ahead log), and logs it as a commitment.
+   */
+  eraseInstallationEvents(installationId: string, actor: Actor): Promise<{ deleted: number }>;
 }

@@ -1,8 +1,10 @@
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Actor, AuditSink } from '../ledger/audit-sink.js';
+import type { StatsBuffer } from '../stats/stats-buffer.js';
+import { StatsError } from '../stats/stats-errors.js';
 import { tablesOf } from '../storage/narrow.js';
-import type { BlobStore, MetadataStore } from '../storage/ports.js';
+import type { BlobStore, MetadataStore, StatsAggregation } from '../storage/ports.js';
 import { SubjectKeys } from '../subjects/subject-keys.js';
 import type { SubjectTables } from '../subjects/subject-tables.js';
 import type { SampleHash } from '../vault/sample-hash.js';
@@ -20,6 +22,8 @@ export interface SiteNodeOptions {
   readonly audit: AuditSink;
   readonly masterKey: Buffer;
   readonly maxSampleBytes: number;
+  /** The site's telemetry (write-ahead log and `StatsStore`); only the serving process has it. */
+  readonly stats: StatsBuffer | undefined;
   readonly now: () => Date;
 }
 
@@ -29,12 +33,14 @@ export class SiteNode implements SiteClient {
   readonly jurisdiction: string;
   readonly vault: VaultService;
   readonly subjects: SubjectKeys;
+  readonly stats: StatsBuffer | undefined;
   readonly #options: SiteNodeOptions;
 
   constructor(options: SiteNodeOptions) {
     this.#options = options;
     this.name = options.name;
     this.jurisdiction = options.jurisdiction;
+    this.stats = options.stats;
     this.subjects = new SubjectKeys({
       site: options.name,
       db: tablesOf<SubjectTables>(options.metadata.db),
@@ -77,9 +83,43 @@ export class SiteNode implements SiteClient {
     return this.vault.usage();
   }
 
+  async appendEvents(rows: Buffer): Promise<void> {
+    await this.#stats().append(rows);
+  }
+
+  async aggregateEvents(query: StatsAggregation) {
+    return this.#stats().aggregate(query);
+  }
+
+  async eraseInstallationEvents(installationId: string, actor: Actor): Promise<{ deleted: number }> {
+    // The commitment first: it fails for an installation that is not at this site.
+    const installation = await this.subjects.commit(installationId, 'installation', installationId);
+    const deleted = await this.#stats().eraseInstallation(installationId);
+    await this.#options.audit.append({
+      type: 'stats.erased',
+      time: this.#options.now().toISOString(),
+      actor,
+      site: this.name,
+      installation,
+      events: deleted,
+    });
+    return { deleted };
+  }
+
   async close(): Promise<void> {
+    await this.stats?.close();
     await this.#options.audit.close();
     await this.#options.metadata.close();
+  }
+
+  #stats(): StatsBuffer {
+    if (this.stats === undefined) {
+      throw new StatsError(
+        'STATS_CLOSED',
+        `the statistics of site ${this.name} run in the serving process only`,
+      );
+    }
+    return this.stats;
   }
 }
 

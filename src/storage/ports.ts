@@ -17,6 +17,11 @@ export interface MetadataStore<Tables> {
    * that sync on each commit resolve at once; others sync here, once for many commits.
    */
   durable(): Promise<void>;
+  /**
+   * A number that changes whenever another process commits to the store, so that a cache
+   * can tell cheaply whether it may still be right (SQLite's `data_version`).
+   */
+  externalVersion(): number;
   /** Rewrites the store so that deleted rows leave nothing in free pages or journals. */
   compact(): Promise<void>;
   close(): Promise<void>;
@@ -90,5 +95,73 @@ export interface LogJournal {
   readRecordHashes(records: readonly number[]): Promise<Buffer[]>;
   /** Entries `from` (inclusive) to `to` (exclusive). */
   readEntries(from: number, to: number): Promise<Buffer[]>;
+  close(): Promise<void>;
+}
+
+/**
+ * The columns of a telemetry row, in the order of the load format of `StatsStore.load`:
+ * UTF-8 text, one row per line (`\n`), fields separated by U+001F, an empty field is null,
+ * `ts` as `YYYY-MM-DD HH:MM:SS.mmm` in UTC. Fields never hold control characters, so the
+ * format needs no quoting; DuckDB reads it as CSV, ClickHouse as `CustomSeparated`.
+ */
+export const STATS_ROW_COLUMNS = [
+  'ts',
+  'installation',
+  'type',
+  'country',
+  'sha256',
+  'md5',
+  'verdict',
+  'threat',
+  'product',
+  'os',
+] as const;
+
+/** What statistics can be grouped by; `day` is the UTC date of `ts`. */
+export type StatsGroupKey = 'day' | 'country' | 'threat' | 'verdict' | 'type';
+
+/** An aggregate over a site's events; every filter is optional. */
+export interface StatsAggregation {
+  readonly groupBy: readonly StatsGroupKey[];
+  /** Inclusive. */
+  readonly from?: Date;
+  /** Exclusive. */
+  readonly to?: Date;
+  readonly types?: readonly string[];
+  readonly country?: string;
+  /** Only events that name a threat. */
+  readonly withThreat?: boolean;
+}
+
+/** One group: its key values in `groupBy` order, its events and its distinct installations. */
+export interface StatsGroup {
+  readonly key: readonly (string | null)[];
+  readonly events: number;
+  readonly installations: number;
+}
+
+/**
+ * A site's telemetry events, for aggregates only (there is no read of raw rows). DuckDB
+ * embedded now, ClickHouse at scale. Loads are exactly-once: each carries the sequence
+ * number of the last write-ahead record it holds, stored in the same transaction, so a
+ * replay after a crash skips what `loadedThrough` reports.
+ *
+ * @example
+ * await store.load([rows], 42);
+ * await store.loadedThrough(); // 42
+ * await store.aggregate({ groupBy: ['day', 'country'], from, to });
+ */
+export interface StatsStore {
+  /** Appends rows (the format of `STATS_ROW_COLUMNS`) and records `through`, atomically and durably. */
+  load(rows: readonly Uint8Array[], through: number): Promise<void>;
+  /** The `through` of the last load (0 before any). */
+  loadedThrough(): Promise<number>;
+  aggregate(query: StatsAggregation): Promise<StatsGroup[]>;
+  /** Deletes events with `ts` before `cutoff`; returns how many. */
+  deleteBefore(cutoff: Date): Promise<number>;
+  /** Deletes every event of the installation; returns how many. */
+  deleteInstallation(installationId: string): Promise<number>;
+  /** Rewrites storage so deleted rows leave no trace in free blocks. */
+  compact(): Promise<void>;
   close(): Promise<void>;
 }

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Role } from '../../src/auth/roles.js';
+import type { StatsConfig } from '../../src/config/config.js';
 import { initDataDir } from '../../src/config/data-dir.js';
 import { loadConfig, resolvePaths } from '../../src/config/load.js';
 import { buildApp } from '../../src/http/app.js';
@@ -22,15 +23,16 @@ export interface Harness {
  * driven through `app.inject`. `now` pins the clock where a test needs it.
  */
 export async function startHarness(
-  options: { now?: () => Date; maxSampleBytes?: number } = {},
+  options: { now?: () => Date; maxSampleBytes?: number; stats?: Partial<StatsConfig> } = {},
 ): Promise<Harness> {
   const dataDir = mkdtempSync(join(tmpdir(), 'glasshouse-test-'));
   initDataDir(resolvePaths({ dataDir }));
   const loaded = loadConfig({ dataDir, logLevel: 'silent' });
-  const config =
-    options.maxSampleBytes === undefined
-      ? loaded
-      : { ...loaded, limits: { maxSampleBytes: options.maxSampleBytes } };
+  const config = {
+    ...loaded,
+    ...(options.maxSampleBytes === undefined ? {} : { limits: { maxSampleBytes: options.maxSampleBytes } }),
+    ...(options.stats === undefined ? {} : { stats: { ...loaded.stats, ...options.stats } }),
+  };
   const glasshouse = await openGlasshouse(config, {
     publish: true,
     ...(options.now === undefined ? {} : { now: options.now }),

@@ -36,9 +36,11 @@ export async function openSqliteMetadataStore<Tables>(
   const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database }) });
   await migrate(db, options.migrations);
   const walSync = new GroupedSync(`${options.file}-wal`);
+  const dataVersion = database.prepare('PRAGMA data_version').pluck();
   return {
     db,
     durable: options.groupSync === true ? () => walSync.sync() : async () => undefined,
+    externalVersion: () => dataVersion.get() as number,
     async compact() {
       await sql`VACUUM`.execute(db);
       database.pragma('wal_checkpoint(TRUNCATE)');

@@ -1,0 +1,11 @@
+export type { LookupErrorCode } from './lookup-errors.js';
+export { LookupError } from './lookup-errors.js';
+export type { VerdictHashKind, VerdictName } from './verdict.js';
+export { VERDICT_NAMES } from './verdict.js';
+export type { FeedFormat } from './verdict-import.js';
+export { FEED_FORMATS } from './verdict-import.js';
+export type { LookupAnswer, LookupItemError } from './verdict-index.js';
+export type { ImportResult, VerdictSet } from './verdict-service.js';
+export { VerdictService } from './verdict-service.js';
+export type { ImportSession, IndexSink, VerdictStore } from './verdict-store.js';
+export { verdictMigrations } from './verdict-tables.js';

@@ -1,0 +1,194 @@
+import { AuthError } from '../auth/auth-errors.js';
+import { mayAccessSite, type Principal } from '../auth/roles.js';
+import type { InstallationRegistry } from '../residency/installation-registry.js';
+import type { SiteClient } from '../site/site-client.js';
+import type { StatsAggregation, StatsGroup, StatsGroupKey } from '../storage/ports.js';
+import { type BatchLimits, type LineRejection, parseEventBatch } from './ndjson-batch.js';
+import { StatsError } from './stats-errors.js';
+import { byEvents, byKey, mergeGroups, parseGroupBy, parseRange, parseTypes } from './stats-query.js';
+import { encodeEventRow } from './telemetry-event.js';
+
+export interface StatsSettings extends BatchLimits {
+  readonly minGroupSize: number;
+  readonly retentionDays: number;
+}
+
+export interface StatsRouterOptions {
+  readonly registry: InstallationRegistry;
+  readonly sites: ReadonlyMap<string, SiteClient>;
+  readonly settings: StatsSettings;
+  readonly now: () => Date;
+  /** Told when a site fails to store its part of a batch (those lines are rejected). */
+  readonly onSiteError?: (error: unknown, site: string) => void;
+}
+
+export interface IngestResult {
+  readonly accepted: number;
+  readonly rejected: readonly LineRejection[];
+}
+
+export type StatsRow = Record<string, string | number | null>;
+
+export interface StatsAnswer {
+  readonly rows: readonly StatsRow[];
+  /** Groups withheld because they cover fewer than `stats.minGroupSize` installations. */
+  readonly suppressed: number;
+  /** More groups passed suppression than `limit` allowed. */
+  readonly truncated: boolean;
+}
+
+export interface DetectionsQuery {
+  readonly from?: string;
+  readonly to?: string;
+  readonly groupBy?: string;
+  readonly type?: string;
+  readonly site?: string;
+  readonly limit: number;
+}
+
+export interface TopThreatsQuery {
+  readonly from?: string;
+  readonly to?: string;
+  readonly country?: string;
+  readonly site?: string;
+  readonly limit: number;
+}
+
+/**
+ * The control plane's side of the statistics buffer. It sends each event to the site of its
+ * installation, with the installation's registered country, and answers aggregate queries
+ * by asking every site the caller may see and merging their counts. It keeps no event.
+ */
+export class StatsRouter {
+  readonly #o: StatsRouterOptions;
+
+  constructor(options: StatsRouterOptions) {
+    this.#o = options;
+  }
+
+  /**
+   * Validates an NDJSON batch line by line, splits it by site and appends each part at its
+   * site; resolves once every accepted event is durable.
+   *
+   * @example
+   * const { accepted, rejected } = await stats.ingest(principal, body);
+   */
+  async ingest(principal: Principal, body: Buffer): Promise<IngestResult> {
+    const { settings } = this.#o;
+    const parsed = parseEventBatch(body, settings, {
+      now: this.#o.now(),
+      retentionDays: settings.retentionDays,
+    });
+    const rejected = parsed.rejected;
+    const located = await this.#o.registry.locate([
+      ...new Set(parsed.events.map((e) => e.event.installation)),
+    ]);
+    const bySite = new Map<string, { rows: string[]; lines: number[] }>();
+    for (const { line, event } of parsed.events) {
+      const place = located.get(event.installation);
+      if (place === undefined) {
+        rejected.push({ line, error: 'no installation has that id' });
+      } else if (!mayAccessSite(principal, place.site)) {
+        rejected.push({ line, error: `the installation's site ${place.site} is outside the token's sites` });
+      } else {
+        const part = bySite.get(place.site) ?? { rows: [], lines: [] };
+        part.rows.push(encodeEventRow(event, place.country));
+        part.lines.push(line);
+        bySite.set(place.site, part);
+      }
+    }
+    const parts = [...bySite];
+    const outcomes = await Promise.allSettled(
+      parts.map(([site, part]) =>
+        this.#siteNamed(site).appendEvents(Buffer.from(part.rows.join(''), 'utf8')),
+      ),
+    );
+    let accepted = 0;
+    outcomes.forEach((outcome, i) => {
+      const [site, part] = parts[i]!;
+      if (outcome.status === 'fulfilled') {
+        accepted += part.lines.length;
+        return;
+      }
+      this.#o.onSiteError?.(outcome.reason, site);
+      for (const line of part.lines)
+        rejected.push({ line, error: 'the site could not store the event; send it again' });
+    });
+    const failure = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+    if (accepted === 0 && failure !== undefined) throw failure.reason;
+    rejected.sort((a, b) => a.line - b.line);
+    return { accepted, rejected };
+  }
+
+  /** Event counts grouped by the keys asked for, over the sites the caller may see. */
+  async detections(principal: Principal, query: DetectionsQuery): Promise<StatsAnswer> {
+    const groupBy = parseGroupBy(query.groupBy ?? 'day');
+    const aggregation: StatsAggregation = {
+      groupBy,
+      ...parseRange(query.from, query.to),
+      ...(query.type === undefined ? {} : { types: parseTypes(query.type) }),
+    };
+    return this.#answer(principal, query.site, aggregation, byKey, query.limit);
+  }
+
+  /** The threats detected most often, optionally in one country. */
+  async topThreats(principal: Principal, query: TopThreatsQuery): Promise<StatsAnswer> {
+    const aggregation: StatsAggregation = {
+      groupBy: ['threat'],
+      ...parseRange(query.from, query.to),
+      types: ['detection'],
+      withThreat: true,
+      ...(query.country === undefined ? {} : { country: query.country }),
+    };
+    return this.#answer(principal, query.site, aggregation, byEvents, query.limit);
+  }
+
+  async #answer(
+    principal: Principal,
+    siteName: string | undefined,
+    aggregation: StatsAggregation,
+    order: (a: StatsGroup, b: StatsGroup) => number,
+    limit: number,
+  ): Promise<StatsAnswer> {
+    const sites = this.#visibleSites(principal, siteName);
+    const perSite = await Promise.all(sites.map((site) => site.aggregateEvents(aggregation)));
+    const { groups, suppressed } = mergeGroups(perSite, this.#o.settings.minGroupSize);
+    groups.sort(order);
+    return {
+      rows: groups.slice(0, limit).map((group) => rowOf(aggregation.groupBy, group)),
+      suppressed,
+      truncated: groups.length > limit,
+    };
+  }
+
+  #visibleSites(principal: Principal, siteName: string | undefined): SiteClient[] {
+    if (siteName === undefined)
+      return [...this.#o.sites.values()].filter((s) => mayAccessSite(principal, s.name));
+    const site = this.#o.sites.get(siteName);
+    if (site === undefined) {
+      throw new StatsError('INVALID_STATS_QUERY', `no site named ${siteName}`, {
+        details: { field: 'site', value: siteName },
+      });
+    }
+    if (!mayAccessSite(principal, siteName)) {
+      throw new AuthError('FORBIDDEN_SITE', `this token may not access site ${siteName}`);
+    }
+    return [site];
+  }
+
+  #siteNamed(name: string): SiteClient {
+    const site = this.#o.sites.get(name);
+    if (site === undefined) throw new Error(`the registry names site ${name}, which is not running`);
+    return site;
+  }
+}
+
+function rowOf(groupBy: readonly StatsGroupKey[], group: StatsGroup): StatsRow {
+  const row: StatsRow = {};
+  groupBy.forEach((key, i) => {
+    row[key] = group.key[i] ?? null;
+  });
+  row.events = group.events;
+  row.installations = group.installations;
+  return row;
+}

@@ -1,0 +1,227 @@
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { open, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
+import { writeFully } from '../fs/write-fully.js';
+import type { StatsAggregation, StatsGroup, StatsGroupKey, StatsStore } from '../ports.js';
+
+/** The events table; the benchmark's baseline creates the same shape. */
+export const EVENTS_TABLE_DDL = `CREATE TABLE IF NOT EXISTS events (
+  ts TIMESTAMP NOT NULL,
+  installation UUID NOT NULL,
+  type VARCHAR NOT NULL,
+  country VARCHAR NOT NULL,
+  sha256 VARCHAR,
+  md5 VARCHAR,
+  verdict VARCHAR,
+  threat VARCHAR,
+  product VARCHAR,
+  os VARCHAR
+)`;
+
+/** `read_csv` columns for the load format of `STATS_ROW_COLUMNS`. */
+const LOAD_COLUMNS =
+  "{'ts':'TIMESTAMP','installation':'UUID','type':'VARCHAR','country':'VARCHAR','sha256':'VARCHAR'," +
+  "'md5':'VARCHAR','verdict':'VARCHAR','threat':'VARCHAR','product':'VARCHAR','os':'VARCHAR'}";
+/** The field separator is the character U+001F itself: DuckDB reads no escape sequence here. */
+const LOAD_OPTIONS = `delim='${String.fromCharCode(0x1f)}', quote='', escape='', header=false, auto_detect=false, nullstr=''`;
+
+/** The SQL of each group key, never caller text. */
+export const GROUP_KEY_SQL: Readonly<Record<StatsGroupKey, string>> = {
+  day: "strftime(ts, '%Y-%m-%d')",
+  country: 'country',
+  threat: 'threat',
+  verdict: 'verdict',
+  type: 'type',
+};
+
+export interface DuckDbStatsStoreOptions {
+  /** The site's `stats/` directory: `stats.duckdb`, and `load/` for files being loaded. */
+  readonly directory: string;
+  /** DuckDB's `memory_limit`, in MiB. */
+  readonly memoryLimitMb: number;
+}
+
+/**
+ * The embedded `StatsStore`: one DuckDB database per site. Loads go through `read_csv` on a
+ * scratch file, so DuckDB parses on its own threads instead of the event loop taking a
+ * native call per value; the rows and the `loaded_through` marker commit in one
+ * transaction. Writes and reads use separate connections, each serialized.
+ */
+export class DuckDbStatsStore implements StatsStore {
+  readonly #instance: DuckDBInstance;
+  readonly #writer: Serialized;
+  readonly #reader: Serialized;
+  readonly #loadDirectory: string;
+  #loads = 0;
+
+  private constructor(
+    instance: DuckDBInstance,
+    writer: DuckDBConnection,
+    reader: DuckDBConnection,
+    loadDirectory: string,
+  ) {
+    this.#instance = instance;
+    this.#writer = new Serialized(writer);
+    this.#reader = new Serialized(reader);
+    this.#loadDirectory = loadDirectory;
+  }
+
+  /**
+   * @example
+   * const store = await DuckDbStatsStore.open({ directory: 'data/sites/zurich/stats', memoryLimitMb: 512 });
+   */
+  static async open(options: DuckDbStatsStoreOptions): Promise<DuckDbStatsStore> {
+    const loadDirectory = join(options.directory, 'load');
+    mkdirSync(loadDirectory, { recursive: true, mode: 0o700 });
+    // Scratch files of loads a crash interrupted: their rows are still in the write-ahead log.
+    for (const name of readdirSync(loadDirectory)) rmSync(join(loadDirectory, name), { force: true });
+    const instance = await DuckDBInstance.create(join(options.directory, 'stats.duckdb'), {
+      memory_limit: `${options.memoryLimitMb}MB`,
+      temp_directory: join(options.directory, 'tmp'),
+      // Row order carries no meaning here; without it inserts from read_csv run in parallel.
+      preserve_insertion_order: 'false',
+      // Fewer, larger checkpoints: loads commit often, and each checkpoint rewrites row groups.
+      checkpoint_threshold: '256MB',
+    });
+    const writer = await instance.connect();
+    await writer.run(EVENTS_TABLE_DDL);
+    await writer.run(
+      'CREATE TABLE IF NOT EXISTS load_marker (id INTEGER PRIMARY KEY, loaded_through BIGINT NOT NULL)',
+    );
+    await writer.run('INSERT INTO load_marker VALUES (1, 0) ON CONFLICT DO NOTHING');
+    return new DuckDbStatsStore(instance, writer, await instance.connect(), loadDirectory);
+  }
+
+  load(rows: readonly Uint8Array[], through: number): Promise<void> {
+    return this.#writer.use(async (db) => {
+      const file = join(this.#loadDirectory, `load-${process.pid}-${this.#loads++}.rows`);
+      await writeScratch(file, rows);
+      try {
+        await inTransaction(db, async () => {
+          await db.run(
+            `INSERT INTO events SELECT * FROM read_csv('${file.replaceAll("'", "''")}', ${LOAD_OPTIONS}, columns=${LOAD_COLUMNS})`,
+          );
+          await db.run('UPDATE load_marker SET loaded_through = $1 WHERE id = 1', [through]);
+        });
+      } finally {
+        await unlink(file).catch(() => undefined);
+      }
+    });
+  }
+
+  loadedThrough(): Promise<number> {
+    return this.#writer.use(async (db) => {
+      const reader = await db.runAndReadAll('SELECT loaded_through FROM load_marker WHERE id = 1');
+      return Number(reader.getRows()[0]?.[0] ?? 0);
+    });
+  }
+
+  aggregate(query: StatsAggregation): Promise<StatsGroup[]> {
+    const { sql, values } = aggregateSql(query);
+    return this.#reader.use(async (db) => {
+      const reader = await db.runAndReadAll(sql, values);
+      const width = query.groupBy.length;
+      return reader.getRows().map((row) => ({
+        key: row.slice(0, width).map((v) => (v === null ? null : String(v))),
+        events: Number(row[width]),
+        installations: Number(row[width + 1]),
+      }));
+    });
+  }
+
+  deleteBefore(cutoff: Date): Promise<number> {
+    return this.#writer.use(async (db) => {
+      const result = await db.run('DELETE FROM events WHERE ts < CAST($1 AS TIMESTAMP)', [
+        toTimestamp(cutoff),
+      ]);
+      return result.rowsChanged;
+    });
+  }
+
+  deleteInstallation(installationId: string): Promise<number> {
+    return this.#writer.use(async (db) => {
+      const result = await db.run('DELETE FROM events WHERE installation = CAST($1 AS UUID)', [
+        installationId,
+      ]);
+      return result.rowsChanged;
+    });
+  }
+
+  compact(): Promise<void> {
+    return this.#writer.use(async (db) => {
+      await db.run('CHECKPOINT');
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.#writer.use(async (db) => db.closeSync());
+    await this.#reader.use(async (db) => db.closeSync());
+    this.#instance.closeSync();
+  }
+}
+
+/** The aggregate as SQL over whitelisted expressions, with every caller value a parameter. */
+export function aggregateSql(query: StatsAggregation): { sql: string; values: DuckDBValue[] } {
+  const values: DuckDBValue[] = [];
+  const where: string[] = [];
+  const param = (value: DuckDBValue) => {
+    values.push(value);
+    return `$${values.length}`;
+  };
+  if (query.from !== undefined) where.push(`ts >= CAST(${param(toTimestamp(query.from))} AS TIMESTAMP)`);
+  if (query.to !== undefined) where.push(`ts < CAST(${param(toTimestamp(query.to))} AS TIMESTAMP)`);
+  if (query.types !== undefined) where.push(`type IN (${query.types.map(param).join(', ')})`);
+  if (query.country !== undefined) where.push(`country = ${param(query.country)}`);
+  if (query.withThreat === true) where.push('threat IS NOT NULL');
+  const keys = query.groupBy.map((key, i) => `${GROUP_KEY_SQL[key]} AS k${i}`);
+  const sql = [
+    `SELECT ${[...keys, 'count(*) AS events', 'count(DISTINCT installation) AS installations'].join(', ')}`,
+    'FROM events',
+    where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`,
+    keys.length === 0 ? '' : `GROUP BY ${query.groupBy.map((_, i) => `k${i}`).join(', ')}`,
+  ].join(' ');
+  return { sql, values };
+}
+
+function toTimestamp(date: Date): string {
+  const iso = date.toISOString();
+  return `${iso.slice(0, 10)} ${iso.slice(11, 23)}`;
+}
+
+async function inTransaction(db: DuckDBConnection, work: () => Promise<void>): Promise<void> {
+  await db.run('BEGIN TRANSACTION');
+  try {
+    await work();
+  } catch (error) {
+    await db.run('ROLLBACK').catch(() => undefined);
+    throw error;
+  }
+  await db.run('COMMIT');
+}
+
+/** No fsync: a crash loses the scratch file, never data (the write-ahead log still holds it). */
+async function writeScratch(file: string, rows: readonly Uint8Array[]): Promise<void> {
+  const handle = await open(file, 'wx', 0o600);
+  try {
+    await writeFully(handle, rows);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** One statement at a time per connection. */
+class Serialized {
+  readonly #db: DuckDBConnection;
+  #tail: Promise<unknown> = Promise.resolve();
+
+  constructor(db: DuckDBConnection) {
+    this.#db = db;
+  }
+
+  use<T>(work: (db: DuckDBConnection) => Promise<T>): Promise<T> {
+    const run = this.#tail.then(() => work(this.#db));
+    this.#tail = run.catch(() => undefined);
+    return run;
+  }
+}
