@@ -7,8 +7,7 @@ interface BatchRow {
   start: number;
   count: number;
   entries: Buffer;
-  hashes: Buffer;
-  /** Per record, two uint32 BE: the end of its entry in `entries` and of its hashes in `hashes`. */
+  /** Per record, a uint32 BE: the end of its entry in `entries`. */
   ends: Buffer;
 }
 
@@ -16,14 +15,17 @@ interface BatchRow {
 const CACHED_BATCHES = 8;
 
 /**
- * A log journal in its own SQLite database, one row per committed batch (entries, the stored
- * hashes they added, and where each record ends): a batch of thousands of entries is one
- * insert, not thousands. better-sqlite3 directly, not Kysely: this is the log's hot path and
+ * A log journal in its own SQLite database. Entries are stored one row per committed batch
+ * (a batch of thousands of entries is one insert, and tiles read them by the bundle); the
+ * stored hashes one small row per record, because proofs read a few dozen hashes scattered
+ * over the whole tree. better-sqlite3 directly, not Kysely: this is the log's hot path and
  * its statements are fixed.
  */
 export class SqliteLogJournal implements LogJournal {
   readonly #db: Database.Database;
-  readonly #insert: Database.Statement<[number, number, Buffer, Buffer, Buffer]>;
+  readonly #insert: Database.Statement<[number, number, Buffer, Buffer]>;
+  readonly #insertHashes: Database.Statement<[number, Buffer]>;
+  readonly #hashesOf: Database.Statement<[number], Buffer>;
   readonly #size: Database.Statement<[], { size: number }>;
   readonly #batchOf: Database.Statement<[number], BatchRow>;
   readonly #cache = new Map<number, BatchRow>();
@@ -36,16 +38,20 @@ export class SqliteLogJournal implements LogJournal {
     this.#db.pragma('synchronous = FULL');
     this.#db.pragma('busy_timeout = 10000');
     this.#db.exec(`CREATE TABLE IF NOT EXISTS log_batches (
-      start INTEGER PRIMARY KEY, count INTEGER NOT NULL,
-      entries BLOB NOT NULL, hashes BLOB NOT NULL, ends BLOB NOT NULL) STRICT`);
+      start INTEGER PRIMARY KEY, count INTEGER NOT NULL, entries BLOB NOT NULL, ends BLOB NOT NULL) STRICT;
+      CREATE TABLE IF NOT EXISTS log_hashes (record INTEGER PRIMARY KEY, hashes BLOB NOT NULL) STRICT`);
     this.#insert = this.#db.prepare(
-      'INSERT INTO log_batches (start, count, entries, hashes, ends) VALUES (?, ?, ?, ?, ?)',
+      'INSERT INTO log_batches (start, count, entries, ends) VALUES (?, ?, ?, ?)',
     );
+    this.#insertHashes = this.#db.prepare('INSERT INTO log_hashes (record, hashes) VALUES (?, ?)');
+    this.#hashesOf = this.#db
+      .prepare<[number], Buffer>('SELECT hashes FROM log_hashes WHERE record = ?')
+      .pluck();
     this.#size = this.#db.prepare(
       'SELECT COALESCE((SELECT start + count FROM log_batches ORDER BY start DESC LIMIT 1), 0) AS size',
     );
     this.#batchOf = this.#db.prepare(
-      'SELECT start, count, entries, hashes, ends FROM log_batches WHERE start <= ? ORDER BY start DESC LIMIT 1',
+      'SELECT start, count, entries, ends FROM log_batches WHERE start <= ? ORDER BY start DESC LIMIT 1',
     );
   }
 
@@ -62,16 +68,14 @@ export class SqliteLogJournal implements LogJournal {
     const run = this.#db.transaction(() => {
       const start = this.#size.get()!.size;
       const hashes = sequence(start, (record) => this.#recordHashes(record));
-      const ends = Buffer.allocUnsafe(entries.length * 8);
+      const ends = Buffer.allocUnsafe(entries.length * 4);
       let entryEnd = 0;
-      let hashEnd = 0;
       entries.forEach((entry, i) => {
         entryEnd += entry.length;
-        hashEnd += hashes[i]!.length;
-        ends.writeUInt32BE(entryEnd, i * 8);
-        ends.writeUInt32BE(hashEnd, i * 8 + 4);
+        ends.writeUInt32BE(entryEnd, i * 4);
+        this.#insertHashes.run(start + i, hashes[i]!);
       });
-      this.#insert.run(start, entries.length, Buffer.concat(entries), Buffer.concat(hashes), ends);
+      this.#insert.run(start, entries.length, Buffer.concat(entries), ends);
       return start;
     });
     return run.immediate();
@@ -89,7 +93,7 @@ export class SqliteLogJournal implements LogJournal {
         for (let record = from; record < to; ) {
           const batch = this.#batch(record);
           const last = Math.min(to, batch.start + batch.count);
-          for (; record < last; record++) entries.push(slice(batch, record, 'entries'));
+          for (; record < last; record++) entries.push(entryOf(batch, record));
         }
         return entries;
       })
@@ -101,7 +105,9 @@ export class SqliteLogJournal implements LogJournal {
   }
 
   #recordHashes(record: number): Buffer {
-    return slice(this.#batch(record), record, 'hashes');
+    const hashes = this.#hashesOf.get(record) as Buffer | undefined;
+    if (hashes === undefined) throw new RangeError(`record ${record} is not in the journal`);
+    return hashes;
   }
 
   #batch(record: number): BatchRow {
@@ -118,10 +124,8 @@ export class SqliteLogJournal implements LogJournal {
   }
 }
 
-function slice(batch: BatchRow, record: number, what: 'entries' | 'hashes'): Buffer {
+function entryOf(batch: BatchRow, record: number): Buffer {
   const i = record - batch.start;
-  const column = what === 'entries' ? 0 : 4;
-  const begin = i === 0 ? 0 : batch.ends.readUInt32BE((i - 1) * 8 + column);
-  const end = batch.ends.readUInt32BE(i * 8 + column);
-  return batch[what].subarray(begin, end);
+  const begin = i === 0 ? 0 : batch.ends.readUInt32BE((i - 1) * 4);
+  return batch.entries.subarray(begin, batch.ends.readUInt32BE(i * 4));
 }
