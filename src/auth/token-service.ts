@@ -7,6 +7,8 @@ import { isRole, type Principal, type Role } from './roles.js';
 
 const TOKEN_PREFIX = 'glh';
 const MAX_CACHED_TOKENS = 10_000;
+/** How stale the cache may be after another process (the CLI) revokes a token. */
+const VERSION_CHECK_MS = 100;
 const TOKEN_PATTERN = /^glh_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$/;
 
 export interface TokenInfo {
@@ -40,6 +42,7 @@ export class TokenService {
   /** Tokens seen recently, by their full text: every request authenticates, most with few tokens. */
   readonly #cache = new Map<string, Principal>();
   #cachedAtVersion = Number.NaN;
+  #versionCheckedAt = Number.NEGATIVE_INFINITY;
 
   constructor(options: TokenServiceOptions) {
     this.#db = options.db;
@@ -124,11 +127,16 @@ export class TokenService {
 
   /** Resolves a presented bearer token; `undefined` for anything unknown, malformed or revoked. */
   async authenticate(presented: string): Promise<Principal | undefined> {
-    // A revoke by another process bumps the store's version, so the cache never outlives it.
-    const version = this.#externalVersion();
-    if (version !== this.#cachedAtVersion) {
-      this.#cache.clear();
-      this.#cachedAtVersion = version;
+    // A revoke by another process bumps the store's version, so the cache outlives it by at
+    // most VERSION_CHECK_MS. The check itself is a SQLite call: not one per request.
+    const now = Date.now();
+    if (now - this.#versionCheckedAt >= VERSION_CHECK_MS) {
+      this.#versionCheckedAt = now;
+      const version = this.#externalVersion();
+      if (version !== this.#cachedAtVersion) {
+        this.#cache.clear();
+        this.#cachedAtVersion = version;
+      }
     }
     const cached = this.#cache.get(presented);
     if (cached !== undefined) return cached;
