@@ -66,7 +66,7 @@ export function registerToken(program: Command): void {
     );
 
   withDataDirOptions(token.command('revoke'))
-    .description('revoke a token by id; it stops working at once')
+    .description('revoke a token by id; a running server refuses it within 100 ms')
     .argument('<id>', 'token id (from `token list`)')
     .option('--json', 'print JSON')
     .action(
