@@ -1,16 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { thrownCode } from '../../../test/support/thrown-code.js';
 import { decodeEntryBundle, encodeEntryBundle, TLOG_TILES_MAX_ENTRY_SIZE } from './entry-bundle.js';
 import { MerkleError } from './merkle-errors.js';
 
-function codeOf(fn: () => void): string | undefined {
-  try {
-    fn();
-  } catch (error) {
-    return error instanceof MerkleError ? error.code : 'not a MerkleError';
-  }
-  return undefined;
-}
+const codeOf = (fn: () => void): string | undefined => thrownCode(fn, MerkleError);
 
 const entries = fc.array(fc.uint8Array({ maxLength: 300 }), { maxLength: 40 });
 

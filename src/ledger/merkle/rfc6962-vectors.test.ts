@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { thrownCode } from '../../../test/support/thrown-code.js';
 import { EMPTY_TREE_HASH, hashLeaf, rootOfLeaves } from './hashing.js';
 import { MemoryHashStore } from './memory-hash-store.js';
 import { MerkleError } from './merkle-errors.js';
@@ -25,14 +26,7 @@ const toHex = (hashes: readonly Buffer[]): string[] => hashes.map((h) => h.toStr
 const leaves = vectors.leaves.map(hex);
 const root = (size: number): Buffer => hex(vectors.roots[size]!);
 
-function codeOf(fn: () => void): string | undefined {
-  try {
-    fn();
-  } catch (error) {
-    return error instanceof MerkleError ? error.code : 'not a MerkleError';
-  }
-  return undefined;
-}
+const codeOf = (fn: () => void): string | undefined => thrownCode(fn, MerkleError);
 
 describe('RFC 6962 reference vectors', () => {
   const store = new MemoryHashStore();

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { thrownCode } from '../../../test/support/thrown-code.js';
 import { hashChildren, hashLeaf } from './hashing.js';
 import { MerkleError } from './merkle-errors.js';
 import {
@@ -30,14 +31,7 @@ function appendOrder(records: number): { level: number; n: number }[] {
   return order;
 }
 
-function codeOf(fn: () => void): string | undefined {
-  try {
-    fn();
-  } catch (error) {
-    return error instanceof MerkleError ? error.code : 'not a MerkleError';
-  }
-  return undefined;
-}
+const codeOf = (fn: () => void): string | undefined => thrownCode(fn, MerkleError);
 
 describe('storedHashIndex', () => {
   const order = appendOrder(5000);

@@ -1,16 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { thrownCode } from '../../../test/support/thrown-code.js';
 import { MerkleError } from './merkle-errors.js';
 import { entriesPath, parseTilePath, TILE_WIDTH, tilePath } from './tile-paths.js';
 
-function codeOf(fn: () => void): string | undefined {
-  try {
-    fn();
-  } catch (error) {
-    return error instanceof MerkleError ? error.code : 'not a MerkleError';
-  }
-  return undefined;
-}
+const codeOf = (fn: () => void): string | undefined => thrownCode(fn, MerkleError);
 
 const tile = fc.record({
   level: fc.integer({ min: 0, max: 63 }),

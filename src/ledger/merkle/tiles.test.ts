@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { thrownCode } from '../../../test/support/thrown-code.js';
 import { type Hash, hashLeaf } from './hashing.js';
 import { MemoryHashStore } from './memory-hash-store.js';
 import { MerkleError } from './merkle-errors.js';
@@ -16,14 +17,7 @@ beforeAll(async () => {
   for (let i = 0; i < STORE_SIZE; i++) await store.append(Buffer.from(`entry ${i}`));
 });
 
-function codeOf(fn: () => void): string | undefined {
-  try {
-    fn();
-  } catch (error) {
-    return error instanceof MerkleError ? error.code : 'not a MerkleError';
-  }
-  return undefined;
-}
+const codeOf = (fn: () => void): string | undefined => thrownCode(fn, MerkleError);
 
 /** Every tile C2SP tlog-tiles publishes for a tree of `size`, straight from the spec's definitions. */
 function publishedTiles(size: number): Map<string, Tile> {

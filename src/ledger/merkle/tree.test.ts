@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { thrownCode } from '../../../test/support/thrown-code.js';
 import { EMPTY_TREE_HASH, type Hash, hashLeaf, rootOfLeaves } from './hashing.js';
 import { MemoryHashStore } from './memory-hash-store.js';
 import { MerkleError } from './merkle-errors.js';
@@ -40,14 +41,7 @@ function sampleFromSizes(toSize: number): number[] {
   return [...new Set(picks)];
 }
 
-function codeOf(fn: () => void): string | undefined {
-  try {
-    fn();
-  } catch (error) {
-    return error instanceof MerkleError ? error.code : 'not a MerkleError';
-  }
-  return undefined;
-}
+const codeOf = (fn: () => void): string | undefined => thrownCode(fn, MerkleError);
 
 function flipped(hash: Hash, byte: number, mask: number): Hash {
   const copy = Buffer.from(hash);

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { thrownCode } from '../../../test/support/thrown-code.js';
 import { canonicalJson } from './canonical-json.js';
 import { NoteError, type NoteErrorCode } from './note-errors.js';
 
@@ -26,15 +27,8 @@ function fromIeee754(hex: string): number {
   return Buffer.from(hex, 'hex').readDoubleBE(0);
 }
 
-function codeOf(action: () => unknown): NoteErrorCode | 'NO_ERROR' {
-  try {
-    action();
-  } catch (error) {
-    if (error instanceof NoteError) return error.code;
-    throw error;
-  }
-  return 'NO_ERROR';
-}
+const codeOf = (action: () => unknown): NoteErrorCode | 'NO_ERROR' =>
+  thrownCode(action, NoteError) ?? 'NO_ERROR';
 
 describe('canonicalJson', () => {
   describe('when given the sample of RFC 8785 §3.2.2', () => {

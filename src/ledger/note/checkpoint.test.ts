@@ -2,6 +2,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { thrownCode } from '../../../test/support/thrown-code.js';
 import { formatCheckpoint, openCheckpoint, parseCheckpoint } from './checkpoint.js';
 import { NoteError, type NoteErrorCode } from './note-errors.js';
 import { noteSignerFromKey } from './signed-note.js';
@@ -25,15 +26,8 @@ const exampleText = example.note.slice(0, example.note.lastIndexOf('\n\n') + 1);
 const rootHash = Buffer.from(example.rootHash, 'base64');
 const signer = noteSignerFromKey(generateKeyPairSync('ed25519').privateKey, 'glasshouse.example/control');
 
-function codeOf(action: () => unknown): NoteErrorCode | 'NO_ERROR' {
-  try {
-    action();
-  } catch (error) {
-    if (error instanceof NoteError) return error.code;
-    throw error;
-  }
-  return 'NO_ERROR';
-}
+const codeOf = (action: () => unknown): NoteErrorCode | 'NO_ERROR' =>
+  thrownCode(action, NoteError) ?? 'NO_ERROR';
 
 describe('formatCheckpoint', () => {
   describe('when given the C2SP example checkpoint', () => {

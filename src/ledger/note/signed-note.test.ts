@@ -2,6 +2,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { thrownCode } from '../../../test/support/thrown-code.js';
 import { NoteError, type NoteErrorCode } from './note-errors.js';
 import {
   isValidKeyName,
@@ -46,15 +47,8 @@ function readJson<T>(file: string): T {
   return JSON.parse(readFileSync(new URL(`../../../testdata/note/${file}`, import.meta.url), 'utf8')) as T;
 }
 
-function codeOf(action: () => unknown): NoteErrorCode | 'NO_ERROR' {
-  try {
-    action();
-  } catch (error) {
-    if (error instanceof NoteError) return error.code;
-    throw error;
-  }
-  return 'NO_ERROR';
-}
+const codeOf = (action: () => unknown): NoteErrorCode | 'NO_ERROR' =>
+  thrownCode(action, NoteError) ?? 'NO_ERROR';
 
 function freshSigner(name = 'glasshouse.example/control') {
   const pem = generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
