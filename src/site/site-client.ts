@@ -1,8 +1,23 @@
 import type { Readable } from 'node:stream';
 import type { Actor } from '../ledger/audit-sink.js';
-import type { StatsAggregation, StatsGroup } from '../storage/ports.js';
+import type { StatsAggregation, StatsEventRow, StatsGroup, TimeRange } from '../storage/ports.js';
 import type { SampleHash } from '../vault/sample-hash.js';
-import type { SampleAtSite, SampleSubmission, StoredSample } from '../vault/vault-service.js';
+import type {
+  SampleAtSite,
+  SampleSubmission,
+  StoredSample,
+  SubmissionRecord,
+} from '../vault/vault-service.js';
+
+/** Everything one site holds about one installation (in a time range), personal fields opened. */
+export interface InstallationRecords {
+  readonly site: string;
+  readonly jurisdiction: string;
+  /** When the site admitted the installation (created its key). */
+  readonly admittedAt: string;
+  readonly submissions: readonly SubmissionRecord[];
+  readonly events: readonly StatsEventRow[];
+}
 
 /**
  * How the control plane reaches a site. In `glasshouse up` it is an in-process call; at
@@ -34,4 +49,10 @@ export interface SiteClient {
    * at the site so far (the store and the write-ahead log), and logs it as a commitment.
    */
   eraseInstallationEvents(installationId: string, actor: Actor): Promise<{ deleted: number }>;
+  /**
+   * What the site holds about the installation in the range, for the legal and privacy desks;
+   * `undefined` when the site holds nothing of it (no key). Reading is not logged here: the
+   * desk that asks logs its own decision.
+   */
+  installationRecords(installationId: string, range?: TimeRange): Promise<InstallationRecords | undefined>;
 }

@@ -4,13 +4,13 @@ import type { Actor, AuditSink } from '../ledger/audit-sink.js';
 import type { StatsBuffer } from '../stats/stats-buffer.js';
 import { StatsError } from '../stats/stats-errors.js';
 import { tablesOf } from '../storage/narrow.js';
-import type { BlobStore, MetadataStore, StatsAggregation } from '../storage/ports.js';
+import type { BlobStore, MetadataStore, StatsAggregation, TimeRange } from '../storage/ports.js';
 import { SubjectKeys } from '../subjects/subject-keys.js';
 import type { SubjectTables } from '../subjects/subject-tables.js';
 import type { SampleHash } from '../vault/sample-hash.js';
 import { type SampleSubmission, VaultService } from '../vault/vault-service.js';
 import type { VaultTables } from '../vault/vault-tables.js';
-import type { SiteClient } from './site-client.js';
+import type { InstallationRecords, SiteClient } from './site-client.js';
 
 export type SiteTables = VaultTables & SubjectTables;
 
@@ -104,6 +104,21 @@ export class SiteNode implements SiteClient {
       events: deleted,
     });
     return { deleted };
+  }
+
+  async installationRecords(
+    installationId: string,
+    range: TimeRange = {},
+  ): Promise<InstallationRecords | undefined> {
+    const admittedAt = await this.subjects.admittedAt(installationId);
+    if (admittedAt === undefined) return undefined;
+    return {
+      site: this.name,
+      jurisdiction: this.jurisdiction,
+      admittedAt,
+      submissions: await this.vault.submissionsOf(installationId, range),
+      events: await this.#stats().eventsOf(installationId, range),
+    };
   }
 
   async close(): Promise<void> {

@@ -1,4 +1,4 @@
-import type { StatsAggregation, StatsGroup, StatsStore } from '../storage/ports.js';
+import type { StatsAggregation, StatsEventRow, StatsGroup, StatsStore, TimeRange } from '../storage/ports.js';
 import { EventWal, type WalRecord } from './event-wal.js';
 
 const DAY_MS = 24 * 3600 * 1000;
@@ -80,6 +80,12 @@ export class StatsBuffer {
 
   aggregate(query: StatsAggregation): Promise<StatsGroup[]> {
     return this.#o.store.aggregate(query);
+  }
+
+  /** The installation's events acknowledged so far (loaded first), oldest first. */
+  async eventsOf(installationId: string, range: TimeRange): Promise<StatsEventRow[]> {
+    await this.flush();
+    return this.#o.store.eventsOf(installationId, range);
   }
 
   /** Deletes events older than `retentionDays`; returns how many. */

@@ -133,6 +133,15 @@ export interface StatsAggregation {
   readonly withThreat?: boolean;
 }
 
+/** One telemetry event as stored, `ts` in ISO 8601; for the installation's own data requests. */
+export type StatsEventRow = { readonly [K in (typeof STATS_ROW_COLUMNS)[number]]: string | null };
+
+/** A time range: `from` inclusive, `to` exclusive; either may be absent. */
+export interface TimeRange {
+  readonly from?: Date;
+  readonly to?: Date;
+}
+
 /** One group: its key values in `groupBy` order, its events and its distinct installations. */
 export interface StatsGroup {
   readonly key: readonly (string | null)[];
@@ -141,7 +150,8 @@ export interface StatsGroup {
 }
 
 /**
- * A site's telemetry events, for aggregates only (there is no read of raw rows). DuckDB
+ * A site's telemetry events, for aggregates; raw rows are read only for one installation at a
+ * time (`eventsOf`), for the desks that answer data requests about it, never for analysts. DuckDB
  * embedded now, ClickHouse at scale. Loads are exactly-once: each carries the sequence
  * number of the last write-ahead record it holds, stored in the same transaction, so a
  * replay after a crash skips what `loadedThrough` reports.
@@ -159,6 +169,8 @@ export interface StatsStore {
   aggregate(query: StatsAggregation): Promise<StatsGroup[]>;
   /** Deletes events with `ts` before `cutoff`; returns how many. */
   deleteBefore(cutoff: Date): Promise<number>;
+  /** Every event of one installation in the range, oldest first. */
+  eventsOf(installationId: string, range: TimeRange): Promise<StatsEventRow[]>;
   /** Deletes every event of the installation; returns how many. */
   deleteInstallation(installationId: string): Promise<number>;
   /** Rewrites storage so deleted rows leave no trace in free blocks. */

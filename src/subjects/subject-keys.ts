@@ -54,6 +54,16 @@ export class SubjectKeys {
     return createHmac('sha256', salt).update(`${field}\n${value}`).digest('hex');
   }
 
+  /** When the installation's key was created here; `undefined` when the site has none. */
+  async admittedAt(installationId: string): Promise<string | undefined> {
+    const row = await this.#options.db
+      .selectFrom('subject_keys')
+      .select('created_at')
+      .where('installation_id', '=', installationId)
+      .executeTakeFirst();
+    return row?.created_at;
+  }
+
   async keyOf(installationId: string): Promise<Buffer> {
     const row = await this.#options.db
       .selectFrom('subject_keys')

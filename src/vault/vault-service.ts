@@ -2,10 +2,10 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Kysely } from 'kysely';
 import type { Actor, AuditSink } from '../ledger/audit-sink.js';
-import type { BlobStore } from '../storage/ports.js';
+import type { BlobStore, TimeRange } from '../storage/ports.js';
 import { TransactionBatcher } from '../storage/transaction-batcher.js';
 import type { SubjectKeys } from '../subjects/subject-keys.js';
-import { encryptField, openStream, sealStream } from './crypto/index.js';
+import { decryptField, encryptField, openStream, sealStream } from './crypto/index.js';
 import { DigestMeter, type SampleDigests } from './digest-meter.js';
 import type { SampleHash } from './sample-hash.js';
 import { VaultError } from './vault-errors.js';
@@ -31,6 +31,18 @@ export interface SampleAtSite extends SampleDigests {
   readonly firstSeen: string;
   readonly lastSeen: string;
   readonly submissions: number;
+}
+
+/** One submission as its installation made it, personal fields opened. */
+export interface SubmissionRecord {
+  readonly id: number;
+  readonly sha256: string;
+  readonly md5: string;
+  readonly sha1: string;
+  readonly size: number;
+  readonly submittedAt: string;
+  readonly product: string;
+  readonly filename: string;
 }
 
 export interface VaultServiceOptions {
@@ -153,6 +165,42 @@ export class VaultService {
     const plaintext = openStream(this.#o.masterKey);
     blob.on('error', (error) => plaintext.destroy(error));
     return blob.pipe(plaintext);
+  }
+
+  /**
+   * The installation's submissions in the range, oldest first, file names opened with its key.
+   * For the desks that answer data requests about one installation; nothing else reads them.
+   */
+  async submissionsOf(installationId: string, range: TimeRange = {}): Promise<SubmissionRecord[]> {
+    let query = this.#o.db
+      .selectFrom('submissions')
+      .innerJoin('samples', 'samples.sha256', 'submissions.sha256')
+      .select([
+        'submissions.id',
+        'submissions.sha256',
+        'samples.md5',
+        'samples.sha1',
+        'samples.size',
+        'submissions.submitted_at',
+        'submissions.product',
+        'submissions.filename_sealed',
+      ])
+      .where('submissions.installation_id', '=', installationId);
+    if (range.from !== undefined) query = query.where('submitted_at', '>=', range.from.toISOString());
+    if (range.to !== undefined) query = query.where('submitted_at', '<', range.to.toISOString());
+    const rows = await query.orderBy('submissions.id').execute();
+    if (rows.length === 0) return [];
+    const key = await this.#o.subjects.keyOf(installationId);
+    return rows.map((row) => ({
+      id: Number(row.id),
+      sha256: row.sha256,
+      md5: row.md5,
+      sha1: row.sha1,
+      size: row.size,
+      submittedAt: row.submitted_at,
+      product: row.product,
+      filename: decryptField(key, row.filename_sealed, `${installationId}:filename`),
+    }));
   }
 
   async usage(): Promise<{ samples: number; bytes: number }> {

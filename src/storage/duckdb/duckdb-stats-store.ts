@@ -3,7 +3,15 @@ import { open, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
 import { writeFully } from '../fs/write-fully.js';
-import type { StatsAggregation, StatsGroup, StatsGroupKey, StatsStore } from '../ports.js';
+import {
+  STATS_ROW_COLUMNS,
+  type StatsAggregation,
+  type StatsEventRow,
+  type StatsGroup,
+  type StatsGroupKey,
+  type StatsStore,
+  type TimeRange,
+} from '../ports.js';
 
 /** The events table; the benchmark's baseline creates the same shape. */
 export const EVENTS_TABLE_DDL = `CREATE TABLE IF NOT EXISTS events (
@@ -136,6 +144,36 @@ export class DuckDbStatsStore implements StatsStore {
         toTimestamp(cutoff),
       ]);
       return result.rowsChanged;
+    });
+  }
+
+  eventsOf(installationId: string, range: TimeRange): Promise<StatsEventRow[]> {
+    const where = ['installation = CAST($1 AS UUID)'];
+    const values: DuckDBValue[] = [installationId];
+    if (range.from !== undefined) {
+      values.push(toTimestamp(range.from));
+      where.push(`ts >= CAST($${values.length} AS TIMESTAMP)`);
+    }
+    if (range.to !== undefined) {
+      values.push(toTimestamp(range.to));
+      where.push(`ts < CAST($${values.length} AS TIMESTAMP)`);
+    }
+    const columns = STATS_ROW_COLUMNS.map((c) =>
+      c === 'ts' ? "strftime(ts, '%Y-%m-%dT%H:%M:%S.%gZ')" : `CAST(${c} AS VARCHAR)`,
+    ).join(', ');
+    return this.#reader.use(async (db) => {
+      const reader = await db.runAndReadAll(
+        `SELECT ${columns} FROM events WHERE ${where.join(' AND ')} ORDER BY ts`,
+        values,
+      );
+      return reader
+        .getRows()
+        .map(
+          (row) =>
+            Object.fromEntries(
+              STATS_ROW_COLUMNS.map((c, i) => [c, row[i] === null ? null : String(row[i])]),
+            ) as StatsEventRow,
+        );
     });
   }
 
