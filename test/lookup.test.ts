@@ -185,7 +185,7 @@ describe('batch look-ups', () => {
   });
 
   describe('when sent as text/plain', () => {
-    it('answers NDJSON, one line a hash, in order', async () => {
+    it('answers NDJSON, one line a hash, in order, echoing only malformed hashes', async () => {
       const unknown = hex(20);
       const body = `${known[1]}\r\n${unknown}\nxyz\n${known[0]}\n`;
       const response = await h.app.inject({
@@ -200,7 +200,7 @@ describe('batch look-ups', () => {
         .trimEnd()
         .split('\n')
         .map((l) => JSON.parse(l));
-      expect(lines.map((l) => l.hash)).toEqual([known[1], unknown, 'xyz', known[0]]);
+      expect(lines.map((l) => l.hash)).toEqual([undefined, undefined, 'xyz', undefined]);
       expect(lines.map((l) => l.verdict ?? l.error)).toEqual([
         'malicious',
         'unknown',
@@ -208,6 +208,8 @@ describe('batch look-ups', () => {
         'malicious',
       ]);
       expect(lines[0].threat).toBe('Batch.Test "quoted"');
+      expect(lines[1]).toEqual({ verdict: 'unknown', threat: null, firstSeen: null });
+      expect(lines[0].firstSeen).toMatch(/^\d{4}-\d{2}-\d{2}T/);
     });
   });
 

@@ -124,6 +124,8 @@ export class ServerProcess {
       process.execPath,
       [
         ...(options.nodeArgs ?? []),
+        // For profiling a run: BENCH_SERVER_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'.
+        ...(process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
         CLI_ENTRY,
         'up',
         '--data',

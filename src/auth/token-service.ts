@@ -125,8 +125,12 @@ export class TokenService {
     return toInfo(row);
   }
 
-  /** Resolves a presented bearer token; `undefined` for anything unknown, malformed or revoked. */
-  async authenticate(presented: string): Promise<Principal | undefined> {
+  /**
+   * The principal of a token seen recently, from memory, without waiting; `undefined` when it
+   * is not cached (then call {@link authenticate}).
+   */
+  authenticateCached(presented: string | undefined): Principal | undefined {
+    if (presented === undefined) return undefined;
     // A revoke by another process bumps the store's version, so the cache outlives it by at
     // most VERSION_CHECK_MS. The check itself is a SQLite call: not one per request.
     const now = Date.now();
@@ -138,7 +142,12 @@ export class TokenService {
         this.#cachedAtVersion = version;
       }
     }
-    const cached = this.#cache.get(presented);
+    return this.#cache.get(presented);
+  }
+
+  /** Resolves a presented bearer token; `undefined` for anything unknown, malformed or revoked. */
+  async authenticate(presented: string): Promise<Principal | undefined> {
+    const cached = this.authenticateCached(presented);
     if (cached !== undefined) return cached;
     const principal = await this.#lookUp(presented);
     if (principal !== undefined) {

@@ -17,7 +17,8 @@ const BYTES_PER_LINE = 160;
 /**
  * Hash look-ups for products, answered from the in-memory index. The batch route takes JSON
  * (`{"hashes": [...]}` → `{"results": [...]}`) or, faster, `text/plain` with one hash a
- * line → NDJSON, one answer a line, in the same order; a malformed hash gets a per-item error.
+ * line → NDJSON, one answer a line in the same order, without the hash (line N answers line
+ * N); a malformed hash gets a per-item error that echoes it.
  */
 export const lookupRoutes: FastifyPluginAsyncTypebox<LookupRoutesOptions> = async (app, options) => {
   const { verdicts, maxBatch } = options;
@@ -46,7 +47,7 @@ export const lookupRoutes: FastifyPluginAsyncTypebox<LookupRoutesOptions> = asyn
       logLevel: 'warn',
       bodyLimit: Math.max(1 << 20, maxBatch * BYTES_PER_LINE),
       schema: {
-        summary: `Verdicts on up to ${maxBatch} hashes, in order: JSON, or text/plain (a hash a line) answered as NDJSON`,
+        summary: `Verdicts on up to ${maxBatch} hashes, in order: JSON, or text/plain (a hash a line) answered as NDJSON (line N answers line N, without the hash)`,
         tags: ['lookup'],
         consumes: ['application/json', 'text/plain'],
         produces: ['application/json', NDJSON],
