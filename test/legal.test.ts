@@ -1,11 +1,17 @@
+import { execFile } from 'node:child_process';
 import { createHash, createPublicKey, randomBytes, randomUUID, verify } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { promisify } from 'node:util';
 import { Uint8ArrayReader, Uint8ArrayWriter, ZipReader } from '@zip.js/zip.js';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseVerifierKey } from '../src/ledger/note/index.js';
 import { nodeSigner } from '../src/ledger/open-node-log.js';
 import { loadStixValidator } from '../src/legal/stix-validator.js';
+import { REPO_ROOT } from './support/cli.js';
 import { bearer, type Harness, startHarness } from './support/harness.js';
 
 /*
@@ -612,6 +618,181 @@ describe('legal requests', () => {
         ['CH', 'RU'],
       );
       expect(await actOk(id, { action: 'fulfil' })).toMatchObject({ state: 'rejected', reason: 'no_data' });
+    });
+  });
+});
+
+const HEADER = 'received_at,requester_country,authority_kind,category,outcome,reason,closed_at';
+
+function importCsv(csv: string, headers = officerA) {
+  return h.app.inject({
+    method: 'POST',
+    url: '/v1/legal-requests/import',
+    headers: { ...headers, 'content-type': 'text/csv' },
+    payload: csv,
+  });
+}
+
+async function historical(): Promise<{ id: string; receivedAt: string; state: string }[]> {
+  const listed = await h.app.inject({ url: '/v1/legal-requests?limit=10000', headers: officerA });
+  return listed.json().requests.filter((r: { historical: boolean }) => r.historical);
+}
+
+describe('historical requests', () => {
+  describe('when a good file is imported', () => {
+    it('loads every row with its original dates and logs one imported entry each', async () => {
+      const csv = [
+        HEADER,
+        '2019-07-05,DE,law_enforcement,technical_expertise,fulfilled,,2019-07-20',
+        '2019-08-11,US,government,user_data,rejected,no_data,2019-08-30',
+        '2019-09-01,BR,court,user_data,partially_fulfilled,,2019-10-02',
+        '2019-09-03,FR,other,technical_expertise,withdrawn,,2019-09-04',
+      ].join('\r\n');
+      const before = (await controlEntries()).length;
+      const response = await importCsv(csv);
+      expect(response.statusCode, response.body).toBe(200);
+      expect(response.json()).toMatchObject({
+        imported: 4,
+        sha256: createHash('sha256').update(csv).digest('hex'),
+      });
+      const entries = (await controlEntries()).slice(before);
+      expect(
+        entries.map((e) => [
+          e.event,
+          e.receivedAt,
+          e.requesterCountry,
+          e.authorityKind,
+          e.category,
+          e.state,
+          e.reason,
+          e.closedAt,
+        ]),
+      ).toEqual([
+        [
+          'imported',
+          '2019-07-05',
+          'DE',
+          'law_enforcement',
+          'technical_expertise',
+          'fulfilled',
+          null,
+          '2019-07-20',
+        ],
+        ['imported', '2019-08-11', 'US', 'government', 'user_data', 'rejected', 'no_data', '2019-08-30'],
+        ['imported', '2019-09-01', 'BR', 'court', 'user_data', 'partially_fulfilled', null, '2019-10-02'],
+        ['imported', '2019-09-03', 'FR', 'other', 'technical_expertise', 'withdrawn', null, '2019-09-04'],
+      ]);
+      for (const entry of entries) expect(Object.keys(entry).sort()).toEqual([...LOG_FIELDS].sort());
+      const listed = await h.app.inject({
+        url: '/v1/legal-requests?from=2019-08-01&to=2019-09-02',
+        headers: officerA,
+      });
+      expect(
+        listed
+          .json()
+          .requests.map((r: { receivedAt: string; state: string; historical: boolean }) => [
+            r.receivedAt,
+            r.state,
+            r.historical,
+          ]),
+      ).toEqual([
+        ['2019-08-11', 'rejected', true],
+        ['2019-09-01', 'partially_fulfilled', true],
+      ]);
+      const again = await importCsv(csv);
+      expect(again.statusCode).toBe(409);
+      expect(again.json().code).toBe('LEGAL_HISTORY_ALREADY_IMPORTED');
+      expect(await controlEntries()).toHaveLength(before + 4);
+    });
+  });
+
+  describe('when a file has bad rows', () => {
+    it('reports every bad row by line and loads nothing', async () => {
+      const csv = [
+        HEADER,
+        '2018-01-02,DE,law_enforcement,technical_expertise,fulfilled,,2018-01-20',
+        '2018-02-30,DE,law_enforcement,technical_expertise,fulfilled,,2018-03-01',
+        '2018-03-01,XX,court,user_data,fulfilled,,2018-03-02',
+        '2018-03-01,DE,police,user_data,fulfilled,,2018-03-02',
+        '2018-03-01,DE,court,user_data,rejected,,2018-03-02',
+        '2018-03-01,DE,court,user_data,fulfilled,no_data,2018-03-02',
+        '2018-03-05,DE,court,user_data,received,,2018-03-06',
+        '2018-03-05,DE,court,user_data,fulfilled,,2018-03-01',
+        '2018-03-05,DE,court,user_data,fulfilled,,2999-01-01',
+        '2018-03-05,DE,court',
+      ].join('\n');
+      const before = await historical();
+      const entries = (await controlEntries()).length;
+      const response = await importCsv(csv);
+      expect(response.statusCode, response.body).toBe(400);
+      expect(response.json().code).toBe('INVALID_LEGAL_HISTORY');
+      expect(response.json().invalidLines).toBe(9);
+      expect(response.json().errors.map((e: { line: number }) => e.line)).toEqual([
+        3, 4, 5, 6, 7, 8, 9, 10, 11,
+      ]);
+      expect(await historical()).toHaveLength(before.length);
+      expect(await controlEntries()).toHaveLength(entries);
+    });
+
+    it('refuses a wrong header, an empty file and a body that is not CSV', async () => {
+      const wrong = await importCsv('received_at,country\n2018-01-02,DE\n');
+      expect(wrong.statusCode).toBe(400);
+      expect(wrong.json().errors[0]).toMatchObject({ line: 1 });
+      expect((await importCsv(`${HEADER}\n`)).statusCode).toBe(400);
+      const json = await h.app.inject({
+        method: 'POST',
+        url: '/v1/legal-requests/import',
+        headers: officerA,
+        payload: { a: 1 },
+      });
+      expect(json.statusCode).toBe(400);
+    });
+  });
+
+  describe('glasshouse legal import', () => {
+    const run = async (args: readonly string[]) =>
+      promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', ...args], {
+        cwd: REPO_ROOT,
+        timeout: 60_000,
+      }).then(
+        ({ stdout, stderr }) => ({ status: 0, stdout, stderr }),
+        (error: { code?: number; stdout?: string; stderr?: string }) => ({
+          status: error.code ?? 1,
+          stdout: error.stdout ?? '',
+          stderr: error.stderr ?? '',
+        }),
+      );
+
+    it('loads a file on a server with --url and --token, and lists the bad rows of a file by line', async () => {
+      const scratch = mkdtempSync(join(tmpdir(), 'glasshouse-legal-'));
+      try {
+        const address = await h.app.listen({ host: '127.0.0.1', port: 0 });
+        const token = await h.token('legal');
+        const good = join(scratch, 'good.csv');
+        writeFileSync(good, `${HEADER}\n2017-05-05,CH,court,user_data,fulfilled,,2017-06-01\n`);
+        const loaded = await run(['legal', 'import', good, '--url', address, '--token', token, '--json']);
+        expect(loaded.status, loaded.stderr).toBe(0);
+        expect(JSON.parse(loaded.stdout)).toMatchObject({ imported: 1 });
+        expect((await historical()).some((r) => r.receivedAt === '2017-05-05')).toBe(true);
+
+        const bad = join(scratch, 'bad.csv');
+        writeFileSync(
+          bad,
+          `${HEADER}\n2017-05-06,CH,court,user_data,fulfilled,,2017-06-01\n2017-05-07,ZZ,court,user_data,fulfilled,,2017-06-01\n2017-05-08,CH,court,user_data,nope,,2017-06-01\n`,
+        );
+        const refused = await run(['legal', 'import', bad, '--url', address, '--token', token]);
+        expect(refused.status).toBe(1);
+        expect(refused.stderr).toContain('line 3: requester_country');
+        expect(refused.stderr).toContain('line 4: outcome');
+        expect((await historical()).some((r) => r.receivedAt === '2017-05-06')).toBe(false);
+
+        const analystToken = await h.token('analyst');
+        const forbidden = await run(['legal', 'import', good, '--url', address, '--token', analystToken]);
+        expect(forbidden.status).toBe(1);
+        expect(forbidden.stderr).toContain('FORBIDDEN_ROLE');
+      } finally {
+        rmSync(scratch, { recursive: true, force: true });
+      }
     });
   });
 });

@@ -17,14 +17,19 @@ interface BadRow {
 }
 
 export function registerLegal(program: Command): void {
-  const legal = program.command('legal').description('the legal desk: government and law-enforcement requests');
+  const legal = program
+    .command('legal')
+    .description('the legal desk: government and law-enforcement requests');
 
   withDataDirOptions(legal.command('import'))
     .description(
       `load historical, closed requests from CSV (columns ${HISTORY_COLUMNS.join(',')}): all rows, or nothing if any row is bad (bad rows are listed by line)`,
     )
     .argument('<file>', 'the CSV file')
-    .option('--url <base>', 'send it to a running server (e.g. http://127.0.0.1:8080) instead of the data directory')
+    .option(
+      '--url <base>',
+      'send it to a running server (e.g. http://127.0.0.1:8080) instead of the data directory',
+    )
     .addOption(new Option('--token <token>', 'a legal token, with --url').env('GLASSHOUSE_TOKEN'))
     .option('--json', 'print JSON: {"imported","sha256"}')
     .action(
@@ -34,13 +39,18 @@ export function registerLegal(program: Command): void {
           options.url === undefined
             ? await withGlasshouse(options, (g) => g.legal.importHistory(csv, CLI_ACTOR).catch(listBadRows))
             : await importOverHttp(csv, options);
-        printResult(options.json === true, result, () => `imported ${result.imported} requests (sha256 ${result.sha256})`);
+        printResult(
+          options.json === true,
+          result,
+          () => `imported ${result.imported} requests (sha256 ${result.sha256})`,
+        );
       }),
     );
 }
 
 async function importOverHttp(csv: string, options: ImportOptions): Promise<HistoryImport> {
-  if (options.token === undefined) throw new InvalidArgumentError('--url needs --token (or $GLASSHOUSE_TOKEN)');
+  if (options.token === undefined)
+    throw new InvalidArgumentError('--url needs --token (or $GLASSHOUSE_TOKEN)');
   const response = await fetch(new URL('/v1/legal-requests/import', options.url), {
     method: 'POST',
     headers: { authorization: `Bearer ${options.token}`, 'content-type': 'text/csv' },
