@@ -30,8 +30,9 @@ export interface UserDataContent {
 /**
  * What the sites hold about the installations in scope, split by the jurisdiction rule: a
  * site's records are disclosed only when its jurisdiction is one the request was verified
- * under; the rest is withheld and said so. Every site is asked, not only the registry's
- * current one, so data left at a former site (before a relocation) is found as well.
+ * under; the rest is withheld and said so, and only its counts ever leave its site. Every
+ * site is asked, not only the registry's current one, so data left at a former site (before
+ * a relocation) is found as well.
  *
  * Events are disclosed as counts by day and type, not as raw rows: the request names the
  * installation, and the counts answer "what did it do when" without handing over the hashes
@@ -50,52 +51,72 @@ export async function gatherUserData(
   const withheld: WithheldRecords[] = [];
   const notFound: string[] = [];
   for (const installation of scope.installations) {
-    const found = await recordsAtEverySite(installation, range, sites);
-    if (found.length === 0) {
-      notFound.push(installation);
-      continue;
-    }
-    for (const records of found) {
-      if (!jurisdictions.includes(records.jurisdiction)) {
-        withheld.push({
-          installation,
-          site: records.site,
-          jurisdiction: records.jurisdiction,
-          reason: 'jurisdiction_not_verified',
-          detail: `held at ${records.site} under ${records.jurisdiction} law; the request was verified under ${jurisdictions.join(', ') || 'none'}`,
-        });
-        continue;
+    let found = false;
+    for (const site of sites.values()) {
+      const answer = jurisdictions.includes(site.jurisdiction)
+        ? await disclose(site, installation, range, located.get(installation)?.country)
+        : await withhold(site, installation, range, jurisdictions);
+      if (answer === undefined) continue;
+      found = true;
+      if (answer.kind === 'withheld') {
+        withheld.push(answer.withheld);
+      } else {
+        files.set(answer.disclosed.file, answer.content);
+        disclosed.push(answer.disclosed);
       }
-      const file = `user-data/${records.site}/${installation}.json`;
-      files.set(
-        file,
-        Buffer.from(`${JSON.stringify(disclosure(records, located.get(installation)?.country), null, 2)}\n`),
-      );
-      disclosed.push({
-        installation,
-        site: records.site,
-        jurisdiction: records.jurisdiction,
-        submissions: records.submissions.length,
-        events: records.events.length,
-        file,
-      });
     }
+    if (!found) notFound.push(installation);
   }
   return { files, disclosed, withheld, notFound };
 }
 
-/** The sites that hold anything of the installation in the range. */
-async function recordsAtEverySite(
+type SiteAnswer =
+  | { readonly kind: 'withheld'; readonly withheld: WithheldRecords }
+  | { readonly kind: 'disclosed'; readonly disclosed: DisclosedRecords; readonly content: Buffer };
+
+/** Only counts leave a site the request may not be answered from. */
+async function withhold(
+  site: SiteClient,
   installation: string,
   range: { from?: Date; to?: Date },
-  sites: ReadonlyMap<string, SiteClient>,
-): Promise<InstallationRecords[]> {
-  const answers = await Promise.all(
-    [...sites.values()].map((site) => site.installationRecords(installation, range)),
-  );
-  return answers.filter(
-    (a): a is InstallationRecords => a !== undefined && (a.submissions.length > 0 || a.events.length > 0),
-  );
+  jurisdictions: readonly string[],
+): Promise<SiteAnswer | undefined> {
+  const counts = await site.countInstallationRecords(installation, range);
+  if (counts === undefined || counts.submissions + counts.events === 0) return undefined;
+  const verified = jurisdictions.join(', ') || 'none';
+  return {
+    kind: 'withheld',
+    withheld: {
+      installation,
+      site: site.name,
+      jurisdiction: site.jurisdiction,
+      reason: 'jurisdiction_not_verified',
+      detail: `held at ${site.name} under ${site.jurisdiction} law; the request was verified under ${verified}`,
+    },
+  };
+}
+
+async function disclose(
+  site: SiteClient,
+  installation: string,
+  range: { from?: Date; to?: Date },
+  country: string | undefined,
+): Promise<SiteAnswer | undefined> {
+  const records = await site.installationRecords(installation, range);
+  if (records === undefined || records.submissions.length + records.events.length === 0) return undefined;
+  const file = `user-data/${records.site}/${installation}.json`;
+  return {
+    kind: 'disclosed',
+    content: Buffer.from(`${JSON.stringify(disclosure(records, country), null, 2)}\n`),
+    disclosed: {
+      installation,
+      site: records.site,
+      jurisdiction: records.jurisdiction,
+      submissions: records.submissions.length,
+      events: records.events.length,
+      file,
+    },
+  };
 }
 
 function disclosure(records: InstallationRecords, country: string | undefined) {
