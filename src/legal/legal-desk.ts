@@ -5,38 +5,24 @@ import type { Readable } from 'node:stream';
 import type { Kysely } from 'kysely';
 import type { Principal } from '../auth/roles.js';
 import type { Actor, AuditSink } from '../ledger/audit-sink.js';
-import { isCountryCode } from '../residency/countries.js';
+import { type ActionInput, decideStep } from './legal-decision.js';
 import { LegalError } from './legal-errors.js';
-import { type FulfilmentSources, fulfil, packagePath } from './legal-fulfilment.js';
+import { type FulfilmentSources, packagePath } from './legal-fulfilment.js';
 import { parseHistory } from './legal-history.js';
 import { commitDetails, legalLogEntry } from './legal-log.js';
 import {
   type HistoryItem,
   isFinal,
   type LegalRequest,
-  type LegalState,
   type NewLegalRequest,
-  type RejectionReason,
   utcDate,
-  type Verification,
 } from './legal-request.js';
 import { assertActionAllowed, step } from './legal-state-machine.js';
 import { LegalStore, type RequestFilter } from './legal-store.js';
 import type { LegalTables } from './legal-tables.js';
-import { invalidRequest, validateNewRequest } from './legal-validation.js';
+import { validateNewRequest } from './legal-validation.js';
 
-export type ActionInput =
-  | {
-      readonly action: 'start_verification' | 'confirm_verification' | 'fulfil' | 'withdraw';
-      readonly note?: string;
-    }
-  | {
-      readonly action: 'propose_verification';
-      readonly valid: boolean;
-      readonly jurisdictions?: readonly string[];
-      readonly note?: string;
-    }
-  | { readonly action: 'reject'; readonly reason: RejectionReason; readonly note?: string };
+export type { ActionInput } from './legal-decision.js';
 
 export interface LegalDeskOptions extends FulfilmentSources {
   readonly db: Kysely<LegalTables>;
@@ -127,7 +113,7 @@ export class LegalDesk {
       const { request, salt } = await this.#stored(id);
       assertActionAllowed(request.state, input.action);
       const now = this.#o.now();
-      const decided = await this.#decide(request, input, principal, now);
+      const decided = await decideStep(request, input, principal, now, this.#o);
       step(request.state, input.action, decided.state, decided.reason);
       const next: LegalRequest = {
         ...request,
@@ -264,77 +250,6 @@ export class LegalDesk {
     return { stream: createReadStream(path), bytes: size, sha256: info.sha256 };
   }
 
-  async #decide(
-    request: LegalRequest,
-    input: ActionInput,
-    principal: Principal,
-    now: Date,
-  ): Promise<{
-    state: LegalState;
-    reason: RejectionReason | null;
-    verification?: Verification;
-    package?: LegalRequest['package'];
-    password?: string;
-    data: Record<string, unknown>;
-  }> {
-    switch (input.action) {
-      case 'start_verification':
-        return { state: 'in_verification', reason: null, data: {} };
-      case 'propose_verification': {
-        const verification = proposal(input, principal, now);
-        return {
-          state: 'in_verification',
-          reason: null,
-          verification,
-          data: { valid: verification.valid, jurisdictions: verification.jurisdictions },
-        };
-      }
-      case 'confirm_verification': {
-        const proposed = request.verification;
-        if (proposed === null || proposed.confirmedBy !== null) {
-          throw new LegalError(
-            'INVALID_TRANSITION',
-            'no verification has been proposed; propose_verification first',
-          );
-        }
-        if (proposed.proposedBy === principal.tokenId) {
-          throw new LegalError(
-            'FOUR_EYES_REQUIRED',
-            'the officer who proposed a verification cannot confirm it',
-          );
-        }
-        const verification = { ...proposed, confirmedBy: principal.tokenId, confirmedAt: now.toISOString() };
-        return proposed.valid
-          ? { state: 'verified', reason: null, verification, data: { jurisdictions: proposed.jurisdictions } }
-          : { state: 'rejected', reason: 'legal_requirements_not_met', verification, data: {} };
-      }
-      case 'reject':
-        return { state: 'rejected', reason: input.reason, data: {} };
-      case 'withdraw':
-        return { state: 'withdrawn', reason: null, data: {} };
-      case 'fulfil': {
-        const done = await fulfil(request, this.#o, principal, now);
-        const written = done.written;
-        return {
-          state: done.state,
-          reason: done.reason,
-          ...(written === undefined
-            ? {}
-            : {
-                package: {
-                  sha256: written.sha256,
-                  bytes: written.bytes,
-                  createdAt: now.toISOString(),
-                  files: written.files,
-                },
-                password: written.password,
-              }),
-          data: { ...done.summary },
-        };
-      }
-    }
-  }
-
   async #stored(id: string) {
     const stored = await this.#store.get(id);
     if (stored === undefined)
@@ -347,30 +262,6 @@ export class LegalDesk {
     this.#turn = result.catch(() => undefined);
     return result;
   }
-}
-
-function proposal(
-  input: Extract<ActionInput, { action: 'propose_verification' }>,
-  principal: Principal,
-  now: Date,
-): Verification {
-  const jurisdictions = [...new Set(input.jurisdictions ?? [])];
-  for (const code of jurisdictions) {
-    if (!isCountryCode(code))
-      throw invalidRequest('jurisdictions', `${code} is not an ISO 3166-1 alpha-2 code`);
-  }
-  if (input.valid && jurisdictions.length === 0) {
-    throw invalidRequest('jurisdictions', 'a valid request names the jurisdictions it is valid under');
-  }
-  return {
-    valid: input.valid,
-    jurisdictions: input.valid ? jurisdictions : [],
-    note: input.note ?? '',
-    proposedBy: principal.tokenId,
-    proposedAt: now.toISOString(),
-    confirmedBy: null,
-    confirmedAt: null,
-  };
 }
 
 function historyItem(
