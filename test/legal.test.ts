@@ -177,6 +177,35 @@ function expectSignedManifest(files: Map<string, Buffer>) {
   return parsed;
 }
 
+/** The check docs/legal.md tells recipients to run, with OpenSSL 3. */
+async function expectOpensslVerifies(files: Map<string, Buffer>) {
+  const dir = mkdtempSync(join(tmpdir(), 'glasshouse-package-'));
+  try {
+    for (const name of ['manifest.json', 'manifest.json.sig', 'signer.pub.pem'])
+      writeFileSync(join(dir, name), files.get(name)!);
+    const openssl = (args: string[]) =>
+      promisify(execFile)('openssl', args, { cwd: dir, encoding: 'buffer' });
+    const verified = await openssl([
+      'pkeyutl',
+      '-verify',
+      '-pubin',
+      '-inkey',
+      'signer.pub.pem',
+      '-rawin',
+      '-in',
+      'manifest.json',
+      '-sigfile',
+      'manifest.json.sig',
+    ]);
+    expect(verified.stdout.toString()).toContain('Signature Verified Successfully');
+    const der = (await openssl(['pkey', '-pubin', '-in', 'signer.pub.pem', '-outform', 'DER'])).stdout;
+    const published = parseVerifierKey(nodeSigner(h.glasshouse.config, 'control').verifierKey).publicKey;
+    expect(der.subarray(-32).equals(published)).toBe(true);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 describe('legal requests', () => {
   describe('when a request is received', () => {
     it('answers 201 in state received and logs only the published fields', async () => {
