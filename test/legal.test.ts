@@ -792,7 +792,7 @@ describe('historical requests', () => {
         }),
       );
 
-    it('loads a file on a server with --url and --token, and lists the bad rows of a file by line', async () => {
+    it('loads a file on a server (--url, --token) or on the data directory, and lists the bad rows of a file by line', async () => {
       const scratch = mkdtempSync(join(tmpdir(), 'glasshouse-legal-'));
       try {
         const address = await h.app.listen({ host: '127.0.0.1', port: 0 });
@@ -814,6 +814,20 @@ describe('historical requests', () => {
         expect(refused.stderr).toContain('line 3: requester_country');
         expect(refused.stderr).toContain('line 4: outcome');
         expect((await historical()).some((r) => r.receivedAt === '2017-05-06')).toBe(false);
+
+        const offline = join(scratch, 'offline.csv');
+        writeFileSync(
+          offline,
+          `${HEADER}\n2016-04-04,AT,government,technical_expertise,rejected,out_of_scope,2016-04-05\n`,
+        );
+        const direct = await run(['legal', 'import', offline, '--data', h.dataDir, '--json']);
+        expect(direct.status, direct.stderr).toBe(0);
+        expect((await historical()).find((r) => r.receivedAt === '2016-04-04')).toMatchObject({
+          state: 'rejected',
+        });
+        expect(
+          (await controlEntries()).some((e) => e.event === 'imported' && e.receivedAt === '2016-04-04'),
+        ).toBe(true);
 
         const analystToken = await h.token('analyst');
         const forbidden = await run(['legal', 'import', good, '--url', address, '--token', analystToken]);
