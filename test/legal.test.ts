@@ -505,6 +505,7 @@ describe('legal requests', () => {
         category: 'technical_expertise',
         technical: { statistics: 'included' },
       });
+      await expectOpensslVerifies(files);
 
       const entries = await controlEntries();
       expect(entries.filter((e) => e.type === 'legal.package.downloaded' && e.request === id)).toHaveLength(
