@@ -1,11 +1,15 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AuthTables } from './auth/auth-tables.js';
 import { authMigrations } from './auth/auth-tables.js';
 import { TokenService } from './auth/token-service.js';
 import type { Config } from './config/config.js';
-import { CONTROL_NODE, controlDirectory, readMasterKey } from './config/data-dir.js';
-import { openNodeLog } from './ledger/open-node-log.js';
+import { CONTROL_NODE, controlDirectory, keysDirectory, readMasterKey } from './config/data-dir.js';
+import { nodeSigner, openNodeLog } from './ledger/open-node-log.js';
 import type { TransparencyLog } from './ledger/transparency-log.js';
+import { packageSignerFromPem } from './legal/disclosure-package.js';
+import { LegalDesk, type LegalTables, legalMigrations } from './legal/index.js';
+import { loadStixValidator, type StixValidator } from './legal/stix-validator.js';
 import { VerdictService } from './lookup/index.js';
 import { InstallationRegistry } from './residency/installation-registry.js';
 import { PolicyService } from './residency/policy-service.js';
@@ -23,7 +27,7 @@ import { subjectMigrations } from './subjects/subject-tables.js';
 import { SampleRouter } from './vault/sample-router.js';
 import { vaultMigrations } from './vault/vault-tables.js';
 
-export type ControlTables = AuthTables & ResidencyTables;
+export type ControlTables = AuthTables & ResidencyTables & LegalTables;
 
 /** Everything `glasshouse up` runs: the control plane and every configured site, in one process. */
 export interface Glasshouse {
@@ -36,6 +40,8 @@ export interface Glasshouse {
   readonly stats: StatsRouter;
   /** Hash reputation; its index is loaded in the serving process only. */
   readonly verdicts: VerdictService;
+  /** Government and law-enforcement requests. */
+  readonly legal: LegalDesk;
   readonly sites: ReadonlyMap<string, SiteNode>;
   /** The transparency log of every node: `control` and each site. */
   readonly logs: ReadonlyMap<string, TransparencyLog>;
@@ -70,7 +76,7 @@ export async function openGlasshouse(config: Config, options: OpenOptions = {}):
   const now = options.now ?? (() => new Date());
   const control = await openSqliteMetadataStore<ControlTables>({
     file: join(controlDirectory(config.dataDir), 'control.db'),
-    migrations: { ...authMigrations, ...residencyMigrations },
+    migrations: { ...authMigrations, ...residencyMigrations, ...legalMigrations },
   });
   const logOptions = {
     publish: options.publish ?? false,
@@ -112,6 +118,35 @@ export async function openGlasshouse(config: Config, options: OpenOptions = {}):
     sites: siteClients,
     now,
   });
+  const stats = new StatsRouter({
+    registry,
+    sites: siteClients,
+    settings: config.stats,
+    now,
+    onSiteError: (error, site) => options.onBackgroundError?.(error, `storing telemetry at ${site}`),
+  });
+  let stixValidator: StixValidator | undefined;
+  const legal = new LegalDesk({
+    db: tablesOf<LegalTables>(control.db),
+    audit: controlAudit,
+    verdicts,
+    stats,
+    registry,
+    sites: siteClients,
+    producer: config.deployment,
+    packageDirectory: join(controlDirectory(config.dataDir), 'legal', 'packages'),
+    // The control node's log key signs package manifests; read when a package is written.
+    signer: () =>
+      packageSignerFromPem(
+        readFileSync(join(keysDirectory(config.dataDir), `${CONTROL_NODE}.ed25519.pem`), 'utf8'),
+        nodeSigner(config, CONTROL_NODE).verifierKey,
+      ),
+    validateStix: () => {
+      stixValidator ??= loadStixValidator();
+      return stixValidator;
+    },
+    now,
+  });
   return {
     config,
     tokens: new TokenService({
@@ -124,14 +159,9 @@ export async function openGlasshouse(config: Config, options: OpenOptions = {}):
     policy,
     registry,
     samples: new SampleRouter({ registry, sites: siteClients }),
-    stats: new StatsRouter({
-      registry,
-      sites: siteClients,
-      settings: config.stats,
-      now,
-      onSiteError: (error, site) => options.onBackgroundError?.(error, `storing telemetry at ${site}`),
-    }),
+    stats,
     verdicts,
+    legal,
     sites,
     logs,
     async recover() {

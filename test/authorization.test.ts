@@ -6,6 +6,8 @@ import { bearer, type Harness, startHarness } from './support/harness.js';
 let h: Harness;
 let installationId: string;
 let sha256: string;
+let legalRequestId: string;
+let fulfilledRequestId: string;
 
 interface RouteCase {
   readonly method: 'GET' | 'POST' | 'PUT';
@@ -110,7 +112,91 @@ const ROUTES: readonly RouteCase[] = [
     url: () => '/v1/stats/top-threats?country=DE',
     admits: ['analyst'],
   },
+  {
+    method: 'POST',
+    path: '/v1/legal-requests',
+    url: () => '/v1/legal-requests',
+    admits: ['legal'],
+    payload: () => legalRequestBody(),
+  },
+  { method: 'GET', path: '/v1/legal-requests', url: () => '/v1/legal-requests', admits: ['legal'] },
+  {
+    method: 'GET',
+    path: '/v1/legal-requests/{id}',
+    url: () => `/v1/legal-requests/${legalRequestId}`,
+    admits: ['legal'],
+  },
+  {
+    method: 'POST',
+    path: '/v1/legal-requests/{id}/actions',
+    url: () => `/v1/legal-requests/${legalRequestId}/actions`,
+    admits: ['legal'],
+    payload: () => ({ action: 'start_verification' }),
+  },
+  {
+    method: 'GET',
+    path: '/v1/legal-requests/{id}/package',
+    url: () => `/v1/legal-requests/${fulfilledRequestId}/package`,
+    admits: ['legal'],
+  },
+  {
+    method: 'POST',
+    path: '/v1/legal-requests/import',
+    url: () => '/v1/legal-requests/import',
+    admits: ['legal'],
+    payload: () =>
+      `received_at,requester_country,authority_kind,category,outcome,reason,closed_at\n2021-07-05,DE,court,user_data,fulfilled,,${randomDate()}\n`,
+    contentType: 'text/csv',
+  },
 ];
+
+function legalRequestBody(scope: Record<string, unknown> = {}) {
+  return {
+    receivedAt: '2021-08-03',
+    requesterCountry: 'DE',
+    authorityKind: 'law_enforcement',
+    authority: 'BKA',
+    legalBasis: 'StPO',
+    reference: 'AZ 1',
+    category: 'technical_expertise',
+    scope: { installations: [], hashes: [], threats: [], ...scope },
+  };
+}
+
+/** A different file each time: the same history file is not imported twice. */
+function randomDate(): string {
+  return `2021-${String(8 + (randomBytes(1)[0]! % 4)).padStart(2, '0')}-${String(10 + (randomBytes(1)[0]! % 18))}`;
+}
+
+/** One request just received, one fulfilled with a package, by two legal officers. */
+async function prepareLegalRequests(): Promise<void> {
+  const officers = [bearer(await h.token('legal')), bearer(await h.token('legal'))] as const;
+  const create = async (body: Record<string, unknown>) =>
+    (
+      await h.app.inject({ method: 'POST', url: '/v1/legal-requests', headers: officers[0], payload: body })
+    ).json().id as string;
+  const act = async (id: string, body: Record<string, unknown>, officer = 0) => {
+    const response = await h.app.inject({
+      method: 'POST',
+      url: `/v1/legal-requests/${id}/actions`,
+      headers: officers[officer as 0 | 1],
+      payload: body,
+    });
+    if (response.statusCode !== 200) throw new Error(response.body);
+  };
+  legalRequestId = await create(legalRequestBody());
+  await h.app.inject({
+    method: 'PUT',
+    url: `/v1/verdicts/${sha256}`,
+    headers: bearer(await h.token('analyst')),
+    payload: { verdict: 'malicious', threat: 'Test.Legal' },
+  });
+  fulfilledRequestId = await create(legalRequestBody({ hashes: [sha256] }));
+  await act(fulfilledRequestId, { action: 'start_verification' });
+  await act(fulfilledRequestId, { action: 'propose_verification', valid: true, jurisdictions: ['DE'] });
+  await act(fulfilledRequestId, { action: 'confirm_verification' }, 1);
+  await act(fulfilledRequestId, { action: 'fulfil' });
+}
 
 beforeAll(async () => {
   h = await startHarness();
@@ -129,6 +215,7 @@ beforeAll(async () => {
     payload: randomBytes(100),
   });
   sha256 = stored.json().sha256;
+  await prepareLegalRequests();
   // The token entries above are in the control log; publish them so proofs have a tree.
   await h.glasshouse.logs.get('control')!.publish();
 });

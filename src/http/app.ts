@@ -3,6 +3,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { proofRoutes, publicLogRoutes } from '../ledger/log-routes.js';
+import { legalRoutes } from '../legal/legal-routes.js';
 import { lookupRoutes } from '../lookup/lookup-routes.js';
 import { verdictRoutes } from '../lookup/verdict-routes.js';
 import type { Glasshouse } from '../main.js';
@@ -102,5 +103,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     stats: glasshouse.stats,
     maxBatchBytes: glasshouse.config.stats.maxBatchBytes,
   });
+  await app.register(legalRoutes, { prefix: '/v1', desk: glasshouse.legal });
   return app;
 }

@@ -4,6 +4,7 @@ import type { ConfigErrorCode } from '../config/config-errors.js';
 import type { LedgerErrorCode } from '../ledger/ledger-errors.js';
 import type { MerkleErrorCode } from '../ledger/merkle/index.js';
 import type { NoteErrorCode } from '../ledger/note/index.js';
+import type { LegalErrorCode } from '../legal/legal-errors.js';
 import type { LookupErrorCode } from '../lookup/lookup-errors.js';
 import type { RegistryErrorCode } from '../residency/registry-errors.js';
 import type { ResidencyErrorCode } from '../residency/residency-errors.js';
@@ -32,6 +33,7 @@ type KnownCode =
   | NoteErrorCode
   | LookupErrorCode
   | StatsErrorCode
+  | LegalErrorCode
   | 'VALIDATION_FAILED'
   | 'ROUTE_NOT_FOUND';
 
@@ -98,6 +100,15 @@ export const PROBLEM_STATUS = {
   BATCH_TOO_LARGE: 413,
   VALIDATION_FAILED: 400,
   ROUTE_NOT_FOUND: 404,
+  LEGAL_REQUEST_NOT_FOUND: 404,
+  INVALID_LEGAL_REQUEST: 400,
+  INVALID_TRANSITION: 409,
+  FOUR_EYES_REQUIRED: 409,
+  INVALID_LEGAL_HISTORY: 400,
+  LEGAL_HISTORY_ALREADY_IMPORTED: 409,
+  LEGAL_PACKAGE_NOT_FOUND: 404,
+  PERSONAL_DATA_IN_TECHNICAL_PACKAGE: 500,
+  INVALID_STIX_BUNDLE: 500,
 } as const satisfies Record<KnownCode, number>;
 
 export interface Problem {

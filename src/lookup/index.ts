@@ -7,5 +7,5 @@ export { FEED_FORMATS } from './verdict-import.js';
 export type { LookupAnswer, LookupItemError } from './verdict-index.js';
 export type { ImportResult, VerdictSet } from './verdict-service.js';
 export { VerdictService } from './verdict-service.js';
-export type { ImportSession, IndexSink, VerdictStore } from './verdict-store.js';
+export type { ImportSession, IndexSink, ThreatVerdict, VerdictStore } from './verdict-store.js';
 export { verdictMigrations } from './verdict-tables.js';

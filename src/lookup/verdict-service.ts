@@ -12,7 +12,7 @@ import {
 } from './verdict.js';
 import { type BadLine, type FeedFormat, readFeed } from './verdict-import.js';
 import { type LookupAnswer, type LookupItemError, VerdictIndex } from './verdict-index.js';
-import type { IndexSink, VerdictStore } from './verdict-store.js';
+import type { IndexSink, ThreatVerdict, VerdictStore } from './verdict-store.js';
 
 export interface VerdictServiceOptions {
   readonly store: VerdictStore;
@@ -226,6 +226,16 @@ export class VerdictService {
       skippedBadLines: report.bad,
     });
     return result;
+  }
+
+  /**
+   * The verdicts on record for the named threats, at most `limit` (for the legal desk).
+   *
+   * @example
+   * await service.verdictsOfThreats(['Trojan.Win32.Agent'], 10_000);
+   */
+  verdictsOfThreats(threats: readonly string[], limit: number): Promise<readonly ThreatVerdict[]> {
+    return this.#o.store.verdictsOfThreats(threats, limit);
   }
 
   close(): void {

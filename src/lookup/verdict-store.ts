@@ -1,4 +1,14 @@
-import type { IndexedVerdict, VerdictHashKind, VerdictInput } from './verdict.js';
+import type { IndexedVerdict, VerdictHashKind, VerdictInput, VerdictName } from './verdict.js';
+
+/** A verdict with its hash in hex and its threat by name. */
+export interface ThreatVerdict {
+  readonly kind: VerdictHashKind;
+  readonly hash: string;
+  readonly verdict: VerdictName;
+  readonly threat: string;
+  /** Seconds since the epoch. */
+  readonly firstSeen: number;
+}
 
 /** What a write feeds, after its commit and before any other write: the in-memory index. */
 export interface IndexSink {
@@ -37,6 +47,11 @@ export interface VerdictStore {
     sink: IndexSink,
   ): Promise<{ readonly stored: readonly IndexedVerdict[]; readonly generation: number }>;
   beginImport(): Promise<ImportSession>;
+  /**
+   * Verdicts whose threat is one of `threats` (exact names), at most `limit`, by hash. For the
+   * legal desk's technical packages: a scan, not a hot path.
+   */
+  verdictsOfThreats(threats: readonly string[], limit: number): Promise<readonly ThreatVerdict[]>;
   /** Bumped by every committed change; another process's writes show as a change here. */
   generation(): Promise<number>;
   close(): Promise<void>;

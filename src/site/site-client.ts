@@ -55,4 +55,13 @@ export interface SiteClient {
    * desk that asks logs its own decision.
    */
   installationRecords(installationId: string, range?: TimeRange): Promise<InstallationRecords | undefined>;
+  /**
+   * How many submissions and events of the installation the site holds in the range, and
+   * nothing else: for the legal desk to say what it withholds without moving the records out
+   * of a jurisdiction it may not disclose from. `undefined` when the site holds nothing of it.
+   */
+  countInstallationRecords(
+    installationId: string,
+    range?: TimeRange,
+  ): Promise<{ readonly submissions: number; readonly events: number } | undefined>;
 }

@@ -121,6 +121,15 @@ export class SiteNode implements SiteClient {
     };
   }
 
+  async countInstallationRecords(
+    installationId: string,
+    range: TimeRange = {},
+  ): Promise<{ submissions: number; events: number } | undefined> {
+    const records = await this.installationRecords(installationId, range);
+    if (records === undefined) return undefined;
+    return { submissions: records.submissions.length, events: records.events.length };
+  }
+
   async close(): Promise<void> {
     await this.stats?.close();
     await this.#options.audit.close();

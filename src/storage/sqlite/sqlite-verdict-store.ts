@@ -9,7 +9,7 @@ import {
   type VerdictHashKind,
   type VerdictInput,
 } from '../../lookup/verdict.js';
-import type { ImportSession, IndexSink, VerdictStore } from '../../lookup/verdict-store.js';
+import type { ImportSession, IndexSink, ThreatVerdict, VerdictStore } from '../../lookup/verdict-store.js';
 import { verdictMigrations } from '../../lookup/verdict-tables.js';
 
 const PAGE = 32_768;
@@ -137,6 +137,25 @@ class SqliteVerdictStore implements VerdictStore {
       sink.apply(stored);
       return { stored, generation };
     });
+  }
+
+  async verdictsOfThreats(threats: readonly string[], limit: number): Promise<ThreatVerdict[]> {
+    if (threats.length === 0) return [];
+    const rows = this.#db
+      .prepare(
+        `select v.kind, v.digest, v.verdict, t.name, v.first_seen from verdicts v
+         join threats t on t.id = v.threat_id
+         where t.name in (select value from json_each(?)) order by v.kind, v.digest limit ?`,
+      )
+      .raw(true)
+      .all(JSON.stringify(threats), limit) as [string, Buffer, number, string, number][];
+    return rows.map(([kind, digest, verdict, threat, firstSeen]) => ({
+      kind: kind as VerdictHashKind,
+      hash: digest.toString('hex'),
+      verdict: VERDICT_BY_CODE[verdict] ?? 'malicious',
+      threat,
+      firstSeen,
+    }));
   }
 
   async beginImport(): Promise<ImportSession> {
