@@ -7,6 +7,7 @@ import { CONTROL_NODE, controlDirectory, readMasterKey } from './config/data-dir
 import { openNodeLog } from './ledger/open-node-log.js';
 import type { TransparencyLog } from './ledger/transparency-log.js';
 import { VerdictService } from './lookup/index.js';
+import { ReportService } from './reports/report-service.js';
 import { InstallationRegistry } from './residency/installation-registry.js';
 import { PolicyService } from './residency/policy-service.js';
 import { type ResidencyTables, residencyMigrations } from './residency/residency-tables.js';
@@ -39,6 +40,8 @@ export interface Glasshouse {
   readonly sites: ReadonlyMap<string, SiteNode>;
   /** The transparency log of every node: `control` and each site. */
   readonly logs: ReadonlyMap<string, TransparencyLog>;
+  /** Transparency reports, computed from the control log at its latest checkpoint. */
+  readonly reports: ReportService;
   /** Cleans what a crash left at every site; only the serving process may call it. */
   recover(): Promise<void>;
   close(): Promise<void>;
@@ -134,6 +137,14 @@ export async function openGlasshouse(config: Config, options: OpenOptions = {}):
     verdicts,
     sites,
     logs,
+    reports: new ReportService({
+      // Only the serving process publishes checkpoints; a CLI reports at the last one.
+      log: options.publish === true ? controlAudit : readOnly(controlAudit),
+      registry,
+      policy,
+      sites: [...sites.keys()],
+      now,
+    }),
     async recover() {
       for (const site of sites.values()) await site.vault.recover();
     },
@@ -191,4 +202,12 @@ async function openStats(
     now,
     onBackgroundError: (error, context) => options.onBackgroundError?.(error, `${context} at ${site}`),
   });
+}
+
+/** The control log without `publish`, for processes that must leave publishing to the server. */
+function readOnly(log: TransparencyLog) {
+  return {
+    checkpoint: () => log.checkpoint(),
+    readEntries: (from: number, to: number) => log.readEntries(from, to),
+  };
 }

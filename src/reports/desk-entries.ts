@@ -94,7 +94,9 @@ function parseEntry(bytes: Uint8Array | string): Fields | undefined {
   if (!text.includes('.request"')) return undefined;
   try {
     const value: unknown = JSON.parse(text);
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Fields) : undefined;
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Fields)
+      : undefined;
   } catch {
     return undefined;
   }
@@ -104,7 +106,13 @@ function legalState(e: Fields): LegalRequestState | undefined {
   const { request, receivedAt, requesterCountry, authorityKind, category, state, reason, closedAt } = e;
   if (!(isId(request) && isDate(receivedAt) && typeof requesterCountry === 'string')) return undefined;
   if (!COUNTRY.test(requesterCountry)) return undefined;
-  if (!(oneOf(AUTHORITY_KINDS, authorityKind) && oneOf(LEGAL_CATEGORIES, category) && oneOf(LEGAL_STATES, state)))
+  if (
+    !(
+      oneOf(AUTHORITY_KINDS, authorityKind) &&
+      oneOf(LEGAL_CATEGORIES, category) &&
+      oneOf(LEGAL_STATES, state)
+    )
+  )
     return undefined;
   const rejected = state === 'rejected';
   if (rejected ? !oneOf(REJECTION_REASONS, reason) : reason !== null) return undefined;

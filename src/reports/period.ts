@@ -16,11 +16,16 @@ const PERIOD = new RegExp(PERIOD_PATTERN);
  */
 export function parsePeriod(text: string): Period {
   if (!PERIOD.test(text)) {
-    throw new ReportError('INVALID_PERIOD', `"${text}" is not a period: write a year (2021) or a half (2021-H2)`);
+    throw new ReportError(
+      'INVALID_PERIOD',
+      `"${text}" is not a period: write a year (2021) or a half (2021-H2)`,
+    );
   }
   const year = Number(text.slice(0, 4));
   if (year < 1970) throw new ReportError('INVALID_PERIOD', 'periods start in 1970 or later');
-  return text.length === 4 ? { kind: 'year', year } : { kind: 'half', year, half: text.endsWith('1') ? 1 : 2 };
+  return text.length === 4
+    ? { kind: 'year', year }
+    : { kind: 'half', year, half: text.endsWith('1') ? 1 : 2 };
 }
 
 export function formatPeriod(period: Period): string {
@@ -31,7 +36,9 @@ export function formatPeriod(period: Period): string {
 export function periodBounds(period: Period): { readonly first: string; readonly last: string } {
   const y = String(period.year).padStart(4, '0');
   if (period.kind === 'year') return { first: `${y}-01-01`, last: `${y}-12-31` };
-  return period.half === 1 ? { first: `${y}-01-01`, last: `${y}-06-30` } : { first: `${y}-07-01`, last: `${y}-12-31` };
+  return period.half === 1
+    ? { first: `${y}-01-01`, last: `${y}-06-30` }
+    : { first: `${y}-07-01`, last: `${y}-12-31` };
 }
 
 /** Whether a `YYYY-MM-DD` date falls in the period (dates compare as strings). */

@@ -28,7 +28,10 @@ type Cell = string | number | boolean;
  */
 export function renderCsv(report: Report, table: CsvTable): string {
   const [header, ...rows] = tableRows(report, table);
-  return [header!, ...rows].map((row) => row.map(csvField).join(',')).join('\r\n').concat('\r\n');
+  return [header!, ...rows]
+    .map((row) => row.map(csvField).join(','))
+    .join('\r\n')
+    .concat('\r\n');
 }
 
 function tableRows(r: Report, table: CsvTable): Cell[][] {
@@ -80,7 +83,15 @@ function tableRows(r: Report, table: CsvTable): Cell[][] {
       ];
     case 'legal-by-country':
       return [
-        ['period_ending', 'country', 'cldr_territory_code', 'requests', ...LEGAL_CATEGORIES, 'rejected', 'open'],
+        [
+          'period_ending',
+          'country',
+          'cldr_territory_code',
+          'requests',
+          ...LEGAL_CATEGORIES,
+          'rejected',
+          'open',
+        ],
         ...legal.byCountry.map((c) => [
           end,
           c.name,
@@ -104,7 +115,13 @@ function tableRows(r: Report, table: CsvTable): Cell[][] {
           return [
             [end, category, 'fulfilled', '', o.fulfilled],
             [end, category, 'partially_fulfilled', '', o.partially_fulfilled],
-            ...REJECTION_REASONS.map((reason): Cell[] => [end, category, 'rejected', reason, o.rejected[reason]]),
+            ...REJECTION_REASONS.map((reason): Cell[] => [
+              end,
+              category,
+              'rejected',
+              reason,
+              o.rejected[reason],
+            ]),
             [end, category, 'withdrawn', '', o.withdrawn],
             [end, category, 'open', '', o.open],
           ];
@@ -121,12 +138,23 @@ function tableRows(r: Report, table: CsvTable): Cell[][] {
     case 'comparison':
       return [
         ['metric', 'period', 'previous_period', 'value', 'previous_value'],
-        ...comparisonRows(r).map(([metric, now, before]): Cell[] => [metric, r.period, r.previous.period, now, before]),
+        ...comparisonRows(r).map(([metric, now, before]): Cell[] => [
+          metric,
+          r.period,
+          r.previous.period,
+          now,
+          before,
+        ]),
       ];
     case 'residency':
       return [
         ['site', 'installations', 'percent', 'source'],
-        ...r.residency.bySite.map((s): Cell[] => [s.site, s.installations, s.share, 'registry at report time']),
+        ...r.residency.bySite.map((s): Cell[] => [
+          s.site,
+          s.installations,
+          s.share,
+          'registry at report time',
+        ]),
       ];
   }
 }

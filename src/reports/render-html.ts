@@ -76,11 +76,13 @@ export function renderHtml(r: Report, options: HtmlOptions = {}): string {
         `Outcomes of legal requests by category, ${r.period}`,
         (['all', ...LEGAL_CATEGORIES] as const).map((k) => ({
           label: k === 'all' ? 'all requests' : label(k),
-          segments: outcomeRows(k === 'all' ? l.byOutcome : l.byCategoryOutcome[k]).map(([name, value], i) => ({
-            label: name,
-            value,
-            tone: TONES[i] ?? 's6',
-          })),
+          segments: outcomeRows(k === 'all' ? l.byOutcome : l.byCategoryOutcome[k]).map(
+            ([name, value], i) => ({
+              label: name,
+              value,
+              tone: TONES[i] ?? 's6',
+            }),
+          ),
         })),
       ) +
         table(
@@ -115,7 +117,13 @@ export function renderHtml(r: Report, options: HtmlOptions = {}): string {
             const o = r.privacy.byTypeOutcome[t];
             return [t, r.privacy.byType[t], o.completed, o.rejected, o.open];
           }),
-          ['total', r.privacy.total, r.privacy.byOutcome.completed, r.privacy.byOutcome.rejected, r.privacy.byOutcome.open],
+          [
+            'total',
+            r.privacy.total,
+            r.privacy.byOutcome.completed,
+            r.privacy.byOutcome.rejected,
+            r.privacy.byOutcome.open,
+          ],
         ],
         'privacy',
       ),
@@ -127,7 +135,15 @@ export function renderHtml(r: Report, options: HtmlOptions = {}): string {
           `The halves of ${r.period}`,
           table(
             `Halves of ${r.period}: counts add up, countries are a distinct union`,
-            ['Period', 'Requests', 'Countries', 'Technical expertise', 'User data', 'Rejected', 'User requests'],
+            [
+              'Period',
+              'Requests',
+              'Countries',
+              'Technical expertise',
+              'User data',
+              'Rejected',
+              'User requests',
+            ],
             [...r.halves, r].map((h) => [
               h.period,
               h.legal.total,
@@ -208,7 +224,9 @@ function figures(r: Report): string {
 
 function downloads(r: Report, links: 'inline' | 'files'): string {
   const href = (name: string, type: string, content: string) =>
-    links === 'files' ? name : `data:${type};charset=utf-8;base64,${Buffer.from(content, 'utf8').toString('base64')}`;
+    links === 'files'
+      ? name
+      : `data:${type};charset=utf-8;base64,${Buffer.from(content, 'utf8').toString('base64')}`;
   const items = [
     `<li><a download="${REPORT_FILES.json}" href="${href(REPORT_FILES.json, 'application/json', `${JSON.stringify(r, null, 2)}\n`)}">${REPORT_FILES.json}</a> (the report, schema version ${r.schemaVersion})</li>`,
     ...CSV_TABLES.map((t) => {
@@ -223,7 +241,12 @@ function section(title: string, content: string, id: string): string {
   return `<section id="${id}" aria-labelledby="${id}-h"><h2 id="${id}-h">${esc(title)}</h2>${content}</section>`;
 }
 
-function table(caption: string, header: readonly string[], rows: readonly (readonly (string | number)[])[], id: string): string {
+function table(
+  caption: string,
+  header: readonly string[],
+  rows: readonly (readonly (string | number)[])[],
+  id: string,
+): string {
   const head = header.map((h) => `<th scope="col">${esc(h)}</th>`).join('');
   const body = rows
     .map(

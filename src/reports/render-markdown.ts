@@ -66,7 +66,15 @@ export function renderMarkdown(r: Report): string {
       ? []
       : [
           `## The halves of ${r.period}\n\n${table(
-            ['Period', 'Requests', 'Countries', 'Technical expertise', 'User data', 'Rejected', 'User requests'],
+            [
+              'Period',
+              'Requests',
+              'Countries',
+              'Technical expertise',
+              'User data',
+              'Rejected',
+              'User requests',
+            ],
             [
               ...r.halves.map((h) => [
                 h.period,
@@ -111,7 +119,10 @@ export function outcomeRows(o: LegalOutcomes): [string, number][] {
   return [
     ['fulfilled', o.fulfilled],
     ['partially fulfilled', o.partially_fulfilled],
-    ...REJECTION_REASONS.map((reason): [string, number] => [`rejected: ${label(reason)}`, o.rejected[reason]]),
+    ...REJECTION_REASONS.map((reason): [string, number] => [
+      `rejected: ${label(reason)}`,
+      o.rejected[reason],
+    ]),
     ['withdrawn', o.withdrawn],
     ['still open', o.open],
   ];

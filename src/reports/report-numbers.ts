@@ -167,7 +167,10 @@ function legalNumbers(requests: readonly LegalRequestState[]): LegalNumbers {
   const byAuthorityKind = zeros(AUTHORITY_KINDS);
   const byOutcome = emptyOutcomes();
   const byCategoryOutcome = { user_data: emptyOutcomes(), technical_expertise: emptyOutcomes() };
-  const countries = new Map<string, { byCategory: Record<LegalCategory, number>; rejected: number; open: number }>();
+  const countries = new Map<
+    string,
+    { byCategory: Record<LegalCategory, number>; rejected: number; open: number }
+  >();
   const cells = new Map<string, { key: [string, AuthorityKind, LegalCategory]; outcomes: MutableOutcomes }>();
   for (const r of requests) {
     byCategory[r.category] += 1;

@@ -24,7 +24,11 @@ export const reportRoutes: FastifyPluginAsyncTypebox<ReportRoutesOptions> = asyn
           'A transparency report for a year (2021) or a half-year (2021-H2), computed from the control log at its latest checkpoint',
         tags: ['reports'],
         params: Type.Object({
-          period: Type.String({ pattern: PERIOD_PATTERN, maxLength: 7, description: 'YYYY or YYYY-H1|H2 (UTC)' }),
+          period: Type.String({
+            pattern: PERIOD_PATTERN,
+            maxLength: 7,
+            description: 'YYYY or YYYY-H1|H2 (UTC)',
+          }),
         }),
         querystring: Type.Object({
           format: Type.Union(

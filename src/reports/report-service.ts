@@ -3,7 +3,13 @@ import { parseCheckpoint } from '../ledger/note/index.js';
 import type { PolicyVersion } from '../residency/policy.js';
 import { deskStates } from './desk-entries.js';
 import type { Period } from './period.js';
-import { REPORT_SCHEMA, REPORT_SCHEMA_VERSION, type Report, type ReportCheckpoint, residencySnapshot } from './report.js';
+import {
+  REPORT_SCHEMA,
+  REPORT_SCHEMA_VERSION,
+  type Report,
+  type ReportCheckpoint,
+  residencySnapshot,
+} from './report.js';
 import { computeReportNumbers } from './report-numbers.js';
 
 /** What reports need of the control-plane log. */
@@ -56,7 +62,8 @@ export class ReportService {
 
   async #checkpoint(): Promise<ReportCheckpoint> {
     const note = await this.#o.log.checkpoint();
-    if (note === undefined) throw new LedgerError('TILE_NOT_FOUND', 'the control log has published nothing yet');
+    if (note === undefined)
+      throw new LedgerError('TILE_NOT_FOUND', 'the control log has published nothing yet');
     const body = parseCheckpoint(note.slice(0, note.indexOf('\n\n') + 1));
     return { origin: body.origin, size: body.treeSize, rootHash: body.rootHash.toString('base64'), note };
   }

@@ -63,7 +63,11 @@ export function residencySnapshot(
     installations,
     bySite: names.map((site) => {
       const n = countBySite[site] ?? 0;
-      return { site, installations: n, share: installations === 0 ? 0 : Math.round((n * 1000) / installations) / 10 };
+      return {
+        site,
+        installations: n,
+        share: installations === 0 ? 0 : Math.round((n * 1000) / installations) / 10,
+      };
     }),
     policy:
       policy === undefined

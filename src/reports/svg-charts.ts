@@ -5,7 +5,7 @@ export interface Bar {
   readonly value: number;
 }
 
-const escape = (text: string) =>
+const escapeXml = (text: string) =>
   text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;');
 
 /** Horizontal bars, one per row, with the value written at the end of each bar. */
@@ -20,7 +20,7 @@ export function barChart(title: string, bars: readonly Bar[]): string {
     const y = 4 + i * row;
     const w = Math.round((b.value / max) * barSpace);
     return (
-      `<text x="${labelWidth - 8}" y="${y + 15}" text-anchor="end">${escape(b.label)}</text>` +
+      `<text x="${labelWidth - 8}" y="${y + 15}" text-anchor="end">${escapeXml(b.label)}</text>` +
       `<rect x="${labelWidth}" y="${y + 3}" width="${w}" height="${row - 6}" class="bar"/>` +
       `<text x="${labelWidth + w + 6}" y="${y + 15}">${b.value}</text>`
     );
@@ -36,7 +36,10 @@ export interface Segment {
 }
 
 /** One stacked bar per group, with a legend: shares of a partition. */
-export function stackedChart(title: string, groups: readonly { label: string; segments: readonly Segment[] }[]): string {
+export function stackedChart(
+  title: string,
+  groups: readonly { label: string; segments: readonly Segment[] }[],
+): string {
   const row = 30;
   const labelWidth = 170;
   const width = 640;
@@ -52,24 +55,24 @@ export function stackedChart(title: string, groups: readonly { label: string; se
       .filter((s) => s.value > 0)
       .map((s) => {
         const w = total === 0 ? 0 : (s.value / total) * barSpace;
-        const rect = `<rect x="${x.toFixed(1)}" y="${y + 4}" width="${w.toFixed(1)}" height="${row - 10}" class="${s.tone}"><title>${escape(`${g.label}: ${s.label} ${s.value}`)}</title></rect>`;
+        const rect = `<rect x="${x.toFixed(1)}" y="${y + 4}" width="${w.toFixed(1)}" height="${row - 10}" class="${s.tone}"><title>${escapeXml(`${g.label}: ${s.label} ${s.value}`)}</title></rect>`;
         x += w;
         return rect;
       });
-    return `<text x="${labelWidth - 8}" y="${y + 20}" text-anchor="end">${escape(g.label)}</text>${parts.join('')}`;
+    return `<text x="${labelWidth - 8}" y="${y + 20}" text-anchor="end">${escapeXml(g.label)}</text>${parts.join('')}`;
   });
   const top = groups.length * row + 10;
   const keys = legend.map((s, i) => {
     const x = (i % 3) * 210 + 10;
     const y = top + Math.floor(i / 3) * 20;
-    return `<rect x="${x}" y="${y}" width="12" height="12" class="${s.tone}"/><text x="${x + 18}" y="${y + 11}">${escape(s.label)}</text>`;
+    return `<rect x="${x}" y="${y}" width="12" height="12" class="${s.tone}"/><text x="${x + 18}" y="${y + 11}">${escapeXml(s.label)}</text>`;
   });
   return svg(title, width, height, bars.join('') + keys.join(''));
 }
 
 function svg(title: string, width: number, height: number, body: string): string {
   return (
-    `<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="${escape(title)}" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}">` +
-    `<title>${escape(title)}</title>${body}</svg>`
+    `<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="${escapeXml(title)}" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}">` +
+    `<title>${escapeXml(title)}</title>${body}</svg>`
   );
 }

@@ -46,11 +46,18 @@ export interface ReportVerification {
  * const result = await verifyReport(JSON.parse(text), { read, verifierKey });
  * if (result.differences.length > 0) process.exitCode = 1;
  */
-export async function verifyReport(report: unknown, options: VerifyReportOptions): Promise<ReportVerification> {
+export async function verifyReport(
+  report: unknown,
+  options: VerifyReportOptions,
+): Promise<ReportVerification> {
   const { period, checkpoint } = reportHead(report);
   const verifier = parseVerifierKey(options.verifierKey);
   const opened = openCheckpoint(checkpoint.note, [verifier], { origin: verifier.name });
-  const signed = { origin: opened.origin, size: opened.treeSize, rootHash: opened.rootHash.toString('base64') };
+  const signed = {
+    origin: opened.origin,
+    size: opened.treeSize,
+    rootHash: opened.rootHash.toString('base64'),
+  };
   const differences: Difference[] = [];
   for (const key of ['origin', 'size', 'rootHash'] as const) {
     if (checkpoint[key] !== signed[key])
@@ -60,12 +67,17 @@ export async function verifyReport(report: unknown, options: VerifyReportOptions
   const frontier = Frontier.empty();
   for (const entry of entries) frontier.append(entry);
   if (!frontier.root().equals(opened.rootHash)) {
-    throw new LedgerError('LOG_INCONSISTENT', 'the entries do not hash to the root of the report’s checkpoint');
+    throw new LedgerError(
+      'LOG_INCONSISTENT',
+      'the entries do not hash to the root of the report’s checkpoint',
+    );
   }
   const states = deskStates(entries);
   const recomputed = computeReportNumbers(states, parsePeriod(period));
   const claimed = Object.fromEntries(
-    Object.entries(report as Record<string, unknown>).filter(([k]) => !(NOT_FROM_LOG as readonly string[]).includes(k)),
+    Object.entries(report as Record<string, unknown>).filter(
+      ([k]) => !(NOT_FROM_LOG as readonly string[]).includes(k),
+    ),
   );
   const counter = { numbers: 0 };
   compareValues('', claimed, recomputed, differences, counter);
@@ -76,7 +88,10 @@ export async function verifyReport(report: unknown, options: VerifyReportOptions
     privacyRequests: states.privacy.size,
     numbersChecked: counter.numbers,
     differences,
-    skipped: ['residency (from the registry at the time of the report, not recomputable from the log)', 'generatedAt'],
+    skipped: [
+      'residency (from the registry at the time of the report, not recomputable from the log)',
+      'generatedAt',
+    ],
   };
 }
 
@@ -101,10 +116,14 @@ async function readEntriesUpTo(options: VerifyReportOptions, size: number): Prom
     const width = Math.min(TILE_WIDTH, size - n * TILE_WIDTH);
     let data = await options.read(entriesPath(n, width));
     if (data === undefined && width < TILE_WIDTH) data = await options.read(entriesPath(n, TILE_WIDTH));
-    if (data === undefined) throw new LedgerError('TILE_NOT_FOUND', `missing entry bundle ${entriesPath(n, width)}`);
+    if (data === undefined)
+      throw new LedgerError('TILE_NOT_FOUND', `missing entry bundle ${entriesPath(n, width)}`);
     const bundle = decodeEntryBundle(data);
     if (bundle.length < width) {
-      throw new LedgerError('LOG_INCONSISTENT', `${entriesPath(n, width)} holds ${bundle.length} entries, not ${width}`);
+      throw new LedgerError(
+        'LOG_INCONSISTENT',
+        `${entriesPath(n, width)} holds ${bundle.length} entries, not ${width}`,
+      );
     }
     entries.push(...bundle.slice(0, width).map((e) => Buffer.from(e)));
     options.onProgress?.(n + 1, bundles);
