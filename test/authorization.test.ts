@@ -110,6 +110,12 @@ const ROUTES: readonly RouteCase[] = [
     url: () => '/v1/stats/top-threats?country=DE',
     admits: ['analyst'],
   },
+  {
+    method: 'GET',
+    path: '/v1/reports/{period}',
+    url: () => '/v1/reports/2021-H2',
+    admits: ['admin', 'auditor', 'legal', 'privacy'],
+  },
 ];
 
 beforeAll(async () => {
