@@ -28,6 +28,8 @@ export function barChart(title: string, bars: readonly Bar[]): string {
   return svg(title, width, height, rows.join(''));
 }
 
+const LEGEND_COLUMNS = 2;
+
 export interface Segment {
   readonly label: string;
   readonly value: number;
@@ -45,7 +47,7 @@ export function stackedChart(
   const width = 640;
   const barSpace = width - labelWidth - 20;
   const legend = groups[0]?.segments ?? [];
-  const legendRows = Math.ceil(legend.length / 3);
+  const legendRows = Math.ceil(legend.length / LEGEND_COLUMNS);
   const height = groups.length * row + legendRows * 20 + 16;
   const bars = groups.map((g, i) => {
     const y = 4 + i * row;
@@ -63,8 +65,8 @@ export function stackedChart(
   });
   const top = groups.length * row + 10;
   const keys = legend.map((s, i) => {
-    const x = (i % 3) * 210 + 10;
-    const y = top + Math.floor(i / 3) * 20;
+    const x = (i % LEGEND_COLUMNS) * 310 + 10;
+    const y = top + Math.floor(i / LEGEND_COLUMNS) * 20;
     return `<rect x="${x}" y="${y}" width="12" height="12" class="${s.tone}"/><text x="${x + 18}" y="${y + 11}">${escapeXml(s.label)}</text>`;
   });
   return svg(title, width, height, bars.join('') + keys.join(''));
