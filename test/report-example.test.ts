@@ -108,6 +108,31 @@ describe('glasshouse up --example', () => {
     });
   });
 
+  describe('when `report build` runs on the data directory, beside the server', () => {
+    it('prints the report at the last published checkpoint, here as Markdown', async () => {
+      const result = await runCliAsync([
+        'report',
+        'build',
+        '--period',
+        '2021-H2',
+        '--data',
+        dataDir,
+        '--format',
+        'md',
+      ]);
+      expect(result.status, result.stderr).toBe(0);
+      expect(result.stdout).toContain('109 requests from 12 countries; 92 for technical expertise');
+      expect(result.stdout).toContain('at least 36% rejected (5 still open)');
+    });
+
+    it('refuses a period that is not one, and writes nothing', async () => {
+      const result = await runCliAsync(['report', 'build', '--period', '2021-Q3', '--data', dataDir]);
+      expect(result.status).not.toBe(0);
+      expect(result.stderr).toContain('[INVALID_PERIOD]');
+      expect(result.stdout).toBe('');
+    });
+  });
+
   describe('when started again on the same data directory', () => {
     it('loads nothing twice', async () => {
       await server.kill();
