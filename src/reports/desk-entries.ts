@@ -67,23 +67,43 @@ const COUNTRY = /^[A-Z]{2}$/;
  * const states = deskStates(await log.readEntries(0, size));
  */
 export function deskStates(entries: Iterable<Uint8Array | string>): DeskStates {
-  const legal = new Map<string, LegalRequestState>();
-  const privacy = new Map<string, PrivacyRequestState>();
-  let malformed = 0;
-  for (const bytes of entries) {
-    const entry = parseEntry(bytes);
-    if (entry === undefined) continue;
-    if (entry.type === 'legal.request') {
-      const state = legalState(entry);
-      if (state === undefined) malformed += 1;
-      else legal.set(state.request, state);
-    } else if (entry.type === 'privacy.request') {
-      const state = privacyState(entry);
-      if (state === undefined) malformed += 1;
-      else privacy.set(state.request, state);
+  const folder = new DeskStateFolder();
+  folder.add(entries);
+  return folder.states();
+}
+
+/**
+ * `deskStates` a chunk at a time, so that reading a long log holds one chunk of entries and
+ * the requests' states, never the whole log.
+ *
+ * @example
+ * const folder = new DeskStateFolder();
+ * for (let from = 0; from < size; from += 4096) folder.add(await log.readEntries(from, Math.min(size, from + 4096)));
+ */
+export class DeskStateFolder {
+  readonly #legal = new Map<string, LegalRequestState>();
+  readonly #privacy = new Map<string, PrivacyRequestState>();
+  #malformed = 0;
+
+  add(entries: Iterable<Uint8Array | string>): void {
+    for (const bytes of entries) {
+      const entry = parseEntry(bytes);
+      if (entry === undefined) continue;
+      if (entry.type === 'legal.request') {
+        const state = legalState(entry);
+        if (state === undefined) this.#malformed += 1;
+        else this.#legal.set(state.request, state);
+      } else if (entry.type === 'privacy.request') {
+        const state = privacyState(entry);
+        if (state === undefined) this.#malformed += 1;
+        else this.#privacy.set(state.request, state);
+      }
     }
   }
-  return { legal, privacy, malformed };
+
+  states(): DeskStates {
+    return { legal: this.#legal, privacy: this.#privacy, malformed: this.#malformed };
+  }
 }
 
 type Fields = Readonly<Record<string, unknown>>;

@@ -1,7 +1,7 @@
 import { LedgerError } from '../ledger/ledger-errors.js';
 import { parseCheckpoint } from '../ledger/note/index.js';
 import type { PolicyVersion } from '../residency/policy.js';
-import { deskStates } from './desk-entries.js';
+import { DeskStateFolder, type DeskStates } from './desk-entries.js';
 import type { Period } from './period.js';
 import {
   REPORT_SCHEMA,
@@ -47,8 +47,7 @@ export class ReportService {
     // A fresh checkpoint, so the report counts what the desks recorded up to now.
     await this.#o.log.publish?.();
     const checkpoint = await this.#checkpoint();
-    const entries = await readLogPrefix(this.#o.log, checkpoint.size);
-    const numbers = computeReportNumbers(deskStates(entries), period);
+    const numbers = computeReportNumbers(await foldLogPrefix(this.#o.log, checkpoint.size), period);
     const [bySite, policy] = await Promise.all([this.#o.registry.countBySite(), this.#o.policy.inForce()]);
     return {
       $schema: REPORT_SCHEMA,
@@ -69,10 +68,11 @@ export class ReportService {
   }
 }
 
-async function readLogPrefix(log: ReportLog, size: number): Promise<Buffer[]> {
-  const entries: Buffer[] = [];
+/** The desks' states in the first `size` entries, read a chunk at a time. */
+async function foldLogPrefix(log: ReportLog, size: number): Promise<DeskStates> {
+  const folder = new DeskStateFolder();
   for (let from = 0; from < size; from += READ_CHUNK) {
-    entries.push(...(await log.readEntries(from, Math.min(size, from + READ_CHUNK))));
+    folder.add(await log.readEntries(from, Math.min(size, from + READ_CHUNK)));
   }
-  return entries;
+  return folder.states();
 }

@@ -3,7 +3,7 @@ import { LedgerError } from '../ledger/ledger-errors.js';
 import { decodeEntryBundle, entriesPath, TILE_WIDTH } from '../ledger/merkle/index.js';
 import { openCheckpoint, parseVerifierKey } from '../ledger/note/index.js';
 import type { PublishedLogReader } from '../ledger/verify-published-log.js';
-import { deskStates } from './desk-entries.js';
+import { DeskStateFolder } from './desk-entries.js';
 import { parsePeriod } from './period.js';
 import { NOT_FROM_LOG } from './report.js';
 import { ReportError } from './report-errors.js';
@@ -63,16 +63,20 @@ export async function verifyReport(
     if (checkpoint[key] !== signed[key])
       differences.push({ path: `checkpoint.${key}`, report: checkpoint[key], log: signed[key] });
   }
-  const entries = await readEntriesUpTo(options, opened.treeSize);
   const frontier = Frontier.empty();
-  for (const entry of entries) frontier.append(entry);
+  const folder = new DeskStateFolder();
+  await readEntriesUpTo(options, opened.treeSize, (bundle) => {
+    for (const entry of bundle) frontier.append(entry);
+    folder.add(bundle);
+  });
   if (!frontier.root().equals(opened.rootHash)) {
     throw new LedgerError(
       'LOG_INCONSISTENT',
       'the entries do not hash to the root of the report’s checkpoint',
     );
   }
-  const states = deskStates(entries);
+  // Counted only once the entries are known to be the signed ones.
+  const states = folder.states();
   const recomputed = computeReportNumbers(states, parsePeriod(period));
   const claimed = Object.fromEntries(
     Object.entries(report as Record<string, unknown>).filter(
@@ -108,9 +112,12 @@ function reportHead(report: unknown): {
   return { period, checkpoint: { origin: c.origin, size: c.size, rootHash: c.rootHash, note: c.note } };
 }
 
-/** Entry bundles up to `size`; a partial bundle may have been completed since: use its prefix. */
-async function readEntriesUpTo(options: VerifyReportOptions, size: number): Promise<Buffer[]> {
-  const entries: Buffer[] = [];
+/** Entry bundles up to `size`, one at a time; a partial bundle may have been completed since: use its prefix. */
+async function readEntriesUpTo(
+  options: VerifyReportOptions,
+  size: number,
+  onBundle: (entries: readonly Uint8Array[]) => void,
+): Promise<void> {
   const bundles = Math.ceil(size / TILE_WIDTH);
   for (let n = 0; n < bundles; n++) {
     const width = Math.min(TILE_WIDTH, size - n * TILE_WIDTH);
@@ -125,10 +132,9 @@ async function readEntriesUpTo(options: VerifyReportOptions, size: number): Prom
         `${entriesPath(n, width)} holds ${bundle.length} entries, not ${width}`,
       );
     }
-    entries.push(...bundle.slice(0, width).map((e) => Buffer.from(e)));
+    onBundle(bundle.slice(0, width));
     options.onProgress?.(n + 1, bundles);
   }
-  return entries;
 }
 
 function compareValues(
