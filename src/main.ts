@@ -11,6 +11,7 @@ import { packageSignerFromPem } from './legal/disclosure-package.js';
 import { LegalDesk, type LegalTables, legalMigrations } from './legal/index.js';
 import { loadStixValidator, type StixValidator } from './legal/stix-validator.js';
 import { VerdictService } from './lookup/index.js';
+import { ReportService } from './reports/report-service.js';
 import { InstallationRegistry } from './residency/installation-registry.js';
 import { PolicyService } from './residency/policy-service.js';
 import { type ResidencyTables, residencyMigrations } from './residency/residency-tables.js';
@@ -45,6 +46,8 @@ export interface Glasshouse {
   readonly sites: ReadonlyMap<string, SiteNode>;
   /** The transparency log of every node: `control` and each site. */
   readonly logs: ReadonlyMap<string, TransparencyLog>;
+  /** Transparency reports, computed from the control log at its latest checkpoint. */
+  readonly reports: ReportService;
   /** Cleans what a crash left at every site; only the serving process may call it. */
   recover(): Promise<void>;
   close(): Promise<void>;
@@ -164,6 +167,14 @@ export async function openGlasshouse(config: Config, options: OpenOptions = {}):
     legal,
     sites,
     logs,
+    reports: new ReportService({
+      // Only the serving process publishes checkpoints; a CLI reports at the last one.
+      log: options.publish === true ? controlAudit : readOnly(controlAudit),
+      registry,
+      policy,
+      sites: [...sites.keys()],
+      now,
+    }),
     async recover() {
       for (const site of sites.values()) await site.vault.recover();
     },
@@ -221,4 +232,12 @@ async function openStats(
     now,
     onBackgroundError: (error, context) => options.onBackgroundError?.(error, `${context} at ${site}`),
   });
+}
+
+/** The control log without `publish`, for processes that must leave publishing to the server. */
+function readOnly(log: TransparencyLog) {
+  return {
+    checkpoint: () => log.checkpoint(),
+    readEntries: (from: number, to: number) => log.readEntries(from, to),
+  };
 }

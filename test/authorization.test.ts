@@ -148,6 +148,12 @@ const ROUTES: readonly RouteCase[] = [
       `received_at,requester_country,authority_kind,category,outcome,reason,closed_at\n2021-07-05,DE,court,user_data,fulfilled,,${randomDate()}\n`,
     contentType: 'text/csv',
   },
+  {
+    method: 'GET',
+    path: '/v1/reports/{period}',
+    url: () => '/v1/reports/2021-H2',
+    admits: ['admin', 'auditor', 'legal', 'privacy'],
+  },
 ];
 
 function legalRequestBody(scope: Record<string, unknown> = {}) {

@@ -59,6 +59,7 @@ describe('the HTTP API', () => {
               'inclusion',
               'consistency',
               'tile',
+              'report',
             ),
             segment: pathSegment,
             a: queryValue,
@@ -111,6 +112,11 @@ describe('the HTTP API', () => {
                 });
               case 'tile':
                 return expectNoServerError({ url: `/log/control/tile/${segment}/${a}` });
+              case 'report':
+                return expectNoServerError({
+                  url: `/v1/reports/${segment.length % 2 === 0 ? '2021-H2' : segment}?format=${a}&table=${b}`,
+                  headers,
+                });
             }
           },
         ),

@@ -3,6 +3,7 @@ import { registerInit } from './init-command.js';
 import { registerLedger } from './ledger-command.js';
 import { registerLegal } from './legal-command.js';
 import { registerPolicy } from './policy-command.js';
+import { registerReport } from './report-command.js';
 import { registerToken } from './token-command.js';
 import { registerUp } from './up-command.js';
 import { registerVerdicts } from './verdicts-command.js';
@@ -20,5 +21,6 @@ registerPolicy(program);
 registerLedger(program);
 registerVerdicts(program);
 registerLegal(program);
+registerReport(program);
 
 await program.parseAsync(process.argv);

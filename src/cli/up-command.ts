@@ -2,7 +2,8 @@ import { type Command, InvalidArgumentError } from 'commander';
 import type { FastifyInstance } from 'fastify';
 import { loadConfig } from '../config/load.js';
 import { buildApp } from '../http/app.js';
-import { openGlasshouse } from '../main.js';
+import { type Glasshouse, openGlasshouse } from '../main.js';
+import { loadExampleData } from '../reports/example-data.js';
 import { type DataDirOptions, overridesOf, withDataDirOptions } from './data-dir-options.js';
 import { adminTokenLines, initialize } from './init-command.js';
 import { action } from './output.js';
@@ -11,6 +12,7 @@ interface UpOptions extends DataDirOptions {
   readonly host?: string;
   readonly port?: number;
   readonly logLevel?: string;
+  readonly example?: boolean;
 }
 
 export function registerUp(program: Command): void {
@@ -19,6 +21,7 @@ export function registerUp(program: Command): void {
     .option('--host <host>', 'address to listen on (default: 127.0.0.1)')
     .option('--port <port>', 'port to listen on, 0 for any free port (default: 8080)', parsePort)
     .option('--log-level <level>', 'pino log level: fatal, error, warn, info, debug, trace or silent')
+    .option('--example', 'load the example legal and privacy requests (examples/) into an empty deployment')
     .action(action(up));
 }
 
@@ -26,7 +29,13 @@ async function up(options: UpOptions): Promise<void> {
   const first = await initialize(options);
   if (first.adminToken !== undefined) {
     process.stderr.write(
-      `${[`initialized ${first.dataDir}`, ...adminTokenLines(first.adminToken)].join('\n')}\n`,
+      `${[
+        `initialized ${first.dataDir}`,
+        ...adminTokenLines(first.adminToken),
+        ...(options.example === true
+          ? []
+          : ['To see a real transparency report at once: npm start -- --example', '']),
+      ].join('\n')}\n`,
     );
   }
   const config = loadConfig({
@@ -41,6 +50,7 @@ async function up(options: UpOptions): Promise<void> {
     onBackgroundError: (error, context) => app?.log.error({ err: error }, context),
   });
   await glasshouse.recover();
+  if (options.example === true) await loadExample(glasshouse);
   let ready = true;
   app = await buildApp({ glasshouse, logLevel: config.log.level, isReady: () => ready });
   const shutdown = async (signal: string) => {
@@ -61,4 +71,20 @@ function parsePort(text: string): number {
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new InvalidArgumentError('expected a port number');
   return port;
+}
+
+/** The example requests, once: a deployment whose log already holds requests is left alone. */
+async function loadExample(glasshouse: Glasshouse): Promise<void> {
+  const control = glasshouse.logs.get('control')!;
+  const loaded = await loadExampleData({
+    log: control,
+    actor: { role: 'admin', token: 'cli' },
+    now: () => new Date(),
+  });
+  await control.publish();
+  process.stderr.write(
+    loaded.loaded
+      ? `loaded the example: ${loaded.legal} legal and ${loaded.privacy} privacy requests; try GET /v1/reports/2021-H2?format=html\n`
+      : 'the log already holds legal or privacy requests: the example was not loaded\n',
+  );
 }

@@ -7,6 +7,7 @@ import { legalRoutes } from '../legal/legal-routes.js';
 import { lookupRoutes } from '../lookup/lookup-routes.js';
 import { verdictRoutes } from '../lookup/verdict-routes.js';
 import type { Glasshouse } from '../main.js';
+import { reportRoutes } from '../reports/report-routes.js';
 import { installationRoutes } from '../residency/installation-routes.js';
 import { policyRoutes } from '../residency/policy-routes.js';
 import { statsRoutes } from '../stats/stats-routes.js';
@@ -104,5 +105,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     maxBatchBytes: glasshouse.config.stats.maxBatchBytes,
   });
   await app.register(legalRoutes, { prefix: '/v1', desk: glasshouse.legal });
+  await app.register(reportRoutes, { prefix: '/v1', reports: glasshouse.reports });
   return app;
 }

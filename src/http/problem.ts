@@ -6,6 +6,7 @@ import type { MerkleErrorCode } from '../ledger/merkle/index.js';
 import type { NoteErrorCode } from '../ledger/note/index.js';
 import type { LegalErrorCode } from '../legal/legal-errors.js';
 import type { LookupErrorCode } from '../lookup/lookup-errors.js';
+import type { ReportErrorCode } from '../reports/report-errors.js';
 import type { RegistryErrorCode } from '../residency/registry-errors.js';
 import type { ResidencyErrorCode } from '../residency/residency-errors.js';
 import { GlasshouseError } from '../shared/errors.js';
@@ -34,6 +35,7 @@ type KnownCode =
   | LookupErrorCode
   | StatsErrorCode
   | LegalErrorCode
+  | ReportErrorCode
   | 'VALIDATION_FAILED'
   | 'ROUTE_NOT_FOUND';
 
@@ -98,6 +100,10 @@ export const PROBLEM_STATUS = {
   STATS_WAL_CORRUPT: 500,
   INVALID_FEED: 400,
   BATCH_TOO_LARGE: 413,
+  INVALID_PERIOD: 400,
+  INVALID_REPORT: 400,
+  REPORT_MISMATCH: 409,
+  INVALID_EXAMPLE_DATA: 400,
   VALIDATION_FAILED: 400,
   ROUTE_NOT_FOUND: 404,
   LEGAL_REQUEST_NOT_FOUND: 404,

@@ -32,12 +32,15 @@ export interface ServerProcess {
  * await fetch(`${server.baseUrl}/readyz`);
  * await server.kill();
  */
-export async function startServer(dataDir: string): Promise<ServerProcess> {
+export async function startServer(
+  dataDir: string,
+  extraArgs: readonly string[] = [],
+): Promise<ServerProcess> {
   let lastError: unknown;
   // Another process may take the port between our probe and the server's bind: try again.
   for (let attempt = 0; attempt < 3; attempt += 1) {
     try {
-      return await startOnce(dataDir, await freePort());
+      return await startOnce(dataDir, await freePort(), extraArgs);
     } catch (error) {
       lastError = error;
     }
@@ -69,10 +72,26 @@ export async function createToken(dataDir: string, role: Role): Promise<string> 
   return created.token;
 }
 
-async function startOnce(dataDir: string, port: number): Promise<ServerProcess> {
+async function startOnce(
+  dataDir: string,
+  port: number,
+  extraArgs: readonly string[],
+): Promise<ServerProcess> {
   const child = spawn(
     process.execPath,
-    [...CLI, 'up', '--data', dataDir, '--host', '127.0.0.1', '--port', String(port), '--log-level', 'warn'],
+    [
+      ...CLI,
+      'up',
+      '--data',
+      dataDir,
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--log-level',
+      'warn',
+      ...extraArgs,
+    ],
     { cwd: REPO_ROOT, env: hermeticEnv(), stdio: ['ignore', 'pipe', 'pipe'] },
   );
   running.add(child);

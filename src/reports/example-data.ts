@@ -1,0 +1,149 @@
+import { createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { parse } from 'csv-parse/sync';
+import type { Actor, AuditEntry, AuditSink } from '../ledger/audit-sink.js';
+import { isCountryCode } from '../residency/countries.js';
+import {
+  AUTHORITY_KINDS,
+  deskStates,
+  LEGAL_CATEGORIES,
+  PRIVACY_OUTCOMES,
+  PRIVACY_TYPES,
+  REJECTION_REASONS,
+} from './desk-entries.js';
+import { ReportError } from './report-errors.js';
+
+/** The example requests (examples/generate.mjs writes them), in the desks' import layouts. */
+export const EXAMPLE_FILES = {
+  legal: fileURLToPath(new URL('../../examples/legal-requests.csv', import.meta.url)),
+  privacy: fileURLToPath(new URL('../../examples/privacy-requests.csv', import.meta.url)),
+} as const;
+
+export const LEGAL_IMPORT_COLUMNS = [
+  'received_at',
+  'requester_country',
+  'authority_kind',
+  'category',
+  'outcome',
+  'reason',
+  'closed_at',
+] as const;
+export const PRIVACY_IMPORT_COLUMNS = ['received_at', 'type', 'outcome', 'closed_at'] as const;
+const LEGAL_OUTCOMES = ['fulfilled', 'partially_fulfilled', 'rejected', 'withdrawn'] as const;
+const DATE = /^[0-9]{4}-[0-9]{2}-[0-9]{2}$/;
+
+export interface ExampleLog extends Pick<AuditSink, 'append'> {
+  size(): Promise<number>;
+  readEntries(from: number, to: number): Promise<Buffer[]>;
+}
+
+export interface LoadExampleOptions {
+  readonly log: ExampleLog;
+  readonly actor: Actor;
+  readonly now: () => Date;
+  readonly files?: { readonly legal: string; readonly privacy: string };
+}
+
+/**
+ * Loads the example requests into the control log as the desks' `imported` entries
+ * (docs/log.md), once: a log that already holds desk entries is left alone. Until the
+ * legal and privacy desks' imports are wired here, this writes their entries itself.
+ *
+ * @example
+ * const loaded = await loadExampleData({ log: glasshouse.logs.get('control')!, actor, now });
+ */
+export async function loadExampleData(
+  options: LoadExampleOptions,
+): Promise<{ loaded: boolean; legal: number; privacy: number }> {
+  const size = await options.log.size();
+  const existing = deskStates(await options.log.readEntries(0, size));
+  if (existing.legal.size > 0 || existing.privacy.size > 0) return { loaded: false, legal: 0, privacy: 0 };
+  const files = options.files ?? EXAMPLE_FILES;
+  const base = { time: options.now().toISOString(), actor: options.actor };
+  const legal = legalImportEntries(await readFile(files.legal, 'utf8'), base);
+  const privacy = privacyImportEntries(await readFile(files.privacy, 'utf8'), base);
+  // The log group-commits concurrent appends: thousands of entries in a few transactions.
+  await Promise.all([...legal, ...privacy].map((entry) => options.log.append(entry)));
+  return { loaded: true, legal: legal.length, privacy: privacy.length };
+}
+
+type Base = Pick<AuditEntry, 'time' | 'actor'>;
+
+/** One `legal.request` entry (`event: imported`) per row of the legal desk's import CSV. */
+export function legalImportEntries(csv: string, base: Base): AuditEntry[] {
+  return rowsOf(csv, LEGAL_IMPORT_COLUMNS).map((row, i) => {
+    const line = i + 2;
+    const outcome = row.outcome === '' ? null : choose(LEGAL_OUTCOMES, row.outcome, 'outcome', line);
+    const reason = outcome === 'rejected' ? choose(REJECTION_REASONS, row.reason, 'reason', line) : null;
+    if (outcome !== 'rejected' && row.reason !== '')
+      throw bad(line, 'a reason is given only for rejected requests');
+    if (!isCountryCode(row.requester_country))
+      throw bad(line, `"${row.requester_country}" is not a country code`);
+    return {
+      type: 'legal.request',
+      ...base,
+      request: randomUUID(),
+      event: 'imported',
+      receivedAt: date(row.received_at, 'received_at', line),
+      requesterCountry: row.requester_country,
+      authorityKind: choose(AUTHORITY_KINDS, row.authority_kind, 'authority_kind', line),
+      category: choose(LEGAL_CATEGORIES, row.category, 'category', line),
+      state: outcome ?? 'received',
+      reason,
+      closedAt: outcome === null ? null : date(row.closed_at, 'closed_at', line),
+      // Imported history carries no details: a commitment to nothing, under a salt thrown away.
+      details: createHmac('sha256', randomBytes(32)).update('').digest('hex'),
+    };
+  });
+}
+
+/** One `privacy.request` entry (`event: imported`) per row of the privacy desk's import CSV. */
+export function privacyImportEntries(csv: string, base: Base): AuditEntry[] {
+  return rowsOf(csv, PRIVACY_IMPORT_COLUMNS).map((row, i) => {
+    const line = i + 2;
+    const outcome = row.outcome === '' ? null : choose(PRIVACY_OUTCOMES, row.outcome, 'outcome', line);
+    return {
+      type: 'privacy.request',
+      ...base,
+      request: randomUUID(),
+      event: 'imported',
+      requestType: choose(PRIVACY_TYPES, row.type, 'type', line),
+      receivedAt: date(row.received_at, 'received_at', line),
+      state: outcome ?? 'received',
+      outcome,
+      reason: null,
+      closedAt: outcome === null ? null : date(row.closed_at, 'closed_at', line),
+      installation: null,
+    };
+  });
+}
+
+function rowsOf<C extends string>(csv: string, columns: readonly C[]): Record<C, string>[] {
+  const rows = parse(csv, { columns: true, skip_empty_lines: true, trim: true }) as Record<string, string>[];
+  const header = Object.keys(rows[0] ?? {});
+  if (rows.length > 0 && columns.some((c) => !header.includes(c))) {
+    throw new ReportError('INVALID_EXAMPLE_DATA', `the CSV needs the columns ${columns.join(',')}`);
+  }
+  return rows as Record<C, string>[];
+}
+
+function choose<T extends string>(
+  values: readonly T[],
+  value: string | undefined,
+  field: string,
+  line: number,
+): T {
+  if (value !== undefined && (values as readonly string[]).includes(value)) return value as T;
+  throw bad(line, `${field} must be one of ${values.join(', ')}, not "${value ?? ''}"`);
+}
+
+function date(value: string | undefined, field: string, line: number): string {
+  if (value !== undefined && DATE.test(value) && !Number.isNaN(Date.parse(`${value}T00:00:00Z`)))
+    return value;
+  throw bad(line, `${field} must be a date, YYYY-MM-DD`);
+}
+
+function bad(line: number, message: string): ReportError {
+  return new ReportError('INVALID_EXAMPLE_DATA', `line ${line}: ${message}`);
+}

@@ -1,0 +1,16 @@
+export type { DeskStates, LegalRequestState, PrivacyRequestState } from './desk-entries.js';
+export { DeskStateFolder, deskStates } from './desk-entries.js';
+export { EXAMPLE_FILES, legalImportEntries, loadExampleData, privacyImportEntries } from './example-data.js';
+export type { Period } from './period.js';
+export { formatPeriod, parsePeriod } from './period.js';
+export { CSV_TABLES, type CsvTable, renderCsv } from './render-csv.js';
+export { REPORT_FILES, renderHtml } from './render-html.js';
+export { renderMarkdown } from './render-markdown.js';
+export type { Report, ReportCheckpoint, ResidencySnapshot } from './report.js';
+export { REPORT_SCHEMA, REPORT_SCHEMA_VERSION } from './report.js';
+export { ReportError, type ReportErrorCode } from './report-errors.js';
+export type { ReportNumbers } from './report-numbers.js';
+export { computeReportNumbers } from './report-numbers.js';
+export { reportRoutes } from './report-routes.js';
+export { type ReportLog, ReportService } from './report-service.js';
+export { type ReportVerification, verifyReport } from './verify-report.js';

@@ -1,0 +1,68 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { errorResponses } from '../http/schemas.js';
+import { PERIOD_PATTERN, parsePeriod } from './period.js';
+import { CSV_TABLES, renderCsv } from './render-csv.js';
+import { renderHtml } from './render-html.js';
+import { renderMarkdown } from './render-markdown.js';
+import type { ReportService } from './report-service.js';
+
+export interface ReportRoutesOptions {
+  readonly reports: ReportService;
+}
+
+export const REPORT_FORMATS = ['json', 'csv', 'md', 'html'] as const;
+
+/** Transparency reports, for the roles that publish or check them. */
+export const reportRoutes: FastifyPluginAsyncTypebox<ReportRoutesOptions> = async (app, { reports }) => {
+  app.get(
+    '/reports/:period',
+    {
+      config: { roles: ['admin', 'auditor', 'legal', 'privacy'] },
+      schema: {
+        summary:
+          'A transparency report for a year (2021) or a half-year (2021-H2), computed from the control log at its latest checkpoint',
+        tags: ['reports'],
+        params: Type.Object({
+          period: Type.String({
+            pattern: PERIOD_PATTERN,
+            maxLength: 7,
+            description: 'YYYY or YYYY-H1|H2 (UTC)',
+          }),
+        }),
+        querystring: Type.Object({
+          format: Type.Union(
+            REPORT_FORMATS.map((f) => Type.Literal(f)),
+            { default: 'json', description: 'json (docs/report-schema.json), csv, md or html' },
+          ),
+          table: Type.Optional(
+            Type.Union(
+              CSV_TABLES.map((t) => Type.Literal(t)),
+              { description: 'with format=csv: which table (default: legal-requests)' },
+            ),
+          ),
+        }),
+        produces: ['application/json', 'text/csv', 'text/markdown', 'text/html'],
+        response: errorResponses(400, 404),
+      },
+    },
+    async (request, reply) => {
+      const report = await reports.build(parsePeriod(request.params.period));
+      const { format, table } = request.query;
+      const name = `glasshouse-report-${report.period}`;
+      switch (format) {
+        case 'json':
+          return reply.type('application/json; charset=utf-8').send(`${JSON.stringify(report, null, 2)}\n`);
+        case 'csv':
+          return reply
+            .type('text/csv; charset=utf-8')
+            .header('content-disposition', `attachment; filename="${name}-${table ?? 'legal-requests'}.csv"`)
+            .send(renderCsv(report, table ?? 'legal-requests'));
+        case 'md':
+          return reply.type('text/markdown; charset=utf-8').send(renderMarkdown(report));
+        case 'html':
+          return reply.type('text/html; charset=utf-8').send(renderHtml(report));
+      }
+    },
+  );
+};
