@@ -6,6 +6,7 @@ import { inflateSync } from 'node:zlib';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadExampleData } from '../src/reports/example-data.js';
+import { exampleDesksOf } from '../src/reports/example-desks.js';
 import { parsePeriod } from '../src/reports/period.js';
 import { renderHtml } from '../src/reports/render-html.js';
 import type { Report } from '../src/reports/report.js';
@@ -30,11 +31,7 @@ let report: Report;
 beforeAll(async () => {
   if (skip) return;
   h = await startHarness();
-  await loadExampleData({
-    log: h.glasshouse.logs.get('control')!,
-    actor: { role: 'admin', token: 'test' },
-    now: () => new Date(),
-  });
+  await loadExampleData({ log: h.glasshouse.logs.get('control')!, desks: exampleDesksOf(h.glasshouse) });
   report = await h.glasshouse.reports.build(parsePeriod('2021'));
   dir = mkdtempSync(join(tmpdir(), 'glasshouse-html-'));
   browser = await chromium.launch({

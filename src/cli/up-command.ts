@@ -4,6 +4,7 @@ import { loadConfig } from '../config/load.js';
 import { buildApp } from '../http/app.js';
 import { type Glasshouse, openGlasshouse } from '../main.js';
 import { loadExampleData } from '../reports/example-data.js';
+import { exampleDesksOf } from '../reports/example-desks.js';
 import { type DataDirOptions, overridesOf, withDataDirOptions } from './data-dir-options.js';
 import { adminTokenLines, initialize } from './init-command.js';
 import { action } from './output.js';
@@ -76,11 +77,7 @@ function parsePort(text: string): number {
 /** The example requests, once: a deployment whose log already holds requests is left alone. */
 async function loadExample(glasshouse: Glasshouse): Promise<void> {
   const control = glasshouse.logs.get('control')!;
-  const loaded = await loadExampleData({
-    log: control,
-    actor: { role: 'admin', token: 'cli' },
-    now: () => new Date(),
-  });
+  const loaded = await loadExampleData({ log: control, desks: exampleDesksOf(glasshouse) });
   await control.publish();
   process.stderr.write(
     loaded.loaded

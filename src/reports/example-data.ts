@@ -2,7 +2,7 @@ import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'csv-parse/sync';
-import type { Actor, AuditEntry, AuditSink } from '../ledger/audit-sink.js';
+import type { AuditEntry } from '../ledger/audit-sink.js';
 import { isCountryCode } from '../residency/countries.js';
 import {
   AUTHORITY_KINDS,
@@ -33,25 +33,41 @@ export const PRIVACY_IMPORT_COLUMNS = ['received_at', 'type', 'outcome', 'closed
 const LEGAL_OUTCOMES = ['fulfilled', 'partially_fulfilled', 'rejected', 'withdrawn'] as const;
 const DATE = /^[0-9]{4}-[0-9]{2}-[0-9]{2}$/;
 
-export interface ExampleLog extends Pick<AuditSink, 'append'> {
+export interface ExampleLog {
   size(): Promise<number>;
   readEntries(from: number, to: number): Promise<Buffer[]>;
 }
 
+/** A legal request of the example that is still open: it goes through the desk like a new one. */
+export interface OpenLegalExample {
+  readonly receivedAt: string;
+  readonly requesterCountry: string;
+  readonly authorityKind: (typeof AUTHORITY_KINDS)[number];
+  readonly category: (typeof LEGAL_CATEGORIES)[number];
+}
+
+/** The desks' own ways in: the example is loaded exactly as an organisation loads its past. */
+export interface ExampleDesks {
+  /** The legal desk's history import (closed requests). */
+  importLegalHistory(csv: string): Promise<unknown>;
+  /** A request still open, registered with its original received date. */
+  receiveLegal(request: OpenLegalExample): Promise<unknown>;
+  /** The privacy desk's history import. */
+  importPrivacyHistory(csv: string): Promise<unknown>;
+}
+
 export interface LoadExampleOptions {
   readonly log: ExampleLog;
-  readonly actor: Actor;
-  readonly now: () => Date;
+  readonly desks: ExampleDesks;
   readonly files?: { readonly legal: string; readonly privacy: string };
 }
 
 /**
- * Loads the example requests into the control log as the desks' `imported` entries
- * (docs/log.md), once: a log that already holds desk entries is left alone. Until the
- * legal and privacy desks' imports are wired here, this writes their entries itself.
+ * Loads the example requests through the desks (their history imports, and the legal desk
+ * for the requests still open), once: a log that already holds desk entries is left alone.
  *
  * @example
- * const loaded = await loadExampleData({ log: glasshouse.logs.get('control')!, actor, now });
+ * const loaded = await loadExampleData({ log: glasshouse.logs.get('control')!, desks: exampleDesksOf(glasshouse) });
  */
 export async function loadExampleData(
   options: LoadExampleOptions,
@@ -60,12 +76,37 @@ export async function loadExampleData(
   const existing = deskStates(await options.log.readEntries(0, size));
   if (existing.legal.size > 0 || existing.privacy.size > 0) return { loaded: false, legal: 0, privacy: 0 };
   const files = options.files ?? EXAMPLE_FILES;
-  const base = { time: options.now().toISOString(), actor: options.actor };
-  const legal = legalImportEntries(await readFile(files.legal, 'utf8'), base);
-  const privacy = privacyImportEntries(await readFile(files.privacy, 'utf8'), base);
-  // The log group-commits concurrent appends: thousands of entries in a few transactions.
-  await Promise.all([...legal, ...privacy].map((entry) => options.log.append(entry)));
+  const legalCsv = await readFile(files.legal, 'utf8');
+  const privacyCsv = await readFile(files.privacy, 'utf8');
+  // Checked whole first (the same rules as the desks), so a bad file loads nothing at all.
+  const base = { time: new Date().toISOString(), actor: { role: 'admin', token: 'example' } };
+  const legal = legalImportEntries(legalCsv, base);
+  const privacy = privacyImportEntries(privacyCsv, base);
+  const { closed, open } = splitOpen(legalCsv);
+  await options.desks.importLegalHistory(closed);
+  await options.desks.importPrivacyHistory(privacyCsv);
+  for (const entry of legal.filter((e) => e.closedAt === null)) {
+    await options.desks.receiveLegal({
+      receivedAt: entry.receivedAt as string,
+      requesterCountry: entry.requesterCountry as string,
+      authorityKind: entry.authorityKind as OpenLegalExample['authorityKind'],
+      category: entry.category as OpenLegalExample['category'],
+    });
+  }
+  if (open !== legal.filter((e) => e.closedAt === null).length) {
+    throw new ReportError('INVALID_EXAMPLE_DATA', 'the open legal requests were miscounted');
+  }
   return { loaded: true, legal: legal.length, privacy: privacy.length };
+}
+
+/** The legal CSV without its open rows (empty outcome), which the history import refuses. */
+function splitOpen(csv: string): { closed: string; open: number } {
+  const lines = csv.split('\n').filter((line) => line.trim() !== '');
+  const header = lines[0] ?? '';
+  const outcomeAt = header.split(',').indexOf('outcome');
+  const rows = lines.slice(1);
+  const closed = rows.filter((line) => line.split(',')[outcomeAt] !== '');
+  return { closed: `${[header, ...closed].join('\n')}\n`, open: rows.length - closed.length };
 }
 
 type Base = Pick<AuditEntry, 'time' | 'actor'>;
