@@ -7,6 +7,9 @@ import { CONTROL_NODE, controlDirectory, readMasterKey } from './config/data-dir
 import { openNodeLog } from './ledger/open-node-log.js';
 import type { TransparencyLog } from './ledger/transparency-log.js';
 import { VerdictService } from './lookup/index.js';
+import { PrivacyDesk } from './privacy/privacy-desk.js';
+import { type PrivacyTables, privacyMigrations } from './privacy/privacy-tables.js';
+import { PrivacyWorker } from './privacy/privacy-worker.js';
 import { InstallationRegistry } from './residency/installation-registry.js';
 import { PolicyService } from './residency/policy-service.js';
 import { type ResidencyTables, residencyMigrations } from './residency/residency-tables.js';
@@ -23,7 +26,7 @@ import { subjectMigrations } from './subjects/subject-tables.js';
 import { SampleRouter } from './vault/sample-router.js';
 import { vaultMigrations } from './vault/vault-tables.js';
 
-export type ControlTables = AuthTables & ResidencyTables;
+export type ControlTables = AuthTables & ResidencyTables & PrivacyTables;
 
 /** Everything `glasshouse up` runs: the control plane and every configured site, in one process. */
 export interface Glasshouse {
@@ -39,6 +42,9 @@ export interface Glasshouse {
   readonly sites: ReadonlyMap<string, SiteNode>;
   /** The transparency log of every node: `control` and each site. */
   readonly logs: ReadonlyMap<string, TransparencyLog>;
+  /** Users' requests about their own data; its background job runs in the serving process. */
+  readonly privacy: PrivacyDesk;
+  readonly privacyWorker: PrivacyWorker;
   /** Cleans what a crash left at every site; only the serving process may call it. */
   recover(): Promise<void>;
   close(): Promise<void>;
@@ -70,7 +76,7 @@ export async function openGlasshouse(config: Config, options: OpenOptions = {}):
   const now = options.now ?? (() => new Date());
   const control = await openSqliteMetadataStore<ControlTables>({
     file: join(controlDirectory(config.dataDir), 'control.db'),
-    migrations: { ...authMigrations, ...residencyMigrations },
+    migrations: { ...authMigrations, ...residencyMigrations, ...privacyMigrations },
   });
   const logOptions = {
     publish: options.publish ?? false,
@@ -112,6 +118,33 @@ export async function openGlasshouse(config: Config, options: OpenOptions = {}):
     sites: siteClients,
     now,
   });
+  const privacy = new PrivacyDesk({
+    db: tablesOf<PrivacyTables>(control.db),
+    registry,
+    sites: siteClients,
+    audit: controlAudit,
+    now,
+  });
+  const crashAfterStep = config.privacy.crashAfterStep;
+  const privacyWorker = new PrivacyWorker({
+    db: tablesOf<PrivacyTables>(control.db),
+    registry,
+    policy,
+    sites: siteClients,
+    audit: controlAudit,
+    compactControl: () => control.compact(),
+    retentionDays: config.stats.retentionDays,
+    now,
+    onError: (error, request) => options.onBackgroundError?.(error, `answering privacy request ${request}`),
+    ...(crashAfterStep === undefined
+      ? {}
+      : {
+          afterStep: (done: number) => {
+            if (done >= crashAfterStep) process.kill(process.pid, 'SIGKILL');
+          },
+        }),
+  });
+  privacy.onReady = () => privacyWorker.kick();
   return {
     config,
     tokens: new TokenService({
@@ -134,10 +167,14 @@ export async function openGlasshouse(config: Config, options: OpenOptions = {}):
     verdicts,
     sites,
     logs,
+    privacy,
+    privacyWorker,
     async recover() {
       for (const site of sites.values()) await site.vault.recover();
+      privacyWorker.start();
     },
     async close() {
+      await privacyWorker.stop();
       verdicts.close();
       await verdictStore.close();
       for (const site of sites.values()) await site.close();

@@ -6,6 +6,7 @@ import { proofRoutes, publicLogRoutes } from '../ledger/log-routes.js';
 import { lookupRoutes } from '../lookup/lookup-routes.js';
 import { verdictRoutes } from '../lookup/verdict-routes.js';
 import type { Glasshouse } from '../main.js';
+import { privacyRoutes } from '../privacy/privacy-routes.js';
 import { installationRoutes } from '../residency/installation-routes.js';
 import { policyRoutes } from '../residency/policy-routes.js';
 import { statsRoutes } from '../stats/stats-routes.js';
@@ -71,7 +72,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       problem(404, 'ROUTE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`),
     ),
   );
-  registerAuthentication(app, glasshouse.tokens);
+  registerAuthentication(app, glasshouse.tokens, glasshouse.registry);
   registerMetrics(app, glasshouse.sites);
 
   const isReady = options.isReady ?? (() => true);
@@ -102,5 +103,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     stats: glasshouse.stats,
     maxBatchBytes: glasshouse.config.stats.maxBatchBytes,
   });
+  await app.register(privacyRoutes, { prefix: '/v1', desk: glasshouse.privacy });
   return app;
 }

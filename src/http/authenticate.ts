@@ -9,8 +9,14 @@ import './fastify-types.js';
  * before any body is read, so an unauthenticated upload is refused without being received.
  * A `/v1` route that forgets to declare its roles fails at start-up, not at run time.
  */
-export function registerAuthentication(app: FastifyInstance, tokens: TokenService): void {
+export function registerAuthentication(
+  app: FastifyInstance,
+  tokens: TokenService,
+  installations?: InstallationVerifier,
+): void {
   app.decorateRequest('principal', null);
+  app.decorateRequest('installation', null);
+  app.decorateRequest('receiptToken', null);
   app.addHook('onRoute', (route) => {
     if (
       route.url.startsWith('/v1/') &&
@@ -22,9 +28,47 @@ export function registerAuthentication(app: FastifyInstance, tokens: TokenServic
   app.addHook('onRequest', async (request) => {
     const roles = request.routeOptions.config.roles;
     if (roles === undefined) return;
+    if (request.routeOptions.config.installationAuth === true && installations !== undefined) {
+      const credential = installationCredential(request.headers.authorization);
+      if (credential !== undefined) {
+        request.installation = await authenticateInstallation(credential, installations);
+        return;
+      }
+    }
+    if (request.routeOptions.config.receiptAuth === true) {
+      const receipt = RECEIPT_SCHEME.exec(request.headers.authorization ?? '');
+      if (receipt !== null) {
+        request.receiptToken = receipt[1]!;
+        return;
+      }
+    }
     request.principal = await authenticate(request, tokens);
     authorize(request.principal, roles);
   });
+}
+
+/** Checks an installation's secret (the registry's `verifySecret`). */
+export interface InstallationVerifier {
+  verifySecret(id: string, secret: string): Promise<boolean>;
+}
+
+const RECEIPT_SCHEME = /^Receipt\s+(\S+)\s*$/i;
+const INSTALLATION_SCHEME = /^Installation\s+([^\s:]+):(\S+)\s*$/i;
+
+function installationCredential(header: string | undefined): { id: string; secret: string } | undefined {
+  const match = header === undefined ? null : INSTALLATION_SCHEME.exec(header);
+  return match === null ? undefined : { id: match[1]!, secret: match[2]! };
+}
+
+async function authenticateInstallation(
+  credential: { id: string; secret: string },
+  installations: InstallationVerifier,
+): Promise<string> {
+  // One answer for an unknown id and a wrong secret: nothing tells which installations exist.
+  if (!(await installations.verifySecret(credential.id, credential.secret))) {
+    throw new AuthError('UNAUTHENTICATED', 'the installation credential is not valid');
+  }
+  return credential.id;
 }
 
 async function authenticate(request: FastifyRequest, tokens: TokenService): Promise<Principal> {
@@ -43,6 +87,11 @@ function authorize(principal: Principal, roles: readonly Role[]): void {
       `this route admits the roles ${roles.join(', ')}; the token's role is ${principal.role}`,
     );
   }
+}
+
+/** The installation that authenticated with its own secret, or `undefined` for a token. */
+export function installationOf(request: FastifyRequest): string | undefined {
+  return request.installation ?? undefined;
 }
 
 /** The caller of a route that declared roles; set by the hook above. */

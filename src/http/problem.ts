@@ -5,6 +5,7 @@ import type { LedgerErrorCode } from '../ledger/ledger-errors.js';
 import type { MerkleErrorCode } from '../ledger/merkle/index.js';
 import type { NoteErrorCode } from '../ledger/note/index.js';
 import type { LookupErrorCode } from '../lookup/lookup-errors.js';
+import type { PrivacyErrorCode } from '../privacy/privacy-errors.js';
 import type { RegistryErrorCode } from '../residency/registry-errors.js';
 import type { ResidencyErrorCode } from '../residency/residency-errors.js';
 import { GlasshouseError } from '../shared/errors.js';
@@ -32,6 +33,7 @@ type KnownCode =
   | NoteErrorCode
   | LookupErrorCode
   | StatsErrorCode
+  | PrivacyErrorCode
   | 'VALIDATION_FAILED'
   | 'ROUTE_NOT_FOUND';
 
@@ -98,6 +100,11 @@ export const PROBLEM_STATUS = {
   BATCH_TOO_LARGE: 413,
   VALIDATION_FAILED: 400,
   ROUTE_NOT_FOUND: 404,
+  PRIVACY_REQUEST_NOT_FOUND: 404,
+  INVALID_PRIVACY_REQUEST: 400,
+  PRIVACY_REQUEST_CLOSED: 409,
+  EXPORT_NOT_AVAILABLE: 409,
+  INVALID_PRIVACY_HISTORY: 400,
 } as const satisfies Record<KnownCode, number>;
 
 export interface Problem {

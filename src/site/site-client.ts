@@ -55,4 +55,22 @@ export interface SiteClient {
    * desk that asks logs its own decision.
    */
   installationRecords(installationId: string, range?: TimeRange): Promise<InstallationRecords | undefined>;
+  /**
+   * A commitment for the log (`SubjectKeys.commit`) under the installation's key at this site,
+   * for the desks' control-plane entries; rejects with `SUBJECT_NOT_AT_SITE` once erased.
+   */
+  commitInstallation(installationId: string, field: string, value: string): Promise<string>;
+  /**
+   * Erasure hook for the privacy desk: deletes the installation's submissions, and the samples
+   * (rows and encrypted blobs) no other submission at the site references. Idempotent.
+   */
+  eraseInstallationSubmissions(
+    installationId: string,
+  ): Promise<{ submissions: number; samplesRemoved: readonly string[] }>;
+  /**
+   * Erasure hook for the privacy desk, the last at a site: destroys the installation's key
+   * (crypto-shredding its sealed fields and its log salt), logs it as a commitment taken
+   * before, then compacts the site's metadata store. Idempotent.
+   */
+  eraseInstallationKey(installationId: string, actor: Actor): Promise<{ key: boolean }>;
 }

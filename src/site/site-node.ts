@@ -121,6 +121,35 @@ export class SiteNode implements SiteClient {
     };
   }
 
+  commitInstallation(installationId: string, field: string, value: string): Promise<string> {
+    return this.subjects.commit(installationId, field, value);
+  }
+
+  eraseInstallationSubmissions(installationId: string) {
+    return this.vault.eraseSubmissionsOf(installationId);
+  }
+
+  async eraseInstallationKey(installationId: string, actor: Actor): Promise<{ key: boolean }> {
+    const admitted = await this.subjects.admittedAt(installationId);
+    if (admitted !== undefined) {
+      // The commitment needs the key: take it before the key goes.
+      const installation = await this.subjects.commit(installationId, 'installation', installationId);
+      // On the record first: a crash after it repeats the entry, never loses it.
+      await this.#options.audit.append({
+        type: 'installation.erased',
+        time: this.#options.now().toISOString(),
+        actor,
+        site: this.name,
+        installation,
+      });
+      await this.subjects.destroy(installationId);
+      await this.#options.metadata.durable();
+    }
+    // Also on a repeat: a crash may have come between the delete and the compaction.
+    await this.#options.metadata.compact();
+    return { key: admitted !== undefined };
+  }
+
   async close(): Promise<void> {
     await this.stats?.close();
     await this.#options.audit.close();

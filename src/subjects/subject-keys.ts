@@ -64,6 +64,15 @@ export class SubjectKeys {
     return row?.created_at;
   }
 
+  /** Destroys the installation's key (crypto-shredding); true when there was one. */
+  async destroy(installationId: string): Promise<boolean> {
+    const result = await this.#options.db
+      .deleteFrom('subject_keys')
+      .where('installation_id', '=', installationId)
+      .executeTakeFirst();
+    return result.numDeletedRows > 0n;
+  }
+
   async keyOf(installationId: string): Promise<Buffer> {
     const row = await this.#options.db
       .selectFrom('subject_keys')
