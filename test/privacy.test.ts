@@ -351,6 +351,8 @@ describe('the privacy desk', () => {
       const inventory = await file(userAuth(user), { type: 'inventory' });
       await answered(userAuth(user), inventory.json().id);
 
+      const unverified = await file(bearer(officer), { type: 'inventory', installation: user.id });
+      expect(unverified.json().state).toBe('received');
       const erasure = await file(userAuth(user), { type: 'erasure' });
       expect(erasure.statusCode, erasure.body).toBe(202);
       const { id, receiptToken } = erasure.json();
@@ -400,6 +402,19 @@ describe('the privacy desk', () => {
       const kept = await h.glasshouse.sites.get('zurich')!.installationRecords(neighbour.id);
       expect(kept?.submissions.map((s) => s.filename)).toEqual(['neighbour.exe']);
       expect(kept?.events.map((e) => e.threat)).toEqual(['Trojan.Kept']);
+
+      // A request still waiting when the installation went has nothing left to answer.
+      const verifyLate = await h.app.inject({
+        method: 'POST',
+        url: `/v1/privacy-requests/${unverified.json().id}/verify`,
+        headers: bearer(officer),
+        payload: { note: 'late' },
+      });
+      expect(verifyLate.json().installation).toBeNull();
+      expect(await answered(bearer(officer), unverified.json().id)).toMatchObject({
+        state: 'rejected',
+        reason: 'no_match',
+      });
 
       // No raw file of the data directory holds the id, a file name, or a sample only it sent.
       const needles = {

@@ -108,6 +108,10 @@ export class PrivacyWorker {
         .where('id', '=', request.id)
         .execute();
     }
+    if (request.installation_id === null && request.type !== 'erasure') {
+      await this.#rejectErased(request);
+      return;
+    }
     const step = this.#stepRunner(request.id);
     let answer: unknown;
     switch (request.type) {
@@ -136,6 +140,29 @@ export class PrivacyWorker {
       })
       .where('id', '=', request.id)
       .execute();
+  }
+
+  /** An inventory or export whose installation an erasure removed first: nothing is left to answer. */
+  async #rejectErased(request: PrivacyRequestsTable): Promise<void> {
+    const now = this.#o.now();
+    const rejected = {
+      ...request,
+      state: 'rejected',
+      reason: 'no_match',
+      note: 'the installation was erased before this request was answered',
+      closed_at: now.toISOString(),
+    };
+    await this.#o.db
+      .updateTable('privacy_requests')
+      .set({
+        state: rejected.state,
+        reason: rejected.reason,
+        note: rejected.note,
+        closed_at: rejected.closed_at,
+      })
+      .where('id', '=', request.id)
+      .execute();
+    await this.#o.audit.append(privacyLogEntry(rejected, 'rejected', DESK_ACTOR, now));
   }
 
   /** Appends the `completed` entry once (journalled); returns its index and the closing time. */
