@@ -214,6 +214,11 @@ describe('the privacy desk', () => {
       );
 
       const mine = await file(userAuth(user), { type: 'inventory' });
+      // An export an officer filed and has not verified yet is open until they do.
+      await file(bearer(officer), { type: 'export', installation: user.id });
+      const twice = await file(userAuth(user), { type: 'export' });
+      expect(twice.statusCode).toBe(202);
+      expect(twice.json()).toMatchObject({ state: 'rejected', reason: 'too_many_requests' });
       const peek = await h.app.inject({
         url: `/v1/privacy-requests/${mine.json().id}`,
         headers: userAuth(other),

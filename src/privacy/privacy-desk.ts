@@ -10,7 +10,7 @@ import type { SiteClient } from '../site/site-client.js';
 import { collectRecords, type ExportDocument, exportArchive } from './export-archive.js';
 import { type HistoryImport, parseHistory } from './history-import.js';
 import { PrivacyError } from './privacy-errors.js';
-import { privacyLogEntry, USER_ACTOR } from './privacy-log.js';
+import { DESK_ACTOR, privacyLogEntry, USER_ACTOR } from './privacy-log.js';
 import {
   DUE_DAYS,
   type Extension,
@@ -77,7 +77,9 @@ export class PrivacyDesk {
     // Taken now, while the key exists: every entry of this request carries it, even after erasure.
     const commitment = await site.commitInstallation(installation.id, 'installation', installation.id);
     const now = this.#o.now();
-    const verified = filer.kind === 'user' || filer.verificationNote !== undefined;
+    // A user may not queue the same request twice; it is filed, and refused on the record.
+    const open = filer.kind === 'user' ? await this.#openOfType(installation.id, input.type) : undefined;
+    const verified = open === undefined && (filer.kind === 'user' || filer.verificationNote !== undefined);
     const receiptToken = input.type === 'erasure' ? randomBytes(32).toString('base64url') : undefined;
     const row: PrivacyRequestsTable = {
       id: randomUUID(),
@@ -100,6 +102,14 @@ export class PrivacyDesk {
     };
     await this.#o.db.insertInto('privacy_requests').values(row).execute();
     await this.#o.audit.append(privacyLogEntry(row, 'received', actorOf(filer), now));
+    if (open !== undefined) {
+      return this.reject(
+        row.id,
+        'too_many_requests',
+        `request ${open} of this type is still open`,
+        DESK_ACTOR,
+      );
+    }
     if (verified) this.onReady();
     const request = await this.#toRequest(row);
     return receiptToken === undefined ? request : { ...request, receiptToken };
@@ -249,6 +259,17 @@ export class PrivacyDesk {
     });
     for (const row of stored) await this.#o.audit.append(privacyLogEntry(row, 'imported', actor, now));
     return { loaded: stored.length, sha256: sha256Hex(csv) };
+  }
+
+  async #openOfType(installation: string, type: RequestType): Promise<string | undefined> {
+    const row = await this.#o.db
+      .selectFrom('privacy_requests')
+      .select('id')
+      .where('installation_id', '=', installation)
+      .where('type', '=', type)
+      .where('state', 'in', ['received', 'verified', 'in_progress'])
+      .executeTakeFirst();
+    return row?.id;
   }
 
   async #row(id: string, viewer: Viewer): Promise<PrivacyRequestsTable> {
