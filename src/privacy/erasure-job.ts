@@ -63,7 +63,8 @@ export async function runErasure(
   context: ErasureContext,
 ): Promise<ErasureReceipt> {
   const id = request.installation_id ?? '';
-  const plan = await step('plan', () => planErasure(id, context.sites));
+  // Null once the receipt step has scrubbed the journal (a resumed run then skips the sites).
+  const plan = (await step('plan', () => planErasure(id, context.sites))) ?? [];
   await step('registry', async () => ({ removed: await context.registry.remove(id) }));
   for (const site of plan) {
     const client = context.sites.get(site.site);
@@ -74,6 +75,13 @@ export async function runErasure(
   }
   const logged = await context.logCompletion();
   const receipt = await step('receipt', async () => {
+    // The transaction below may have committed before a crash kept the step off the journal.
+    const stored = await context.db
+      .selectFrom('privacy_requests')
+      .select('answer')
+      .where('id', '=', request.id)
+      .executeTakeFirst();
+    if (stored?.answer != null) return JSON.parse(stored.answer) as ErasureReceipt;
     const built = await buildReceipt(request.id, plan, logged, context.audit);
     await context.db.transaction().execute(async (trx) => {
       await trx
@@ -87,6 +95,13 @@ export async function runErasure(
         .set({ installation_id: null })
         .where('installation_id', '=', id)
         .execute();
+      // The journal's results named its samples by hash: the receipt keeps what it must.
+      await trx
+        .updateTable('privacy_steps')
+        .set({ result: 'null' })
+        .where('request_id', '=', request.id)
+        .where('step', 'not in', ['logged'])
+        .execute();
     });
     return built;
   });
@@ -97,7 +112,7 @@ export async function runErasure(
   return receipt;
 }
 
-async function planErasure(id: string, sites: ReadonlyMap<string, SiteClient>): Promise<SitePlan[]> {
+async function planErasure(id: string, sites: ReadonlyMap<string, SiteClient>): Promise<SitePlan[] | null> {
   const plan: SitePlan[] = [];
   for (const site of sites.values()) {
     const records = await site.installationRecords(id);

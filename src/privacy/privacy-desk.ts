@@ -1,6 +1,6 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import { AuthError } from '../auth/auth-errors.js';
 import type { Principal } from '../auth/roles.js';
 import type { Actor } from '../ledger/audit-sink.js';
@@ -290,7 +290,7 @@ export class PrivacyDesk {
       .selectFrom('privacy_steps')
       .select('step')
       .where('request_id', '=', row.id)
-      .orderBy('done_at')
+      .orderBy(sql`rowid`)
       .execute();
     return {
       id: row.id,

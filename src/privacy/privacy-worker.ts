@@ -25,6 +25,8 @@ export interface PrivacyWorkerOptions {
   readonly afterStep?: (stepsDone: number) => void;
 }
 
+const RETRY_MS = 10_000;
+
 /** Runs one named step of a request once: a step already in the journal returns its result. */
 export type StepRunner = <T>(name: string, body: () => Promise<T>) => Promise<T>;
 
@@ -40,8 +42,9 @@ export class PrivacyWorker {
   #loop: Promise<void> | undefined;
   #again = false;
   #stepsDone = 0;
-  /** Requests that failed in this process; retried at the next start, not in a hot loop. */
+  /** Requests that failed; skipped until the retry timer clears them. */
   readonly #failed = new Set<string>();
+  #retry: NodeJS.Timeout | undefined;
 
   constructor(options: PrivacyWorkerOptions) {
     this.#o = options;
@@ -71,6 +74,7 @@ export class PrivacyWorker {
 
   async stop(): Promise<void> {
     this.#running = false;
+    clearTimeout(this.#retry);
     await this.idle();
   }
 
@@ -84,9 +88,21 @@ export class PrivacyWorker {
         await this.#answer(next).catch((error: unknown) => {
           this.#failed.add(next.id);
           this.#o.onError(error, next.id);
+          this.#retryLater();
         });
       }
     } while (this.#again);
+  }
+
+  /** A failed request (a busy store, a site away) is tried again after a pause, not in a loop. */
+  #retryLater(): void {
+    if (this.#retry !== undefined) return;
+    this.#retry = setTimeout(() => {
+      this.#retry = undefined;
+      this.#failed.clear();
+      this.kick();
+    }, RETRY_MS);
+    this.#retry.unref();
   }
 
   async #next(): Promise<PrivacyRequestsTable | undefined> {
