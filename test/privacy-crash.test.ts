@@ -13,10 +13,10 @@ import { createToken, killAllServers, type ServerProcess, startServer } from './
 /*
  * "Processing is a durable background job: it survives kill -9 and resumes." The real
  * `glasshouse up` is made to SIGKILL itself in the middle of an erasure (config
- * `privacy.crashAfterStep`: after the plan, the registry, and the events and submissions at
- * the first site, before the key is destroyed); restarted without it, the erasure completes
- * and leaves no byte of the installation behind. The CLI's history import runs against the
- * same server.
+ * `privacy.crashAfterStep`), once before the installation's key is destroyed and once after
+ * the receipt, before control.db is compacted; restarted without it, the erasure completes
+ * from the journal and leaves no byte of the installation behind. The CLI's history import
+ * runs against the same server.
  */
 
 let dataDir: string;
@@ -26,7 +26,6 @@ beforeAll(() => {
   dataDir = mkdtempSync(join(tmpdir(), 'glasshouse-privacy-crash-'));
   initDataDir(resolvePaths({ dataDir }));
   configFile = join(dataDir, 'config.yaml');
-  setCrashAfterStep(4);
 });
 
 afterAll(async () => {
@@ -41,72 +40,91 @@ function setCrashAfterStep(step: number | undefined): void {
   writeFileSync(configFile, config.toString());
 }
 
+/** A user with a sample and an event at their site, and the needles that must vanish. */
+async function populatedUser(server: ServerProcess, product: string) {
+  const user = await register(server, product);
+  const filename = `crash-${randomBytes(6).toString('hex')}.exe`;
+  const sample = randomBytes(5000);
+  const stored = await fetch(`${server.baseUrl}/v1/samples?installation=${user.id}&filename=${filename}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${product}`, 'content-type': 'application/octet-stream' },
+    body: sample,
+  });
+  expect(stored.status).toBeLessThan(300);
+  const events = await fetch(`${server.baseUrl}/v1/events`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${product}`, 'content-type': 'application/x-ndjson' },
+    body: JSON.stringify({ ts: new Date().toISOString(), installation: user.id, type: 'detection' }),
+  });
+  expect(events.status).toBe(200);
+  const needles = {
+    ...idNeedles('installation id', user.id),
+    'file name': Buffer.from(filename, 'utf8'),
+    sample: sample.subarray(2000, 2064),
+  };
+  return { user, needles };
+}
+
+async function fileErasure(server: ServerProcess, user: { id: string; secret: string }) {
+  const filed = await fetch(`${server.baseUrl}/v1/privacy-requests`, {
+    method: 'POST',
+    headers: { authorization: `Installation ${user.id}:${user.secret}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ type: 'erasure' }),
+  });
+  expect(filed.status).toBe(202);
+  return (await filed.json()) as { id: string; receiptToken: string };
+}
+
 describe('glasshouse up', () => {
   describe('when it is killed with SIGKILL in the middle of an erasure', () => {
+    // After the submissions at the site (before its key goes), and after the receipt
+    // (the id gone from the desk's rows, control.db not yet compacted).
+    const CRASHES = [
+      { after: 4, done: ['plan', 'registry', 'zurich:events', 'zurich:submissions'] },
+      {
+        after: 7,
+        done: ['plan', 'registry', 'zurich:events', 'zurich:submissions', 'zurich:key', 'logged', 'receipt'],
+      },
+    ];
+
     it('completes the erasure after a restart, leaving no byte of the installation', async () => {
+      setCrashAfterStep(undefined);
       let server = await startServer(dataDir);
       const [product, officer] = await Promise.all([
         createToken(dataDir, 'product'),
         createToken(dataDir, 'privacy'),
       ]);
-      const user = await register(server, product);
-      const filename = `crash-${randomBytes(6).toString('hex')}.exe`;
-      const sample = randomBytes(5000);
-      const stored = await fetch(
-        `${server.baseUrl}/v1/samples?installation=${user.id}&filename=${filename}`,
-        {
+      const users = [await populatedUser(server, product), await populatedUser(server, product)];
+      await server.kill();
+
+      for (const [i, crash] of CRASHES.entries()) {
+        const { user, needles } = users[i]!;
+        setCrashAfterStep(crash.after);
+        server = await startServer(dataDir);
+        const { id, receiptToken } = await fileErasure(server, user);
+        await waitForExit(server);
+        expect(await readProgress(dataDir, id)).toEqual(crash.done);
+
+        setCrashAfterStep(undefined);
+        server = await startServer(dataDir);
+        const receipt = await waitForCompletion(server, id, receiptToken);
+        expect(receipt.state).toBe('completed');
+        expect(receipt.progress).toEqual([...crash.done, ...ALL_STEPS.slice(crash.done.length)]);
+        expect(receipt.answer.sites.map((s: { site: string }) => s.site)).toEqual(['zurich']);
+        const again = await fetch(`${server.baseUrl}/v1/privacy-requests`, {
           method: 'POST',
-          headers: { authorization: `Bearer ${product}`, 'content-type': 'application/octet-stream' },
-          body: sample,
-        },
-      );
-      expect(stored.status).toBeLessThan(300);
-      const events = await fetch(`${server.baseUrl}/v1/events`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${product}`, 'content-type': 'application/x-ndjson' },
-        body: JSON.stringify({ ts: new Date().toISOString(), installation: user.id, type: 'detection' }),
-      });
-      expect(events.status).toBe(200);
+          headers: {
+            authorization: `Installation ${user.id}:${user.secret}`,
+            'content-type': 'application/json',
+          },
+          body: JSON.stringify({ type: 'inventory' }),
+        });
+        expect(again.status).toBe(401);
+        expect(filesContaining(dataDir, needles)).toEqual([]);
+        await server.kill();
+      }
 
-      const filed = await fetch(`${server.baseUrl}/v1/privacy-requests`, {
-        method: 'POST',
-        headers: {
-          authorization: `Installation ${user.id}:${user.secret}`,
-          'content-type': 'application/json',
-        },
-        body: JSON.stringify({ type: 'erasure' }),
-      });
-      expect(filed.status).toBe(202);
-      const { id, receiptToken } = (await filed.json()) as { id: string; receiptToken: string };
-      await waitForExit(server);
-
-      const halfway = await readProgress(dataDir, id);
-      expect(halfway).toEqual(['plan', 'registry', 'zurich:events', 'zurich:submissions']);
-
-      setCrashAfterStep(undefined);
       server = await startServer(dataDir);
-      const receipt = await waitForCompletion(server, id, receiptToken);
-      expect(receipt.state).toBe('completed');
-      expect(receipt.progress).toEqual(
-        expect.arrayContaining(['zurich:key', 'logged', 'receipt', 'compact-control']),
-      );
-      const again = await fetch(`${server.baseUrl}/v1/privacy-requests`, {
-        method: 'POST',
-        headers: {
-          authorization: `Installation ${user.id}:${user.secret}`,
-          'content-type': 'application/json',
-        },
-        body: JSON.stringify({ type: 'inventory' }),
-      });
-      expect(again.status).toBe(401);
-      expect(
-        filesContaining(dataDir, {
-          ...idNeedles('installation id', user.id),
-          'file name': Buffer.from(filename, 'utf8'),
-          sample: sample.subarray(2000, 2064),
-        }),
-      ).toEqual([]);
-
       const history = join(dataDir, 'history.csv');
       writeFileSync(history, 'received_at,type,outcome,closed_at\n2021-05-01,erasure,completed,2021-05-20\n');
       const imported = runCli([
@@ -129,6 +147,17 @@ describe('glasshouse up', () => {
     }, 90_000);
   });
 });
+
+const ALL_STEPS = [
+  'plan',
+  'registry',
+  'zurich:events',
+  'zurich:submissions',
+  'zurich:key',
+  'logged',
+  'receipt',
+  'compact-control',
+];
 
 async function register(server: ServerProcess, product: string) {
   const response = await fetch(`${server.baseUrl}/v1/installations`, {
@@ -174,7 +203,11 @@ async function waitForCompletion(server: ServerProcess, id: string, token: strin
     const response = await fetch(`${server.baseUrl}/v1/privacy-requests/${id}/receipt`, {
       headers: { authorization: `Receipt ${token}` },
     });
-    const body = (await response.json()) as { state: string; progress: string[] };
+    const body = (await response.json()) as {
+      state: string;
+      progress: string[];
+      answer: { sites: { site: string }[] };
+    };
     if (body.state === 'completed' || Date.now() > deadline) return body;
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
