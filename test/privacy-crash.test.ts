@@ -183,7 +183,7 @@ async function waitForExit(server: ServerProcess): Promise<void> {
   throw new Error(`the server did not stop itself mid-erasure\n${server.output()}`);
 }
 
-/** The journalled steps, read from control.db by the CLI-free route: the officer's view is gone, so read the file. */
+/** The journalled steps, read from control.db itself: the server is down at this point. */
 async function readProgress(dir: string, request: string): Promise<string[]> {
   const { default: Database } = await import('better-sqlite3');
   const db = new Database(join(dir, 'control', 'control.db'), { readonly: true });
