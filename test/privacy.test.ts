@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { Uint8ArrayReader, Uint8ArrayWriter, ZipReader } from '@zip.js/zip.js';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashLeaf, verifyInclusion } from '../src/ledger/merkle/index.js';
 import { parseCheckpoint } from '../src/ledger/note/index.js';
@@ -481,6 +482,80 @@ describe('the privacy desk', () => {
           installation: null,
         }),
       ]);
+    });
+  });
+});
+
+describe('the privacy routes', () => {
+  describe('when given arbitrary input and credentials', () => {
+    it('never answer 5xx, and every 4xx is a problem document (property)', async () => {
+      const user = await register('DE');
+      const text = fc.string({ maxLength: 80 });
+      await fc.assert(
+        fc.asyncProperty(
+          fc.record({
+            route: fc.constantFrom(
+              'file',
+              'get',
+              'export',
+              'receipt',
+              'verify',
+              'reject',
+              'extend',
+              'list',
+              'import',
+            ),
+            id: fc.oneof(fc.uuid(), text.map(encodeURIComponent)),
+            body: fc.jsonValue({ maxDepth: 2 }),
+            csv: text,
+            query: text.map(encodeURIComponent),
+            auth: fc.oneof(
+              fc.constant(bearer(officer)),
+              fc.constant(userAuth(user)),
+              text.map((t) => ({ authorization: `Installation ${t}` })),
+              text.map((t) => ({ authorization: `Receipt ${t}` })),
+            ),
+          }),
+          async ({ route, id, body, csv, query, auth }) => {
+            const base = `/v1/privacy-requests`;
+            const request =
+              route === 'list'
+                ? { url: `${base}?state=${query}&overdue=${query}` }
+                : route === 'import'
+                  ? {
+                      method: 'POST' as const,
+                      url: `${base}/import`,
+                      payload: csv,
+                      headers: { 'content-type': 'text/csv' },
+                    }
+                  : route === 'file'
+                    ? {
+                        method: 'POST' as const,
+                        url: base,
+                        payload: JSON.stringify(body),
+                        headers: { 'content-type': 'application/json' },
+                      }
+                    : ['verify', 'reject', 'extend'].includes(route)
+                      ? {
+                          method: 'POST' as const,
+                          url: `${base}/${id}/${route}`,
+                          payload: JSON.stringify(body),
+                          headers: { 'content-type': 'application/json' },
+                        }
+                      : { url: `${base}/${id}${route === 'get' ? '' : `/${route}`}` };
+            const response = await h.app.inject({ ...request, headers: { ...request.headers, ...auth } });
+            expect(
+              response.statusCode,
+              `${JSON.stringify(request)} → ${response.body.slice(0, 200)}`,
+            ).toBeLessThan(500);
+            if (response.statusCode >= 400) {
+              expect(response.headers['content-type']).toContain('application/problem+json');
+            }
+          },
+        ),
+        { numRuns: 150 },
+      );
+      await h.glasshouse.privacyWorker.idle();
     });
   });
 });
