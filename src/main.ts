@@ -7,9 +7,7 @@ import { CONTROL_NODE, controlDirectory, readMasterKey } from './config/data-dir
 import { openNodeLog } from './ledger/open-node-log.js';
 import type { TransparencyLog } from './ledger/transparency-log.js';
 import { VerdictService } from './lookup/index.js';
-import { PrivacyDesk } from './privacy/privacy-desk.js';
-import { type PrivacyTables, privacyMigrations } from './privacy/privacy-tables.js';
-import { PrivacyWorker } from './privacy/privacy-worker.js';
+import { PrivacyDesk, type PrivacyTables, PrivacyWorker, privacyMigrations } from './privacy/index.js';
 import { InstallationRegistry } from './residency/installation-registry.js';
 import { PolicyService } from './residency/policy-service.js';
 import { type ResidencyTables, residencyMigrations } from './residency/residency-tables.js';

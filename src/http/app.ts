@@ -6,7 +6,7 @@ import { proofRoutes, publicLogRoutes } from '../ledger/log-routes.js';
 import { lookupRoutes } from '../lookup/lookup-routes.js';
 import { verdictRoutes } from '../lookup/verdict-routes.js';
 import type { Glasshouse } from '../main.js';
-import { privacyRoutes } from '../privacy/privacy-routes.js';
+import { privacyRoutes } from '../privacy/index.js';
 import { installationRoutes } from '../residency/installation-routes.js';
 import { policyRoutes } from '../residency/policy-routes.js';
 import { statsRoutes } from '../stats/stats-routes.js';
