@@ -116,13 +116,6 @@ export async function openGlasshouse(config: Config, options: OpenOptions = {}):
     sites: siteClients,
     now,
   });
-  const privacy = new PrivacyDesk({
-    db: tablesOf<PrivacyTables>(control.db),
-    registry,
-    sites: siteClients,
-    audit: controlAudit,
-    now,
-  });
   const crashAfterStep = config.privacy.crashAfterStep;
   const privacyWorker = new PrivacyWorker({
     db: tablesOf<PrivacyTables>(control.db),
@@ -142,7 +135,14 @@ export async function openGlasshouse(config: Config, options: OpenOptions = {}):
           },
         }),
   });
-  privacy.onReady = () => privacyWorker.kick();
+  const privacy = new PrivacyDesk({
+    db: tablesOf<PrivacyTables>(control.db),
+    registry,
+    sites: siteClients,
+    audit: controlAudit,
+    now,
+    onReady: () => privacyWorker.kick(),
+  });
   return {
     config,
     tokens: new TokenService({

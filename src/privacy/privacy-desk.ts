@@ -29,6 +29,8 @@ export interface PrivacyDeskOptions {
   /** The control plane's log. */
   readonly audit: TransparencyLog;
   readonly now: () => Date;
+  /** Called when a request becomes ready for the background job (`PrivacyWorker.kick`). */
+  readonly onReady?: () => void;
 }
 
 /** Who files a request: the user with their secret, or a privacy officer on their behalf. */
@@ -54,8 +56,6 @@ const DAY_MS = 86_400_000;
  */
 export class PrivacyDesk {
   readonly #o: PrivacyDeskOptions;
-  /** Called after a request becomes ready for the background job. */
-  onReady: () => void = () => undefined;
 
   constructor(options: PrivacyDeskOptions) {
     this.#o = options;
@@ -110,7 +110,7 @@ export class PrivacyDesk {
         DESK_ACTOR,
       );
     }
-    if (verified) this.onReady();
+    if (verified) this.#o.onReady?.();
     const request = await this.#toRequest(row);
     return receiptToken === undefined ? request : { ...request, receiptToken };
   }
@@ -143,7 +143,7 @@ export class PrivacyDesk {
       .where('id', '=', id)
       .where('state', '=', 'received')
       .execute();
-    this.onReady();
+    this.#o.onReady?.();
     return this.get(id, { kind: 'officer' });
   }
 

@@ -118,11 +118,14 @@ export class PrivacyWorker {
 
   async #answer(request: PrivacyRequestsTable): Promise<void> {
     if (request.state === 'verified') {
-      await this.#o.db
+      const taken = await this.#o.db
         .updateTable('privacy_requests')
         .set({ state: 'in_progress' })
         .where('id', '=', request.id)
-        .execute();
+        .where('state', '=', 'verified')
+        .executeTakeFirst();
+      // An officer rejected it since we read it.
+      if (taken.numUpdatedRows === 0n) return;
     }
     if (request.installation_id === null && request.type !== 'erasure') {
       await this.#rejectErased(request);
