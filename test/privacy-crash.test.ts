@@ -13,9 +13,9 @@ import { createToken, killAllServers, type ServerProcess, startServer } from './
 /*
  * "Processing is a durable background job: it survives kill -9 and resumes." The real
  * `glasshouse up` is made to SIGKILL itself in the middle of an erasure (config
- * `privacy.crashAfterStep`), once before the installation's key is destroyed and once after
- * the receipt, before control.db is compacted; restarted without it, the erasure completes
- * from the journal and leaves no byte of the installation behind. The CLI's history import
+ * `privacy.crashAfterStep`), once between destroying the installation's key and deleting its
+ * submissions, and once after the receipt, before control.db is compacted; restarted without
+ * it, the erasure completes from the journal and leaves no byte of the installation behind. The CLI's history import
  * runs against the same server.
  */
 
@@ -77,13 +77,13 @@ async function fileErasure(server: ServerProcess, user: { id: string; secret: st
 
 describe('glasshouse up', () => {
   describe('when it is killed with SIGKILL in the middle of an erasure', () => {
-    // After the submissions at the site (before its key goes), and after the receipt
+    // After the key at the site (before its submissions go), and after the receipt
     // (the id gone from the desk's rows, control.db not yet compacted).
     const CRASHES = [
-      { after: 4, done: ['plan', 'registry', 'zurich:events', 'zurich:submissions'] },
+      { after: 4, done: ['plan', 'registry', 'zurich:events', 'zurich:key'] },
       {
         after: 7,
-        done: ['plan', 'registry', 'zurich:events', 'zurich:submissions', 'zurich:key', 'logged', 'receipt'],
+        done: ['plan', 'registry', 'zurich:events', 'zurich:key', 'zurich:submissions', 'logged', 'receipt'],
       },
     ];
 
@@ -152,8 +152,8 @@ const ALL_STEPS = [
   'plan',
   'registry',
   'zurich:events',
-  'zurich:submissions',
   'zurich:key',
+  'zurich:submissions',
   'logged',
   'receipt',
   'compact-control',

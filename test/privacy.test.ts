@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { Uint8ArrayReader, Uint8ArrayWriter, ZipReader } from '@zip.js/zip.js';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -432,6 +432,27 @@ describe('the privacy desk', () => {
       expect(filesContaining(h.dataDir, needles)).toEqual([]);
       // The scan itself finds what is there: the neighbour is still present.
       expect(filesContaining(h.dataDir, idNeedles('neighbour', neighbour.id)).length).toBeGreaterThan(0);
+    });
+  });
+
+  describe('when the key goes while a file of the installation is still streaming in', () => {
+    it('refuses the submission, so no row lands behind the erasure', async () => {
+      const user = await register('DE');
+      const site = h.glasshouse.sites.get(user.site)!;
+      const body = new PassThrough();
+      const storing = site.storeSample({
+        installationId: user.id,
+        filename: 'late.exe',
+        product: 'endpoint-12',
+        body,
+      });
+      body.write(randomBytes(1000));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      await site.eraseInstallationKey(user.id, { role: 'privacy', token: 'test' });
+      body.end(randomBytes(1000));
+      await expect(storing).rejects.toMatchObject({ code: 'SUBJECT_NOT_AT_SITE' });
+      const rows = await site.vault.eraseSubmissionsOf(user.id);
+      expect(rows.submissions).toBe(0);
     });
   });
 

@@ -52,10 +52,10 @@ export interface ErasureReceipt {
 
 /**
  * Erases an installation everywhere, as journalled steps that are each safe to repeat:
- * the registry first (no new data, no more sign-in), then site by site its events,
- * submissions and sole-referenced samples, and its key (then the site's store is
- * compacted); then the log entry, the receipt (which drops the id from the desk's own
- * rows) and the compaction of control.db.
+ * the registry first (no new data, no more sign-in), then site by site its events, its key,
+ * and its submissions and sole-referenced samples (then the site's store is compacted);
+ * then the log entry, the receipt (which drops the id from the desk's own rows) and the
+ * compaction of control.db.
  */
 export async function runErasure(
   request: PrivacyRequestsTable,
@@ -69,9 +69,11 @@ export async function runErasure(
   for (const site of plan) {
     const client = context.sites.get(site.site);
     if (client === undefined) throw new Error(`site ${site.site} is not running`);
+    // Events first (their log entry needs the key's commitment), submissions last (once the
+    // key is gone, an upload still streaming in cannot add a row behind them).
     await step(`${site.site}:events`, () => client.eraseInstallationEvents(id, DESK_ACTOR));
-    await step(`${site.site}:submissions`, () => client.eraseInstallationSubmissions(id));
     await step(`${site.site}:key`, () => client.eraseInstallationKey(id, DESK_ACTOR));
+    await step(`${site.site}:submissions`, () => client.eraseInstallationSubmissions(id));
   }
   const logged = await context.logCompletion();
   const receipt = await step('receipt', async () => {

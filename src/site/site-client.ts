@@ -61,16 +61,18 @@ export interface SiteClient {
    */
   commitInstallation(installationId: string, field: string, value: string): Promise<string>;
   /**
-   * Erasure hook for the privacy desk: deletes the installation's submissions, and the samples
-   * (rows and encrypted blobs) no other submission at the site references. Idempotent.
+   * Erasure hook for the privacy desk, the last at a site: deletes the installation's
+   * submissions and the samples (rows and encrypted blobs) no other submission at the site
+   * references, then compacts the site's metadata store (VACUUM, WAL truncated). Run after
+   * `eraseInstallationKey`, no submission of the installation can land afterwards. Idempotent.
    */
   eraseInstallationSubmissions(
     installationId: string,
   ): Promise<{ submissions: number; samplesRemoved: readonly string[] }>;
   /**
-   * Erasure hook for the privacy desk, the last at a site: destroys the installation's key
-   * (crypto-shredding its sealed fields and its log salt), logs it as a commitment taken
-   * before, then compacts the site's metadata store. Idempotent.
+   * Erasure hook for the privacy desk: destroys the installation's key (crypto-shredding its
+   * sealed fields and its log salt) and logs it as a commitment taken just before; from then
+   * on the site refuses the installation's submissions. Idempotent.
    */
   eraseInstallationKey(installationId: string, actor: Actor): Promise<{ key: boolean }>;
 }

@@ -53,6 +53,8 @@ export class SiteNode implements SiteClient {
       db: tablesOf<VaultTables>(options.metadata.db),
       durable: () => options.metadata.durable(),
       subjects: this.subjects,
+      stillAdmitted: (trx, installationId) =>
+        SubjectKeys.isAdmitted(tablesOf<SubjectTables>(trx), installationId),
     });
   }
 
@@ -125,8 +127,11 @@ export class SiteNode implements SiteClient {
     return this.subjects.commit(installationId, field, value);
   }
 
-  eraseInstallationSubmissions(installationId: string) {
-    return this.vault.eraseSubmissionsOf(installationId);
+  async eraseInstallationSubmissions(installationId: string) {
+    const erased = await this.vault.eraseSubmissionsOf(installationId);
+    // Also on a repeat: a crash may have come between the delete and the compaction.
+    await this.#options.metadata.compact();
+    return erased;
   }
 
   async eraseInstallationKey(installationId: string, actor: Actor): Promise<{ key: boolean }> {
@@ -145,8 +150,6 @@ export class SiteNode implements SiteClient {
       await this.subjects.destroy(installationId);
       await this.#options.metadata.durable();
     }
-    // Also on a repeat: a crash may have come between the delete and the compaction.
-    await this.#options.metadata.compact();
     return { key: admitted !== undefined };
   }
 

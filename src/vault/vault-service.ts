@@ -1,9 +1,10 @@
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { Actor, AuditSink } from '../ledger/audit-sink.js';
 import type { BlobStore, TimeRange } from '../storage/ports.js';
 import { TransactionBatcher } from '../storage/transaction-batcher.js';
+import { SubjectError } from '../subjects/subject-errors.js';
 import type { SubjectKeys } from '../subjects/subject-keys.js';
 import { decryptField, encryptField, openStream, sealStream } from './crypto/index.js';
 import { DigestMeter, type SampleDigests } from './digest-meter.js';
@@ -53,6 +54,11 @@ export interface VaultServiceOptions {
   readonly blobs: BlobStore;
   readonly masterKey: Buffer;
   readonly subjects: SubjectKeys;
+  /**
+   * Whether the installation still has its key, read inside the submission's transaction: an
+   * erasure may destroy the key while a file streams in, and its row must then not land.
+   */
+  readonly stillAdmitted?: (trx: Transaction<VaultTables>, installationId: string) => Promise<boolean>;
   readonly audit: AuditSink;
   readonly maxSampleBytes: number;
   readonly now: () => Date;
@@ -89,6 +95,12 @@ export class VaultService {
       `${submission.installationId}:filename`,
     );
     const isNew = await this.#commits.run(async (trx) => {
+      if (
+        this.#o.stillAdmitted !== undefined &&
+        !(await this.#o.stillAdmitted(trx, submission.installationId))
+      ) {
+        throw new SubjectError('SUBJECT_NOT_AT_SITE', `installation is not assigned to site ${this.#o.site}`);
+      }
       const known = await trx
         .updateTable('samples')
         .set({ last_seen: time })
