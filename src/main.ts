@@ -11,6 +11,7 @@ import { packageSignerFromPem } from './legal/disclosure-package.js';
 import { LegalDesk, type LegalTables, legalMigrations } from './legal/index.js';
 import { loadStixValidator, type StixValidator } from './legal/stix-validator.js';
 import { VerdictService } from './lookup/index.js';
+import { PrivacyDesk, type PrivacyTables, PrivacyWorker, privacyMigrations } from './privacy/index.js';
 import { ReportService } from './reports/report-service.js';
 import { InstallationRegistry } from './residency/installation-registry.js';
 import { PolicyService } from './residency/policy-service.js';
@@ -28,7 +29,7 @@ import { subjectMigrations } from './subjects/subject-tables.js';
 import { SampleRouter } from './vault/sample-router.js';
 import { vaultMigrations } from './vault/vault-tables.js';
 
-export type ControlTables = AuthTables & ResidencyTables & LegalTables;
+export type ControlTables = AuthTables & ResidencyTables & LegalTables & PrivacyTables;
 
 /** Everything `glasshouse up` runs: the control plane and every configured site, in one process. */
 export interface Glasshouse {
@@ -48,6 +49,9 @@ export interface Glasshouse {
   readonly logs: ReadonlyMap<string, TransparencyLog>;
   /** Transparency reports, computed from the control log at its latest checkpoint. */
   readonly reports: ReportService;
+  /** Users' requests about their own data; its background job runs in the serving process. */
+  readonly privacy: PrivacyDesk;
+  readonly privacyWorker: PrivacyWorker;
   /** Cleans what a crash left at every site; only the serving process may call it. */
   recover(): Promise<void>;
   close(): Promise<void>;
@@ -79,7 +83,7 @@ export async function openGlasshouse(config: Config, options: OpenOptions = {}):
   const now = options.now ?? (() => new Date());
   const control = await openSqliteMetadataStore<ControlTables>({
     file: join(controlDirectory(config.dataDir), 'control.db'),
-    migrations: { ...authMigrations, ...residencyMigrations, ...legalMigrations },
+    migrations: { ...authMigrations, ...residencyMigrations, ...legalMigrations, ...privacyMigrations },
   });
   const logOptions = {
     publish: options.publish ?? false,
@@ -150,6 +154,33 @@ export async function openGlasshouse(config: Config, options: OpenOptions = {}):
     },
     now,
   });
+  const crashAfterStep = config.privacy.crashAfterStep;
+  const privacyWorker = new PrivacyWorker({
+    db: tablesOf<PrivacyTables>(control.db),
+    registry,
+    policy,
+    sites: siteClients,
+    audit: controlAudit,
+    compactControl: () => control.compact(),
+    retentionDays: config.stats.retentionDays,
+    now,
+    onError: (error, request) => options.onBackgroundError?.(error, `answering privacy request ${request}`),
+    ...(crashAfterStep === undefined
+      ? {}
+      : {
+          afterStep: (done: number) => {
+            if (done >= crashAfterStep) process.kill(process.pid, 'SIGKILL');
+          },
+        }),
+  });
+  const privacy = new PrivacyDesk({
+    db: tablesOf<PrivacyTables>(control.db),
+    registry,
+    sites: siteClients,
+    audit: controlAudit,
+    now,
+    onReady: () => privacyWorker.kick(),
+  });
   return {
     config,
     tokens: new TokenService({
@@ -175,10 +206,14 @@ export async function openGlasshouse(config: Config, options: OpenOptions = {}):
       sites: [...sites.keys()],
       now,
     }),
+    privacy,
+    privacyWorker,
     async recover() {
       for (const site of sites.values()) await site.vault.recover();
+      privacyWorker.start();
     },
     async close() {
+      await privacyWorker.stop();
       verdicts.close();
       await verdictStore.close();
       for (const site of sites.values()) await site.close();

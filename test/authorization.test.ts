@@ -8,6 +8,9 @@ let installationId: string;
 let sha256: string;
 let legalRequestId: string;
 let fulfilledRequestId: string;
+let installationSecret: string;
+/** Privacy requests: a completed export of the installation, and officer-filed ones left `received`. */
+const privacyIds = { export: '', verify: '', reject: '', extend: '' };
 
 interface RouteCase {
   readonly method: 'GET' | 'POST' | 'PUT';
@@ -17,6 +20,8 @@ interface RouteCase {
   readonly admits: readonly Role[];
   readonly payload?: () => Buffer | string | Record<string, unknown>;
   readonly contentType?: string;
+  /** Also admits `Authorization: Installation ID:SECRET` (the user's own privacy requests). */
+  readonly installation?: boolean;
 }
 
 const ROUTES: readonly RouteCase[] = [
@@ -154,6 +159,64 @@ const ROUTES: readonly RouteCase[] = [
     url: () => '/v1/reports/2021-H2',
     admits: ['admin', 'auditor', 'legal', 'privacy'],
   },
+  {
+    method: 'POST',
+    path: '/v1/privacy-requests',
+    url: () => '/v1/privacy-requests',
+    admits: ['privacy'],
+    installation: true,
+    payload: () => ({ type: 'inventory', installation: installationId, verificationNote: 'checked' }),
+  },
+  { method: 'GET', path: '/v1/privacy-requests', url: () => '/v1/privacy-requests', admits: ['privacy'] },
+  {
+    method: 'GET',
+    path: '/v1/privacy-requests/{id}',
+    url: () => `/v1/privacy-requests/${privacyIds.export}`,
+    admits: ['privacy'],
+    installation: true,
+  },
+  {
+    method: 'GET',
+    path: '/v1/privacy-requests/{id}/export',
+    url: () => `/v1/privacy-requests/${privacyIds.export}/export`,
+    admits: ['privacy'],
+    installation: true,
+  },
+  {
+    method: 'GET',
+    path: '/v1/privacy-requests/{id}/receipt',
+    url: () => `/v1/privacy-requests/${privacyIds.export}/receipt`,
+    admits: ['privacy'],
+  },
+  {
+    method: 'POST',
+    path: '/v1/privacy-requests/{id}/verify',
+    url: () => `/v1/privacy-requests/${privacyIds.verify}/verify`,
+    admits: ['privacy'],
+    payload: () => ({ note: 'identity confirmed' }),
+  },
+  {
+    method: 'POST',
+    path: '/v1/privacy-requests/{id}/reject',
+    url: () => `/v1/privacy-requests/${privacyIds.reject}/reject`,
+    admits: ['privacy'],
+    payload: () => ({ reason: 'insufficient_verification', note: 'no answer' }),
+  },
+  {
+    method: 'POST',
+    path: '/v1/privacy-requests/{id}/extend',
+    url: () => `/v1/privacy-requests/${privacyIds.extend}/extend`,
+    admits: ['privacy'],
+    payload: () => ({ days: 10, reason: 'complex request' }),
+  },
+  {
+    method: 'POST',
+    path: '/v1/privacy-requests/import',
+    url: () => '/v1/privacy-requests/import',
+    admits: ['privacy'],
+    payload: () => 'received_at,type,outcome,closed_at\n2021-01-04,export,completed,2021-01-09\n',
+    contentType: 'text/csv',
+  },
 ];
 
 function legalRequestBody(scope: Record<string, unknown> = {}) {
@@ -214,6 +277,7 @@ beforeAll(async () => {
     payload: { country: 'DE', product: 'endpoint-12' },
   });
   installationId = registered.json().id;
+  installationSecret = registered.json().secret;
   const stored = await h.app.inject({
     method: 'POST',
     url: `/v1/samples?installation=${installationId}`,
@@ -221,11 +285,33 @@ beforeAll(async () => {
     payload: randomBytes(100),
   });
   sha256 = stored.json().sha256;
+  const exported = await h.app.inject({
+    method: 'POST',
+    url: '/v1/privacy-requests',
+    headers: installationAuth(),
+    payload: { type: 'export' },
+  });
+  privacyIds.export = exported.json().id;
+  const privacy = bearer(await h.token('privacy'));
+  for (const key of ['verify', 'reject', 'extend'] as const) {
+    const filed = await h.app.inject({
+      method: 'POST',
+      url: '/v1/privacy-requests',
+      headers: privacy,
+      payload: { type: 'inventory', installation: installationId },
+    });
+    privacyIds[key] = filed.json().id;
+  }
+  await h.glasshouse.privacyWorker.idle();
   await prepareLegalRequests();
   // The token entries above are in the control log; publish them so proofs have a tree.
   await h.glasshouse.logs.get('control')!.publish();
 });
 afterAll(() => h.close());
+
+function installationAuth(secret = installationSecret): Record<string, string> {
+  return { authorization: `Installation ${installationId}:${secret}` };
+}
 
 function call(route: RouteCase, headers: Record<string, string>) {
   const payload = route.payload?.();
@@ -261,6 +347,24 @@ describe('authorization', () => {
         expect(response.statusCode).toBe(401);
         expect(response.json().code).toBe('UNAUTHENTICATED');
       });
+
+      it(`${route.installation === true ? 'admits' : 'refuses with 401'} an installation credential`, async () => {
+        const response = await call(route, installationAuth());
+        if (route.installation === true) {
+          expect(response.statusCode, response.body).toBeLessThan(300);
+        } else {
+          expect(response.statusCode).toBe(401);
+          expect(response.json().code).toBe('UNAUTHENTICATED');
+        }
+      });
+
+      if (route.installation === true) {
+        it('refuses a wrong installation secret with 401', async () => {
+          const response = await call(route, installationAuth('wrong'));
+          expect(response.statusCode).toBe(401);
+          expect(response.json().code).toBe('UNAUTHENTICATED');
+        });
+      }
 
       for (const role of ROLES) {
         const admitted = route.admits.includes(role);

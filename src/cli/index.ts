@@ -3,6 +3,7 @@ import { registerInit } from './init-command.js';
 import { registerLedger } from './ledger-command.js';
 import { registerLegal } from './legal-command.js';
 import { registerPolicy } from './policy-command.js';
+import { registerPrivacy } from './privacy-command.js';
 import { registerReport } from './report-command.js';
 import { registerToken } from './token-command.js';
 import { registerUp } from './up-command.js';
@@ -22,5 +23,6 @@ registerLedger(program);
 registerVerdicts(program);
 registerLegal(program);
 registerReport(program);
+registerPrivacy(program);
 
 await program.parseAsync(process.argv);

@@ -7,6 +7,7 @@ import { legalRoutes } from '../legal/legal-routes.js';
 import { lookupRoutes } from '../lookup/lookup-routes.js';
 import { verdictRoutes } from '../lookup/verdict-routes.js';
 import type { Glasshouse } from '../main.js';
+import { privacyRoutes } from '../privacy/index.js';
 import { reportRoutes } from '../reports/report-routes.js';
 import { installationRoutes } from '../residency/installation-routes.js';
 import { policyRoutes } from '../residency/policy-routes.js';
@@ -73,7 +74,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       problem(404, 'ROUTE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`),
     ),
   );
-  registerAuthentication(app, glasshouse.tokens);
+  registerAuthentication(app, glasshouse.tokens, glasshouse.registry);
   registerMetrics(app, glasshouse.sites);
 
   const isReady = options.isReady ?? (() => true);
@@ -106,5 +107,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   await app.register(legalRoutes, { prefix: '/v1', desk: glasshouse.legal });
   await app.register(reportRoutes, { prefix: '/v1', reports: glasshouse.reports });
+  await app.register(privacyRoutes, { prefix: '/v1', desk: glasshouse.privacy });
   return app;
 }

@@ -9,8 +9,14 @@ import './fastify-types.js';
  * before any body is read, so an unauthenticated upload is refused without being received.
  * A `/v1` route that forgets to declare its roles fails at start-up, not at run time.
  */
-export function registerAuthentication(app: FastifyInstance, tokens: TokenService): void {
+export function registerAuthentication(
+  app: FastifyInstance,
+  tokens: TokenService,
+  installations?: InstallationVerifier,
+): void {
   app.decorateRequest('principal', null);
+  app.decorateRequest('installation', null);
+  app.decorateRequest('receiptToken', null);
   app.addHook('onRoute', (route) => {
     if (
       route.url.startsWith('/v1/') &&
@@ -22,6 +28,24 @@ export function registerAuthentication(app: FastifyInstance, tokens: TokenServic
   app.addHook('onRequest', (request, _reply, done) => {
     const roles = request.routeOptions.config.roles;
     if (roles === undefined) return done();
+    const config = request.routeOptions.config;
+    if (config.installationAuth === true && installations !== undefined) {
+      const credential = installationCredential(request.headers.authorization);
+      if (credential !== undefined) {
+        authenticateInstallation(credential, installations).then((id) => {
+          request.installation = id;
+          done();
+        }, done);
+        return;
+      }
+    }
+    if (config.receiptAuth === true) {
+      const receipt = RECEIPT_SCHEME.exec(request.headers.authorization ?? '');
+      if (receipt !== null) {
+        request.receiptToken = receipt[1]!;
+        return done();
+      }
+    }
     // Known tokens are answered from memory without a promise: this hook runs before every
     // look-up, the busiest route.
     const cached = tokens.authenticateCached(bearerOf(request));
@@ -37,6 +61,30 @@ export function registerAuthentication(app: FastifyInstance, tokens: TokenServic
       (error: Error) => done(error),
     );
   });
+}
+
+/** Checks an installation's secret (the registry's `verifySecret`). */
+export interface InstallationVerifier {
+  verifySecret(id: string, secret: string): Promise<boolean>;
+}
+
+const RECEIPT_SCHEME = /^Receipt\s+(\S+)\s*$/i;
+const INSTALLATION_SCHEME = /^Installation\s+([^\s:]+):(\S+)\s*$/i;
+
+function installationCredential(header: string | undefined): { id: string; secret: string } | undefined {
+  const match = header === undefined ? null : INSTALLATION_SCHEME.exec(header);
+  return match === null ? undefined : { id: match[1]!, secret: match[2]! };
+}
+
+async function authenticateInstallation(
+  credential: { id: string; secret: string },
+  installations: InstallationVerifier,
+): Promise<string> {
+  // One answer for an unknown id and a wrong secret: nothing tells which installations exist.
+  if (!(await installations.verifySecret(credential.id, credential.secret))) {
+    throw new AuthError('UNAUTHENTICATED', 'the installation credential is not valid');
+  }
+  return credential.id;
 }
 
 function bearerOf(request: FastifyRequest): string | undefined {
@@ -59,6 +107,11 @@ function authorizationError(principal: Principal, roles: readonly Role[]): AuthE
     'FORBIDDEN_ROLE',
     `this route admits the roles ${roles.join(', ')}; the token's role is ${principal.role}`,
   );
+}
+
+/** The installation that authenticated with its own secret, or `undefined` for a token. */
+export function installationOf(request: FastifyRequest): string | undefined {
+  return request.installation ?? undefined;
 }
 
 /** The caller of a route that declared roles; set by the hook above. */

@@ -4,8 +4,16 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** The roles a `/v1` route admits; every such route must declare them. */
     roles?: readonly Role[];
+    /** Also admit `Authorization: Installation ID:SECRET` (a user's own privacy requests). */
+    installationAuth?: boolean;
+    /** Also admit `Authorization: Receipt TOKEN`, checked by the route itself (erasure receipts). */
+    receiptAuth?: boolean;
   }
   interface FastifyRequest {
     principal: Principal | null;
+    /** The installation that authenticated with its secret, on `installationAuth` routes. */
+    installation: string | null;
+    /** The token of `Authorization: Receipt TOKEN`, on `receiptAuth` routes; unchecked. */
+    receiptToken: string | null;
   }
 }

@@ -6,6 +6,7 @@ import type { MerkleErrorCode } from '../ledger/merkle/index.js';
 import type { NoteErrorCode } from '../ledger/note/index.js';
 import type { LegalErrorCode } from '../legal/legal-errors.js';
 import type { LookupErrorCode } from '../lookup/lookup-errors.js';
+import type { PrivacyErrorCode } from '../privacy/privacy-errors.js';
 import type { ReportErrorCode } from '../reports/report-errors.js';
 import type { RegistryErrorCode } from '../residency/registry-errors.js';
 import type { ResidencyErrorCode } from '../residency/residency-errors.js';
@@ -36,6 +37,7 @@ type KnownCode =
   | StatsErrorCode
   | LegalErrorCode
   | ReportErrorCode
+  | PrivacyErrorCode
   | 'VALIDATION_FAILED'
   | 'ROUTE_NOT_FOUND';
 
@@ -115,6 +117,11 @@ export const PROBLEM_STATUS = {
   LEGAL_PACKAGE_NOT_FOUND: 404,
   PERSONAL_DATA_IN_TECHNICAL_PACKAGE: 500,
   INVALID_STIX_BUNDLE: 500,
+  PRIVACY_REQUEST_NOT_FOUND: 404,
+  INVALID_PRIVACY_REQUEST: 400,
+  PRIVACY_REQUEST_CLOSED: 409,
+  EXPORT_NOT_AVAILABLE: 409,
+  INVALID_PRIVACY_HISTORY: 400,
 } as const satisfies Record<KnownCode, number>;
 
 export interface Problem {

@@ -1,7 +1,6 @@
 import type { Actor } from '../ledger/audit-sink.js';
 import type { Glasshouse } from '../main.js';
 import type { ExampleDesks } from './example-data.js';
-import { privacyImportEntries } from './example-data.js';
 
 /** Who loads the example: named in every log entry it causes. */
 const EXAMPLE_ACTOR: Actor = { role: 'legal', token: 'example' };
@@ -24,10 +23,7 @@ export function exampleDesksOf(glasshouse: Glasshouse): ExampleDesks {
         },
         { tokenId: EXAMPLE_ACTOR.token, role: 'legal', sites: '*' },
       ),
-    importPrivacyHistory: async (csv) => {
-      const control = glasshouse.logs.get('control')!;
-      const base = { time: new Date().toISOString(), actor: { ...EXAMPLE_ACTOR, role: 'privacy' } };
-      await Promise.all(privacyImportEntries(csv, base).map((entry) => control.append(entry)));
-    },
+    importPrivacyHistory: (csv) =>
+      glasshouse.privacy.importHistory(csv, { ...EXAMPLE_ACTOR, role: 'privacy' }),
   };
 }

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { AuthError } from '../auth/auth-errors.js';
 import { mayAccessSite, type Principal } from '../auth/roles.js';
@@ -114,6 +114,30 @@ export class InstallationRegistry {
     return located;
   }
 
+  /**
+   * Whether `secret` is the installation's secret. Unknown ids take the same path (a compare
+   * against a random hash), so the answer and its timing say nothing about which ids exist.
+   *
+   * @example
+   * if (!(await registry.verifySecret(id, secret))) throw new AuthError('UNAUTHENTICATED', '…');
+   */
+  async verifySecret(id: string, secret: string): Promise<boolean> {
+    const row = await this.#o.db
+      .selectFrom('installations')
+      .select('secret_hash')
+      .where('id', '=', id)
+      .executeTakeFirst();
+    const expected = Buffer.from(row?.secret_hash ?? UNKNOWN_SECRET_HASH, 'hex');
+    const given = Buffer.from(hashSecret(secret), 'hex');
+    return timingSafeEqual(expected, given) && row !== undefined;
+  }
+
+  /** Removes the installation (its id and secret hash) from the registry; for erasure. */
+  async remove(id: string): Promise<boolean> {
+    const result = await this.#o.db.deleteFrom('installations').where('id', '=', id).executeTakeFirst();
+    return result.numDeletedRows > 0n;
+  }
+
   async countBySite(): Promise<Record<string, number>> {
     const rows = await this.#o.db
       .selectFrom('installations')
@@ -123,6 +147,9 @@ export class InstallationRegistry {
     return Object.fromEntries(rows.map((r) => [r.site, Number(r.n)]));
   }
 }
+
+/** Compared against for unknown ids; no secret hashes to it (it is not a SHA-256 of anything known). */
+const UNKNOWN_SECRET_HASH = randomBytes(32).toString('hex');
 
 function hashSecret(secret: string): string {
   return createHash('sha256').update(secret).digest('hex');

@@ -64,4 +64,24 @@ export interface SiteClient {
     installationId: string,
     range?: TimeRange,
   ): Promise<{ readonly submissions: number; readonly events: number } | undefined>;
+  /**
+   * A commitment for the log (`SubjectKeys.commit`) under the installation's key at this site,
+   * for the desks' control-plane entries; rejects with `SUBJECT_NOT_AT_SITE` once erased.
+   */
+  commitInstallation(installationId: string, field: string, value: string): Promise<string>;
+  /**
+   * Erasure hook for the privacy desk, the last at a site: deletes the installation's
+   * submissions and the samples (rows and encrypted blobs) no other submission at the site
+   * references, then compacts the site's metadata store (VACUUM, WAL truncated). Run after
+   * `eraseInstallationKey`, no submission of the installation can land afterwards. Idempotent.
+   */
+  eraseInstallationSubmissions(
+    installationId: string,
+  ): Promise<{ submissions: number; samplesRemoved: readonly string[] }>;
+  /**
+   * Erasure hook for the privacy desk: destroys the installation's key (crypto-shredding its
+   * sealed fields and its log salt) and logs it as a commitment taken just before; from then
+   * on the site refuses the installation's submissions. Idempotent.
+   */
+  eraseInstallationKey(installationId: string, actor: Actor): Promise<{ key: boolean }>;
 }

@@ -53,6 +53,8 @@ export class SiteNode implements SiteClient {
       db: tablesOf<VaultTables>(options.metadata.db),
       durable: () => options.metadata.durable(),
       subjects: this.subjects,
+      stillAdmitted: (trx, installationId) =>
+        SubjectKeys.isAdmitted(tablesOf<SubjectTables>(trx), installationId),
     });
   }
 
@@ -128,6 +130,36 @@ export class SiteNode implements SiteClient {
     const records = await this.installationRecords(installationId, range);
     if (records === undefined) return undefined;
     return { submissions: records.submissions.length, events: records.events.length };
+  }
+
+  commitInstallation(installationId: string, field: string, value: string): Promise<string> {
+    return this.subjects.commit(installationId, field, value);
+  }
+
+  async eraseInstallationSubmissions(installationId: string) {
+    const erased = await this.vault.eraseSubmissionsOf(installationId);
+    // Also on a repeat: a crash may have come between the delete and the compaction.
+    await this.#options.metadata.compact();
+    return erased;
+  }
+
+  async eraseInstallationKey(installationId: string, actor: Actor): Promise<{ key: boolean }> {
+    const admitted = await this.subjects.admittedAt(installationId);
+    if (admitted !== undefined) {
+      // The commitment needs the key: take it before the key goes.
+      const installation = await this.subjects.commit(installationId, 'installation', installationId);
+      // On the record first: a crash after it repeats the entry, never loses it.
+      await this.#options.audit.append({
+        type: 'installation.erased',
+        time: this.#options.now().toISOString(),
+        actor,
+        site: this.name,
+        installation,
+      });
+      await this.subjects.destroy(installationId);
+      await this.#options.metadata.durable();
+    }
+    return { key: admitted !== undefined };
   }
 
   async close(): Promise<void> {

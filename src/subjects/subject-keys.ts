@@ -54,6 +54,16 @@ export class SubjectKeys {
     return createHmac('sha256', salt).update(`${field}\n${value}`).digest('hex');
   }
 
+  /** Whether the installation has a key here, read through `db` (a transaction of the caller's). */
+  static async isAdmitted(db: Kysely<SubjectTables>, installationId: string): Promise<boolean> {
+    const row = await db
+      .selectFrom('subject_keys')
+      .select('installation_id')
+      .where('installation_id', '=', installationId)
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
   /** When the installation's key was created here; `undefined` when the site has none. */
   async admittedAt(installationId: string): Promise<string | undefined> {
     const row = await this.#options.db
@@ -62,6 +72,15 @@ export class SubjectKeys {
       .where('installation_id', '=', installationId)
       .executeTakeFirst();
     return row?.created_at;
+  }
+
+  /** Destroys the installation's key (crypto-shredding); true when there was one. */
+  async destroy(installationId: string): Promise<boolean> {
+    const result = await this.#options.db
+      .deleteFrom('subject_keys')
+      .where('installation_id', '=', installationId)
+      .executeTakeFirst();
+    return result.numDeletedRows > 0n;
   }
 
   async keyOf(installationId: string): Promise<Buffer> {

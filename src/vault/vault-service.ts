@@ -1,9 +1,10 @@
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { Actor, AuditSink } from '../ledger/audit-sink.js';
 import type { BlobStore, TimeRange } from '../storage/ports.js';
 import { TransactionBatcher } from '../storage/transaction-batcher.js';
+import { SubjectError } from '../subjects/subject-errors.js';
 import type { SubjectKeys } from '../subjects/subject-keys.js';
 import { decryptField, encryptField, openStream, sealStream } from './crypto/index.js';
 import { DigestMeter, type SampleDigests } from './digest-meter.js';
@@ -53,6 +54,11 @@ export interface VaultServiceOptions {
   readonly blobs: BlobStore;
   readonly masterKey: Buffer;
   readonly subjects: SubjectKeys;
+  /**
+   * Whether the installation still has its key, read inside the submission's transaction: an
+   * erasure may destroy the key while a file streams in, and its row must then not land.
+   */
+  readonly stillAdmitted?: (trx: Transaction<VaultTables>, installationId: string) => Promise<boolean>;
   readonly audit: AuditSink;
   readonly maxSampleBytes: number;
   readonly now: () => Date;
@@ -89,6 +95,12 @@ export class VaultService {
       `${submission.installationId}:filename`,
     );
     const isNew = await this.#commits.run(async (trx) => {
+      if (
+        this.#o.stillAdmitted !== undefined &&
+        !(await this.#o.stillAdmitted(trx, submission.installationId))
+      ) {
+        throw new SubjectError('SUBJECT_NOT_AT_SITE', `installation is not assigned to site ${this.#o.site}`);
+      }
       const known = await trx
         .updateTable('samples')
         .set({ last_seen: time })
@@ -201,6 +213,43 @@ export class VaultService {
       product: row.product,
       filename: decryptField(key, row.filename_sealed, `${installationId}:filename`),
     }));
+  }
+
+  /**
+   * Deletes the installation's submissions and the samples no other submission references
+   * (rows in one transaction, then blobs). A crash between the two leaves blobs without rows,
+   * which `recover()` removes at the next start; a second call finds nothing and removes nothing.
+   */
+  async eraseSubmissionsOf(
+    installationId: string,
+  ): Promise<{ submissions: number; samplesRemoved: string[] }> {
+    const erased = await this.#o.db.transaction().execute(async (trx) => {
+      const rows = await trx
+        .selectFrom('submissions')
+        .select('sha256')
+        .distinct()
+        .where('installation_id', '=', installationId)
+        .execute();
+      const deleted = await trx
+        .deleteFrom('submissions')
+        .where('installation_id', '=', installationId)
+        .executeTakeFirst();
+      const removed: string[] = [];
+      for (const { sha256 } of rows) {
+        const other = await trx
+          .selectFrom('submissions')
+          .select('id')
+          .where('sha256', '=', sha256)
+          .executeTakeFirst();
+        if (other !== undefined) continue;
+        await trx.deleteFrom('samples').where('sha256', '=', sha256).execute();
+        removed.push(sha256);
+      }
+      return { submissions: Number(deleted.numDeletedRows), samplesRemoved: removed };
+    });
+    await this.#o.durable();
+    for (const sha256 of erased.samplesRemoved) await this.#o.blobs.delete(sha256);
+    return erased;
   }
 
   async usage(): Promise<{ samples: number; bytes: number }> {

@@ -1,5 +1,5 @@
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
-import { open, unlink } from 'node:fs/promises';
+import { open, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
 import { writeFully } from '../fs/write-fully.js';
@@ -57,22 +57,19 @@ export interface DuckDbStatsStoreOptions {
  * transaction. Writes and reads use separate connections, each serialized.
  */
 export class DuckDbStatsStore implements StatsStore {
-  readonly #instance: DuckDBInstance;
+  #instance: DuckDBInstance;
   readonly #writer: Serialized;
   readonly #reader: Serialized;
   readonly #loadDirectory: string;
+  readonly #options: DuckDbStatsStoreOptions;
   #loads = 0;
 
-  private constructor(
-    instance: DuckDBInstance,
-    writer: DuckDBConnection,
-    reader: DuckDBConnection,
-    loadDirectory: string,
-  ) {
-    this.#instance = instance;
-    this.#writer = new Serialized(writer);
-    this.#reader = new Serialized(reader);
-    this.#loadDirectory = loadDirectory;
+  private constructor(opened: OpenedDatabase, options: DuckDbStatsStoreOptions) {
+    this.#instance = opened.instance;
+    this.#writer = new Serialized(opened.writer);
+    this.#reader = new Serialized(opened.reader);
+    this.#loadDirectory = join(options.directory, 'load');
+    this.#options = options;
   }
 
   /**
@@ -84,21 +81,10 @@ export class DuckDbStatsStore implements StatsStore {
     mkdirSync(loadDirectory, { recursive: true, mode: 0o700 });
     // Scratch files of loads a crash interrupted: their rows are still in the write-ahead log.
     for (const name of readdirSync(loadDirectory)) rmSync(join(loadDirectory, name), { force: true });
-    const instance = await DuckDBInstance.create(join(options.directory, 'stats.duckdb'), {
-      memory_limit: `${options.memoryLimitMb}MB`,
-      temp_directory: join(options.directory, 'tmp'),
-      // Row order carries no meaning here; without it inserts from read_csv run in parallel.
-      preserve_insertion_order: 'false',
-      // Fewer, larger checkpoints: loads commit often, and each checkpoint rewrites row groups.
-      checkpoint_threshold: '256MB',
-    });
-    const writer = await instance.connect();
-    await writer.run(EVENTS_TABLE_DDL);
-    await writer.run(
-      'CREATE TABLE IF NOT EXISTS load_marker (id INTEGER PRIMARY KEY, loaded_through BIGINT NOT NULL)',
-    );
-    await writer.run('INSERT INTO load_marker VALUES (1, 0) ON CONFLICT DO NOTHING');
-    return new DuckDbStatsStore(instance, writer, await instance.connect(), loadDirectory);
+    // A rewrite a crash interrupted (see compact): the database it would have replaced is intact.
+    rmSync(rewriteFile(options.directory), { force: true });
+    rmSync(`${rewriteFile(options.directory)}.wal`, { force: true });
+    return new DuckDbStatsStore(await openDatabase(options), options);
   }
 
   load(rows: readonly Uint8Array[], through: number): Promise<void> {
@@ -186,16 +172,88 @@ export class DuckDbStatsStore implements StatsStore {
     });
   }
 
+  /**
+   * Rewrites the database into a fresh file and swaps it in. DuckDB's CHECKPOINT returns
+   * deleted rows' blocks to a free list without overwriting them, so an erased installation's
+   * id stayed readable in the file; a copy holds only live rows. It costs a copy of the
+   * events table, once per erasure.
+   */
   compact(): Promise<void> {
-    return this.#writer.use(async (db) => {
-      await db.run('CHECKPOINT');
-    });
+    return this.#writer.use((writer) =>
+      this.#reader.use(async (reader) => {
+        const file = databaseFile(this.#options.directory);
+        const fresh = rewriteFile(this.#options.directory);
+        rmSync(fresh, { force: true });
+        rmSync(`${fresh}.wal`, { force: true });
+        await writer.run('CHECKPOINT');
+        await writer.run(`ATTACH '${fresh.replaceAll("'", "''")}' AS fresh`);
+        await writer.run(EVENTS_TABLE_DDL.replace('EXISTS events', 'EXISTS fresh.events'));
+        await writer.run('INSERT INTO fresh.events SELECT * FROM events');
+        await writer.run(LOAD_MARKER_DDL.replace('EXISTS load_marker', 'EXISTS fresh.load_marker'));
+        await writer.run('INSERT INTO fresh.load_marker SELECT * FROM load_marker');
+        await writer.run('CHECKPOINT fresh');
+        await writer.run('DETACH fresh');
+        writer.closeSync();
+        reader.closeSync();
+        this.#instance.closeSync();
+        // Everything committed is in the copy; a leftover WAL of the old file must not replay into it.
+        rmSync(`${file}.wal`, { force: true });
+        await rename(fresh, file);
+        await syncDirectory(this.#options.directory);
+        const opened = await openDatabase(this.#options);
+        this.#instance = opened.instance;
+        this.#writer.swap(opened.writer);
+        this.#reader.swap(opened.reader);
+      }),
+    );
   }
 
   async close(): Promise<void> {
     await this.#writer.use(async (db) => db.closeSync());
     await this.#reader.use(async (db) => db.closeSync());
     this.#instance.closeSync();
+  }
+}
+
+const LOAD_MARKER_DDL =
+  'CREATE TABLE IF NOT EXISTS load_marker (id INTEGER PRIMARY KEY, loaded_through BIGINT NOT NULL)';
+
+interface OpenedDatabase {
+  readonly instance: DuckDBInstance;
+  readonly writer: DuckDBConnection;
+  readonly reader: DuckDBConnection;
+}
+
+function databaseFile(directory: string): string {
+  return join(directory, 'stats.duckdb');
+}
+
+function rewriteFile(directory: string): string {
+  return join(directory, 'stats.duckdb.rewrite');
+}
+
+async function openDatabase(options: DuckDbStatsStoreOptions): Promise<OpenedDatabase> {
+  const instance = await DuckDBInstance.create(databaseFile(options.directory), {
+    memory_limit: `${options.memoryLimitMb}MB`,
+    temp_directory: join(options.directory, 'tmp'),
+    // Row order carries no meaning here; without it inserts from read_csv run in parallel.
+    preserve_insertion_order: 'false',
+    // Fewer, larger checkpoints: loads commit often, and each checkpoint rewrites row groups.
+    checkpoint_threshold: '256MB',
+  });
+  const writer = await instance.connect();
+  await writer.run(EVENTS_TABLE_DDL);
+  await writer.run(LOAD_MARKER_DDL);
+  await writer.run('INSERT INTO load_marker VALUES (1, 0) ON CONFLICT DO NOTHING');
+  return { instance, writer, reader: await instance.connect() };
+}
+
+async function syncDirectory(directory: string): Promise<void> {
+  const handle = await open(directory, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
   }
 }
 
@@ -250,10 +308,15 @@ async function writeScratch(file: string, rows: readonly Uint8Array[]): Promise<
 
 /** One statement at a time per connection. */
 class Serialized {
-  readonly #db: DuckDBConnection;
+  #db: DuckDBConnection;
   #tail: Promise<unknown> = Promise.resolve();
 
   constructor(db: DuckDBConnection) {
+    this.#db = db;
+  }
+
+  /** Replaces the connection; only from inside `use`, so no statement sees the old one closed. */
+  swap(db: DuckDBConnection): void {
     this.#db = db;
   }
 

@@ -1,0 +1,10 @@
+import { GlasshouseError } from '../shared/errors.js';
+
+export type PrivacyErrorCode =
+  | 'PRIVACY_REQUEST_NOT_FOUND'
+  | 'INVALID_PRIVACY_REQUEST'
+  | 'PRIVACY_REQUEST_CLOSED'
+  | 'EXPORT_NOT_AVAILABLE'
+  | 'INVALID_PRIVACY_HISTORY';
+
+export class PrivacyError extends GlasshouseError<PrivacyErrorCode> {}
