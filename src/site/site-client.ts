@@ -3,6 +3,13 @@ import type { Actor } from '../ledger/audit-sink.js';
 import type { StatsAggregation, StatsGroup } from '../storage/ports.js';
 import type { SampleHash } from '../vault/sample-hash.js';
 import type { SampleAtSite, SampleSubmission, StoredSample } from '../vault/vault-service.js';
+import type {
+  InstallationInventory,
+  InstallationRecords,
+  PurgeResult,
+  SampleRecord,
+  SiteResidencyScan,
+} from './installation-records.js';
 
 /**
  * How the control plane reaches a site. In `glasshouse up` it is an in-process call; at
@@ -34,4 +41,49 @@ export interface SiteClient {
    * at the site so far (the store and the write-ahead log), and logs it as a commitment.
    */
   eraseInstallationEvents(installationId: string, actor: Actor): Promise<{ deleted: number }>;
+
+  // Relocation (src/relocation): moving an installation's records to another site.
+  /** Everything the site holds of the installation, file names unsealed (for a copy). */
+  exportInstallation(installationId: string): Promise<InstallationRecords>;
+  /** Counts and checksums of the installation's records here; `key`: whether its key is here. */
+  inventoryInstallation(installationId: string): Promise<InstallationInventory>;
+  /** A sample's plaintext for a copy to another site (not a download: no entry). */
+  openSamplePlaintext(sha256: string): Promise<Readable>;
+  /** Stores a sample from another site under this site's key, checking its SHA-256; idempotent. */
+  importSample(record: SampleRecord, plaintext: Readable): Promise<{ copied: boolean }>;
+  /**
+   * Makes the installation's submissions and/or events here exactly the given ones (creating
+   * its key here if needed); idempotent. Its samples must be imported first.
+   */
+  importInstallation(
+    records: Pick<InstallationRecords, 'installationId' | 'submissions' | 'events'>,
+    replace: { readonly submissions: boolean; readonly events: boolean },
+  ): Promise<void>;
+  /** Reads a sample back, decrypts it and checks it hashes to its SHA-256. */
+  verifySample(sha256: string): Promise<boolean>;
+  /**
+   * Removes every record of the installations (submissions, events, keys) and the samples no
+   * installation remaining here references; idempotent. See site/installation-purge.ts.
+   */
+  purgeInstallations(installationIds: readonly string[]): Promise<PurgeResult>;
+  /** Appends a relocation entry to the site's log (`relocation.sent` / `relocation.received`). */
+  recordRelocation(entry: RelocationSiteEntry, actor: Actor): Promise<void>;
+  /** What the site holds, by installation, with every referenced sample checked (audit). */
+  scanResidency(): Promise<SiteResidencyScan>;
+}
+
+/** A finished relocation batch, as one of its two sites logs it. */
+export interface RelocationSiteEntry {
+  readonly kind: 'sent' | 'received';
+  readonly relocation: string;
+  readonly batch: number;
+  readonly source: string;
+  readonly target: string;
+  /** At the target only (the source holds no key any more): logged as commitments. */
+  readonly installationIds: readonly string[];
+  readonly installations: number;
+  readonly submissions: number;
+  readonly samples: number;
+  readonly bytes: number;
+  readonly events: number;
 }
