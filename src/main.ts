@@ -7,6 +7,10 @@ import { CONTROL_NODE, controlDirectory, readMasterKey } from './config/data-dir
 import { openNodeLog } from './ledger/open-node-log.js';
 import type { TransparencyLog } from './ledger/transparency-log.js';
 import { VerdictService } from './lookup/index.js';
+import { RelocationService } from './relocation/relocation-service.js';
+import { type RelocationTables, relocationMigrations } from './relocation/relocation-tables.js';
+import { ResidencyAuditService } from './relocation/residency-audit-service.js';
+import { WriteGate } from './relocation/write-gate.js';
 import { InstallationRegistry } from './residency/installation-registry.js';
 import { PolicyService } from './residency/policy-service.js';
 import { type ResidencyTables, residencyMigrations } from './residency/residency-tables.js';
@@ -23,7 +27,7 @@ import { subjectMigrations } from './subjects/subject-tables.js';
 import { SampleRouter } from './vault/sample-router.js';
 import { vaultMigrations } from './vault/vault-tables.js';
 
-export type ControlTables = AuthTables & ResidencyTables;
+export type ControlTables = AuthTables & ResidencyTables & RelocationTables;
 
 /** Everything `glasshouse up` runs: the control plane and every configured site, in one process. */
 export interface Glasshouse {
@@ -39,6 +43,9 @@ export interface Glasshouse {
   readonly sites: ReadonlyMap<string, SiteNode>;
   /** The transparency log of every node: `control` and each site. */
   readonly logs: ReadonlyMap<string, TransparencyLog>;
+  /** Moving stored records when the policy changes; runs in the serving process only. */
+  readonly relocations: RelocationService;
+  readonly residencyAudit: ResidencyAuditService;
   /** Cleans what a crash left at every site; only the serving process may call it. */
   recover(): Promise<void>;
   close(): Promise<void>;
@@ -70,7 +77,7 @@ export async function openGlasshouse(config: Config, options: OpenOptions = {}):
   const now = options.now ?? (() => new Date());
   const control = await openSqliteMetadataStore<ControlTables>({
     file: join(controlDirectory(config.dataDir), 'control.db'),
-    migrations: { ...authMigrations, ...residencyMigrations },
+    migrations: { ...authMigrations, ...residencyMigrations, ...relocationMigrations },
   });
   const logOptions = {
     publish: options.publish ?? false,
@@ -112,6 +119,19 @@ export async function openGlasshouse(config: Config, options: OpenOptions = {}):
     sites: siteClients,
     now,
   });
+  // Holds an installation's uploads and events while relocation switches its site.
+  const gate = new WriteGate();
+  const relocations = new RelocationService({
+    db: tablesOf<RelocationTables & ResidencyTables>(control.db),
+    policy,
+    sites: siteClients,
+    gate,
+    audit: controlAudit,
+    now,
+    defaults: { batchSize: 50, rateLimitMbps: 0 },
+    canRun: options.publish === true,
+    onBackgroundError: (error, context) => options.onBackgroundError?.(error, context),
+  });
   return {
     config,
     tokens: new TokenService({
@@ -123,21 +143,31 @@ export async function openGlasshouse(config: Config, options: OpenOptions = {}):
     }),
     policy,
     registry,
-    samples: new SampleRouter({ registry, sites: siteClients }),
+    samples: new SampleRouter({ registry, sites: siteClients, gate }),
     stats: new StatsRouter({
       registry,
       sites: siteClients,
       settings: config.stats,
+      gate,
       now,
       onSiteError: (error, site) => options.onBackgroundError?.(error, `storing telemetry at ${site}`),
     }),
     verdicts,
     sites,
     logs,
+    relocations,
+    residencyAudit: new ResidencyAuditService({
+      db: tablesOf<ResidencyTables>(control.db),
+      policy,
+      sites: siteClients,
+      now,
+    }),
     async recover() {
       for (const site of sites.values()) await site.vault.recover();
+      if (options.publish === true) await relocations.resumeInterrupted();
     },
     async close() {
+      await relocations.close();
       verdicts.close();
       await verdictStore.close();
       for (const site of sites.values()) await site.close();

@@ -7,6 +7,7 @@ import { lookupRoutes } from '../lookup/lookup-routes.js';
 import { verdictRoutes } from '../lookup/verdict-routes.js';
 import type { Glasshouse } from '../main.js';
 import { installationRoutes } from '../residency/installation-routes.js';
+import { relocationRoutes } from '../relocation/relocation-routes.js';
 import { policyRoutes } from '../residency/policy-routes.js';
 import { statsRoutes } from '../stats/stats-routes.js';
 import { sampleRoutes } from '../vault/sample-routes.js';
@@ -101,6 +102,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     prefix: '/v1',
     stats: glasshouse.stats,
     maxBatchBytes: glasshouse.config.stats.maxBatchBytes,
+  });
+  await app.register(relocationRoutes, {
+    prefix: '/v1',
+    relocations: glasshouse.relocations,
+    audit: glasshouse.residencyAudit,
   });
   return app;
 }

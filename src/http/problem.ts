@@ -5,6 +5,7 @@ import type { LedgerErrorCode } from '../ledger/ledger-errors.js';
 import type { MerkleErrorCode } from '../ledger/merkle/index.js';
 import type { NoteErrorCode } from '../ledger/note/index.js';
 import type { LookupErrorCode } from '../lookup/lookup-errors.js';
+import type { RelocationErrorCode } from '../relocation/relocation-errors.js';
 import type { RegistryErrorCode } from '../residency/registry-errors.js';
 import type { ResidencyErrorCode } from '../residency/residency-errors.js';
 import { GlasshouseError } from '../shared/errors.js';
@@ -32,6 +33,7 @@ type KnownCode =
   | NoteErrorCode
   | LookupErrorCode
   | StatsErrorCode
+  | RelocationErrorCode
   | 'VALIDATION_FAILED'
   | 'ROUTE_NOT_FOUND';
 
@@ -96,6 +98,11 @@ export const PROBLEM_STATUS = {
   STATS_WAL_CORRUPT: 500,
   INVALID_FEED: 400,
   BATCH_TOO_LARGE: 413,
+  RELOCATION_NOT_FOUND: 404,
+  RELOCATION_ACTIVE: 409,
+  RELOCATION_STATE: 409,
+  RELOCATION_UNAVAILABLE: 503,
+  INVALID_RELOCATION: 409,
   VALIDATION_FAILED: 400,
   ROUTE_NOT_FOUND: 404,
 } as const satisfies Record<KnownCode, number>;

@@ -52,7 +52,7 @@ export async function exportInstallation(parts: SiteParts, installationId: strin
       });
     }
   }
-  const events = parts.stats === undefined ? [] : await parts.stats.exportInstallation(installationId);
+  const events = await statsOf(parts).exportInstallation(installationId);
   return { installationId, submissions, samples, events };
 }
 
@@ -190,9 +190,7 @@ export async function scanResidency(parts: SiteParts): Promise<SiteResidencyScan
     .groupBy('installation_id')
     .execute();
   for (const row of counts) entry(row.installation_id).submissions = Number(row.n);
-  if (parts.stats !== undefined) {
-    for (const [id, n] of await parts.stats.countByInstallation()) entry(id).events = n;
-  }
+  for (const [id, n] of await statsOf(parts).countByInstallation()) entry(id).events = n;
   const referenced = await db.selectFrom('submissions').select('sha256').distinct().execute();
   const known = new Set((await db.selectFrom('samples').select('sha256').execute()).map((r) => r.sha256));
   const referencedSet = new Set(referenced.map((r) => r.sha256));
