@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { registerInit } from './init-command.js';
 import { registerLedger } from './ledger-command.js';
 import { registerPolicy } from './policy-command.js';
+import { registerRelocate } from './relocate-command.js';
 import { registerToken } from './token-command.js';
 import { registerUp } from './up-command.js';
 import { registerVerdicts } from './verdicts-command.js';
@@ -18,5 +19,6 @@ registerToken(program);
 registerPolicy(program);
 registerLedger(program);
 registerVerdicts(program);
+registerRelocate(program);
 
 await program.parseAsync(process.argv);

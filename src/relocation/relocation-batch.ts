@@ -49,7 +49,10 @@ export async function relocateBatch(ctx: BatchContext, items: readonly Item[]): 
     for (const item of before) {
       if (ctx.shouldStop()) return false;
       const { records } = await syncInstallation(ctx, source, target, item.installation_id);
-      await verifySamples(target, records.samples.map((s) => s.sha256));
+      await verifySamples(
+        target,
+        records.samples.map((s) => s.sha256),
+      );
       await setStep(ctx, [item.installation_id], 'copied');
     }
     if (ctx.shouldStop()) return false;

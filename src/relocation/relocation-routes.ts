@@ -135,7 +135,10 @@ export const relocationRoutes: FastifyPluginAsyncTypebox<{
       schema: {
         summary: 'Every relocation, newest first, with its progress',
         tags: ['residency'],
-        response: { 200: Type.Object({ relocations: Type.Array(RelocationStatusSchema) }), ...errorResponses() },
+        response: {
+          200: Type.Object({ relocations: Type.Array(RelocationStatusSchema) }),
+          ...errorResponses(),
+        },
       },
     },
     async () => ({ relocations: await relocations.list() }),
@@ -146,7 +149,8 @@ export const relocationRoutes: FastifyPluginAsyncTypebox<{
     {
       config: { roles: ['admin'] },
       schema: {
-        summary: 'A relocation: state, installations, records and bytes done and to do, rate, time left, errors',
+        summary:
+          'A relocation: state, installations, records and bytes done and to do, rate, time left, errors',
         tags: ['residency'],
         params: IdParam,
         response: { 200: RelocationStatusSchema, ...errorResponses(400, 404) },

@@ -86,7 +86,12 @@ export class RelocationService {
   }
 
   plan(): Promise<RelocationPlan> {
-    return planRelocation({ db: tablesOf<ResidencyTables>(this.#o.db), policy: this.#o.policy, sites: this.#o.sites, now: this.#o.now() });
+    return planRelocation({
+      db: tablesOf<ResidencyTables>(this.#o.db),
+      policy: this.#o.policy,
+      sites: this.#o.sites,
+      now: this.#o.now(),
+    });
   }
 
   async start(settings: Partial<RelocationSettings>, actor: Actor): Promise<RelocationStatus> {
@@ -154,21 +159,31 @@ export class RelocationService {
       relocation: id,
       policyVersion: plan.policyVersion,
       installations: plan.installations,
-      routes: plan.groups.map((g) => ({ source: g.source, target: g.target, installations: g.installations })),
+      routes: plan.groups.map((g) => ({
+        source: g.source,
+        target: g.target,
+        installations: g.installations,
+      })),
     });
     this.#launch(id);
     return this.get(id);
   }
 
   async get(id: string): Promise<RelocationStatus> {
-    const row = await this.#o.db.selectFrom('relocations').selectAll().where('id', '=', id).executeTakeFirst();
+    const row = await this.#o.db
+      .selectFrom('relocations')
+      .selectAll()
+      .where('id', '=', id)
+      .executeTakeFirst();
     if (row === undefined) throw new RelocationError('RELOCATION_NOT_FOUND', 'no relocation with that id');
     const items = await this.#o.db
       .selectFrom('relocation_items')
       .select(['step', 'submissions', 'samples', 'bytes', 'events'])
       .where('relocation_id', '=', id)
       .execute();
-    const tally = (which: readonly { submissions: number; samples: number; bytes: number; events: number }[]) => ({
+    const tally = (
+      which: readonly { submissions: number; samples: number; bytes: number; events: number }[],
+    ) => ({
       records: which.reduce((s, i) => s + i.submissions + i.samples + i.events, 0),
       bytes: which.reduce((s, i) => s + i.bytes, 0),
     });
@@ -204,7 +219,11 @@ export class RelocationService {
   }
 
   async list(): Promise<RelocationStatus[]> {
-    const rows = await this.#o.db.selectFrom('relocations').select('id').orderBy('created_at', 'desc').execute();
+    const rows = await this.#o.db
+      .selectFrom('relocations')
+      .select('id')
+      .orderBy('created_at', 'desc')
+      .execute();
     return Promise.all(rows.map((r) => this.get(r.id)));
   }
 
@@ -318,7 +337,17 @@ export class RelocationService {
     if (next === undefined) return [];
     return this.#o.db
       .selectFrom('relocation_items')
-      .select(['installation_id', 'source', 'target', 'batch', 'step', 'submissions', 'samples', 'bytes', 'events'])
+      .select([
+        'installation_id',
+        'source',
+        'target',
+        'batch',
+        'step',
+        'submissions',
+        'samples',
+        'bytes',
+        'events',
+      ])
       .where('relocation_id', '=', id)
       .where('batch', '=', next.batch)
       .where('step', 'not in', FINISHED_STEPS as ItemStepList)
@@ -328,9 +357,13 @@ export class RelocationService {
   async #transition(id: string, from: readonly RelocationState[], to: RelocationState): Promise<void> {
     const row = await this.#row(id);
     if (!from.includes(row.state)) {
-      throw new RelocationError('RELOCATION_STATE', `relocation ${id} is ${row.state}; cannot make it ${to}`, {
-        details: { state: row.state },
-      });
+      throw new RelocationError(
+        'RELOCATION_STATE',
+        `relocation ${id} is ${row.state}; cannot make it ${to}`,
+        {
+          details: { state: row.state },
+        },
+      );
     }
     await this.#o.db
       .updateTable('relocations')
@@ -363,7 +396,10 @@ export class RelocationService {
 
   async #fail(id: string, error: unknown): Promise<void> {
     const row = await this.#row(id);
-    const errors = [...(JSON.parse(row.errors) as string[]), `${this.#o.now().toISOString()} ${messageOf(error)}`];
+    const errors = [
+      ...(JSON.parse(row.errors) as string[]),
+      `${this.#o.now().toISOString()} ${messageOf(error)}`,
+    ];
     await this.#o.db
       .updateTable('relocations')
       .set({
@@ -376,7 +412,11 @@ export class RelocationService {
   }
 
   async #row(id: string) {
-    const row = await this.#o.db.selectFrom('relocations').selectAll().where('id', '=', id).executeTakeFirst();
+    const row = await this.#o.db
+      .selectFrom('relocations')
+      .selectAll()
+      .where('id', '=', id)
+      .executeTakeFirst();
     if (row === undefined) throw new RelocationError('RELOCATION_NOT_FOUND', 'no relocation with that id');
     return row;
   }
@@ -391,7 +431,16 @@ export class RelocationService {
   }
 }
 
-type ItemStepList = ('pending' | 'copied' | 'verified' | 'switched' | 'purged' | 'done' | 'rolledback' | 'skipped')[];
+type ItemStepList = (
+  | 'pending'
+  | 'copied'
+  | 'verified'
+  | 'switched'
+  | 'purged'
+  | 'done'
+  | 'rolledback'
+  | 'skipped'
+)[];
 
 /** A batch met by a cancel: switched items finish (purge, log); the others roll back. */
 async function rollBackOrFinish(ctx: BatchContext, items: readonly Item[]): Promise<void> {

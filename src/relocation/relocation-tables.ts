@@ -3,7 +3,15 @@ import type { Kysely, Migration } from 'kysely';
 export type RelocationState = 'running' | 'paused' | 'cancelling' | 'cancelled' | 'done' | 'failed';
 
 /** Where one installation of a relocation is; each step is journaled before the next starts. */
-export type ItemStep = 'pending' | 'copied' | 'verified' | 'switched' | 'purged' | 'done' | 'rolledback' | 'skipped';
+export type ItemStep =
+  | 'pending'
+  | 'copied'
+  | 'verified'
+  | 'switched'
+  | 'purged'
+  | 'done'
+  | 'rolledback'
+  | 'skipped';
 
 export interface RelocationsTable {
   id: string;

@@ -101,10 +101,20 @@ export async function auditResidency(options: {
       }
     }
     for (const sha256 of scan.samples.missing) {
-      violations.push({ kind: 'SAMPLE_MISSING', site: site.name, sha256, detail: 'referenced by a submission, not stored' });
+      violations.push({
+        kind: 'SAMPLE_MISSING',
+        site: site.name,
+        sha256,
+        detail: 'referenced by a submission, not stored',
+      });
     }
     for (const sha256 of scan.samples.corrupt) {
-      violations.push({ kind: 'SAMPLE_CORRUPT', site: site.name, sha256, detail: 'does not decrypt to its hash' });
+      violations.push({
+        kind: 'SAMPLE_CORRUPT',
+        site: site.name,
+        sha256,
+        detail: 'does not decrypt to its hash',
+      });
     }
     summaries.push({
       site: site.name,

@@ -29,7 +29,10 @@ export async function purgeInstallations(
       .where('installation_id', 'in', slice)
       .execute();
     for (const row of referenced) candidates.add(row.sha256);
-    const deleted = await db.deleteFrom('submissions').where('installation_id', 'in', slice).executeTakeFirst();
+    const deleted = await db
+      .deleteFrom('submissions')
+      .where('installation_id', 'in', slice)
+      .executeTakeFirst();
     submissions += Number(deleted.numDeletedRows);
   }
   await durable();
@@ -65,7 +68,9 @@ export async function deleteUnreferencedSamples(
         .deleteFrom('samples')
         .where('sha256', '=', sha256)
         .where((eb) =>
-          eb.not(eb.exists(eb.selectFrom('submissions').select('id').where('submissions.sha256', '=', sha256))),
+          eb.not(
+            eb.exists(eb.selectFrom('submissions').select('id').where('submissions.sha256', '=', sha256)),
+          ),
         )
         .returning('size')
         .executeTakeFirst();

@@ -17,7 +17,10 @@ const filenameContext = (installationId: string) => `${installationId}:filename`
  * Everything the site holds of an installation, file names unsealed, for a copy to another
  * site. Events are read after everything acknowledged so far is loaded.
  */
-export async function exportInstallation(parts: SiteParts, installationId: string): Promise<InstallationRecords> {
+export async function exportInstallation(
+  parts: SiteParts,
+  installationId: string,
+): Promise<InstallationRecords> {
   const { db } = parts.vault;
   const rows = await db
     .selectFrom('submissions')
@@ -76,7 +79,11 @@ export async function importSample(
 ): Promise<{ copied: boolean }> {
   const { db, blobs, masterKey, durable, withSample } = parts.vault;
   return withSample(record.sha256, async () => {
-    const row = await db.selectFrom('samples').select('sha256').where('sha256', '=', record.sha256).executeTakeFirst();
+    const row = await db
+      .selectFrom('samples')
+      .select('sha256')
+      .where('sha256', '=', record.sha256)
+      .executeTakeFirst();
     if (row !== undefined && (await blobs.has(record.sha256))) {
       plaintext.destroy();
       return { copied: false };

@@ -1,9 +1,9 @@
+import type { Kysely } from 'kysely';
 import type { StatsBuffer } from '../stats/stats-buffer.js';
 import { StatsError } from '../stats/stats-errors.js';
 import type { SubjectKeys } from '../subjects/subject-keys.js';
 import type { SubjectTables } from '../subjects/subject-tables.js';
 import type { VaultInternals } from '../vault/vault-service.js';
-import type { Kysely } from 'kysely';
 
 /** The stores and keys of one site that moving and purging an installation's records touch. */
 export interface SiteParts {

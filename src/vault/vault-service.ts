@@ -2,8 +2,8 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Kysely } from 'kysely';
 import type { Actor, AuditSink } from '../ledger/audit-sink.js';
-import type { BlobStore } from '../storage/ports.js';
 import { KeyedLock } from '../shared/keyed-lock.js';
+import type { BlobStore } from '../storage/ports.js';
 import { TransactionBatcher } from '../storage/transaction-batcher.js';
 import type { SubjectKeys } from '../subjects/subject-keys.js';
 import { encryptField, openStream, sealStream } from './crypto/index.js';
@@ -105,7 +105,13 @@ export class VaultService {
     );
     const isNew = await this.#sampleLocks.run(digests.sha256, async () => {
       await written.publish();
-      return this.#commitSubmission(digests, submission.installationId, submission.product, filenameSealed, time);
+      return this.#commitSubmission(
+        digests,
+        submission.installationId,
+        submission.product,
+        filenameSealed,
+        time,
+      );
     });
     return { ...digests, site: this.#o.site, new: isNew };
   }
