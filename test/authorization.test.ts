@@ -6,6 +6,7 @@ import { bearer, type Harness, startHarness } from './support/harness.js';
 let h: Harness;
 let installationId: string;
 let sha256: string;
+let relocationId: string;
 
 interface RouteCase {
   readonly method: 'GET' | 'POST' | 'PUT';
@@ -110,6 +111,33 @@ const ROUTES: readonly RouteCase[] = [
     url: () => '/v1/stats/top-threats?country=DE',
     admits: ['analyst'],
   },
+  {
+    method: 'POST',
+    path: '/v1/relocations',
+    url: () => '/v1/relocations',
+    admits: ['admin'],
+    payload: () => ({ dryRun: true }),
+  },
+  { method: 'GET', path: '/v1/relocations', url: () => '/v1/relocations', admits: ['admin'] },
+  {
+    method: 'GET',
+    path: '/v1/relocations/{id}',
+    url: () => `/v1/relocations/${relocationId}`,
+    admits: ['admin'],
+  },
+  // In this order, the admin's calls pause, resume and cancel the slow relocation of beforeAll.
+  ...(['pause', 'resume', 'cancel'] as const).map((action) => ({
+    method: 'POST' as const,
+    path: `/v1/relocations/{id}/${action}`,
+    url: () => `/v1/relocations/${relocationId}/${action}`,
+    admits: ['admin'] as const,
+  })),
+  {
+    method: 'GET',
+    path: '/v1/residency/audit',
+    url: () => '/v1/residency/audit',
+    admits: ['admin', 'auditor'],
+  },
 ];
 
 beforeAll(async () => {
@@ -129,10 +157,47 @@ beforeAll(async () => {
     payload: randomBytes(100),
   });
   sha256 = stored.json().sha256;
+  relocationId = await startSlowRelocation(product);
   // The token entries above are in the control log; publish them so proofs have a tree.
   await h.glasshouse.logs.get('control')!.publish();
 });
 afterAll(() => h.close());
+
+/** A relocation of one installation at 1 kB/s: still running when the admin pauses it. */
+async function startSlowRelocation(product: string): Promise<string> {
+  const admin = bearer(await h.token('admin'));
+  const moving = await h.app.inject({
+    method: 'POST',
+    url: '/v1/installations',
+    headers: bearer(product),
+    payload: { country: 'AR', product: 'endpoint-12' },
+  });
+  await h.app.inject({
+    method: 'POST',
+    url: `/v1/samples?installation=${moving.json().id}`,
+    headers: { ...bearer(product), 'content-type': 'application/octet-stream' },
+    payload: randomBytes(200_000),
+  });
+  await h.app.inject({
+    method: 'POST',
+    url: '/v1/policy/versions',
+    headers: admin,
+    payload: {
+      default: 'moscow',
+      assign: [
+        { regions: ['EU', 'LATAM'], site: 'zurich' },
+        { countries: ['AR'], site: 'moscow' },
+      ],
+    },
+  });
+  const started = await h.app.inject({
+    method: 'POST',
+    url: '/v1/relocations',
+    headers: admin,
+    payload: { rateLimitMbps: 0.001 },
+  });
+  return started.json().id;
+}
 
 function call(route: RouteCase, headers: Record<string, string>) {
   const payload = route.payload?.();

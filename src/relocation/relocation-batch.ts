@@ -1,10 +1,10 @@
 import type { Kysely } from 'kysely';
 import type { Actor, AuditSink } from '../ledger/audit-sink.js';
 import type { ResidencyTables } from '../residency/residency-tables.js';
-import { type InstallationRecords, inventoryOf } from '../site/installation-records.js';
+import { inventoryOf, type RelocatableRecords } from '../site/installation-records.js';
 import type { SiteClient } from '../site/site-client.js';
 import type { ItemStep, RelocationItemsTable, RelocationTables } from './relocation-tables.js';
-import type { Throttle } from './throttle.js';
+import { CopyStopped, type Throttle } from './throttle.js';
 import type { WriteGate } from './write-gate.js';
 
 /** How many samples of one installation are copied at once (overlaps reads, crypto and fsyncs). */
@@ -48,19 +48,26 @@ export async function relocateBatch(ctx: BatchContext, items: readonly Item[]): 
   if (before.length > 0) {
     for (const item of before) {
       if (ctx.shouldStop()) return false;
-      const { records } = await syncInstallation(ctx, source, target, item.installation_id);
-      await verifySamples(
-        target,
-        records.samples.map((s) => s.sha256),
-      );
+      try {
+        const { records } = await syncInstallation(ctx, source, target, item.installation_id);
+        await verifySamples(
+          target,
+          records.samples.map((s) => s.sha256),
+        );
+      } catch (error) {
+        if (error instanceof CopyStopped) return false;
+        throw error;
+      }
       await setStep(ctx, [item.installation_id], 'copied');
     }
     if (ctx.shouldStop()) return false;
     const ids = before.map((i) => i.installation_id);
     const thaw = await ctx.gate.freeze(ids);
     try {
+      // Inside the freeze the job finishes what it started: a pause or cancel waits for the switch.
+      const committed = { ...ctx, shouldStop: () => false };
       for (const id of ids) {
-        const { records, copied } = await syncInstallation(ctx, source, target, id);
+        const { records, copied } = await syncInstallation(committed, source, target, id);
         await verifyInstallation(source, target, records);
         await verifySamples(target, copied);
       }
@@ -97,20 +104,29 @@ async function syncInstallation(
   source: SiteClient,
   target: SiteClient,
   installationId: string,
-): Promise<{ records: InstallationRecords; copied: string[] }> {
+): Promise<{ records: RelocatableRecords; copied: string[] }> {
   const records = await source.exportInstallation(installationId);
   const copied: string[] = [];
   const wanted = inventoryOf(records, true);
   const present = await target.inventoryInstallation(installationId);
   const queue = [...records.samples];
+  let failing = false;
   const copyNext = async (): Promise<void> => {
-    for (let sample = queue.shift(); sample !== undefined; sample = queue.shift()) {
+    for (let sample = queue.shift(); sample !== undefined && !failing; sample = queue.shift()) {
       const plaintext = await source.openSamplePlaintext(sample.sha256);
-      const result = await target.importSample(sample, plaintext.pipe(ctx.throttle.stream(ctx.onBytes)));
+      const throttled = ctx.throttle.stream(ctx.onBytes, ctx.shouldStop);
+      plaintext.on('error', (error) => throttled.destroy(error));
+      const result = await target.importSample(sample, plaintext.pipe(throttled)).catch((error: unknown) => {
+        failing = true;
+        throw error;
+      });
       if (result.copied) copied.push(sample.sha256);
     }
   };
-  await Promise.all(Array.from({ length: SAMPLE_CONCURRENCY }, copyNext));
+  // Settle every copier before deciding: none may still write at the target after we return.
+  const copiers = await Promise.allSettled(Array.from({ length: SAMPLE_CONCURRENCY }, copyNext));
+  const failed = copiers.find((c): c is PromiseRejectedResult => c.status === 'rejected');
+  if (failed !== undefined) throw failed.reason;
   await target.importInstallation(records, {
     submissions: !present.key || present.submissions.checksum !== wanted.submissions.checksum,
     events: present.events.checksum !== wanted.events.checksum,
@@ -131,7 +147,7 @@ async function verifySamples(target: SiteClient, sha256s: readonly string[]): Pr
 async function verifyInstallation(
   source: SiteClient,
   target: SiteClient,
-  records: InstallationRecords,
+  records: RelocatableRecords,
 ): Promise<void> {
   const wanted = inventoryOf(records, true);
   const [there, here] = await Promise.all([

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 
 /** A sample as a site describes it, without its bytes. */
-export interface SampleRecord {
+export interface RelocatableSample {
   readonly sha256: string;
   readonly sha1: string;
   readonly md5: string;
@@ -15,7 +15,7 @@ export interface SampleRecord {
  * A submission in transit between two sites: the file name is in clear only between the
  * source's unsealing and the target's sealing under its own key for the installation.
  */
-export interface SubmissionRecord {
+export interface RelocatableSubmission {
   readonly sha256: string;
   readonly submittedAt: string;
   readonly product: string;
@@ -23,11 +23,11 @@ export interface SubmissionRecord {
 }
 
 /** Everything a site holds of one installation, except the sample bytes. */
-export interface InstallationRecords {
+export interface RelocatableRecords {
   readonly installationId: string;
-  readonly submissions: readonly SubmissionRecord[];
+  readonly submissions: readonly RelocatableSubmission[];
   /** The samples its submissions reference. */
-  readonly samples: readonly SampleRecord[];
+  readonly samples: readonly RelocatableSample[];
   /** Telemetry rows in the load format of `STATS_ROW_COLUMNS`, each ending in `\n`. */
   readonly events: readonly string[];
 }
@@ -73,7 +73,7 @@ export interface SiteResidencyScan {
   };
 }
 
-export function inventoryOf(records: InstallationRecords, key: boolean): InstallationInventory {
+export function inventoryOf(records: RelocatableRecords, key: boolean): InstallationInventory {
   return {
     installationId: records.installationId,
     key,

@@ -3,10 +3,10 @@ import { type Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { decryptField, encryptField, openStream, sealStream } from '../vault/crypto/index.js';
 import type {
-  InstallationRecords,
-  SampleRecord,
+  RelocatableRecords,
+  RelocatableSample,
+  RelocatableSubmission,
   SiteResidencyScan,
-  SubmissionRecord,
 } from './installation-records.js';
 import { hasKey, type SiteParts, statsOf } from './site-parts.js';
 
@@ -20,7 +20,7 @@ const filenameContext = (installationId: string) => `${installationId}:filename`
 export async function exportInstallation(
   parts: SiteParts,
   installationId: string,
-): Promise<InstallationRecords> {
+): Promise<RelocatableRecords> {
   const { db } = parts.vault;
   const rows = await db
     .selectFrom('submissions')
@@ -29,14 +29,14 @@ export async function exportInstallation(
     .orderBy('id')
     .execute();
   const key = rows.length === 0 ? undefined : await parts.subjects.keyOf(installationId);
-  const submissions: SubmissionRecord[] = rows.map((r) => ({
+  const submissions: RelocatableSubmission[] = rows.map((r) => ({
     sha256: r.sha256,
     submittedAt: r.submitted_at,
     product: r.product,
     filename: decryptField(key!, r.filename_sealed, filenameContext(installationId)),
   }));
   const shas = [...new Set(submissions.map((s) => s.sha256))];
-  const samples: SampleRecord[] = [];
+  const samples: RelocatableSample[] = [];
   for (let i = 0; i < shas.length; i += 500) {
     const found = await db
       .selectFrom('samples')
@@ -74,7 +74,7 @@ export async function openSamplePlaintext(parts: SiteParts, sha256: string): Pro
  */
 export async function importSample(
   parts: SiteParts,
-  record: SampleRecord,
+  record: RelocatableSample,
   plaintext: Readable,
 ): Promise<{ copied: boolean }> {
   const { db, blobs, masterKey, durable, withSample } = parts.vault;
@@ -132,7 +132,7 @@ export async function importSample(
  */
 export async function importInstallation(
   parts: SiteParts,
-  records: Pick<InstallationRecords, 'installationId' | 'submissions' | 'events'>,
+  records: Pick<RelocatableRecords, 'installationId' | 'submissions' | 'events'>,
   replace: { readonly submissions: boolean; readonly events: boolean },
 ): Promise<void> {
   const { installationId } = records;

@@ -5,9 +5,9 @@ import type { SampleHash } from '../vault/sample-hash.js';
 import type { SampleAtSite, SampleSubmission, StoredSample } from '../vault/vault-service.js';
 import type {
   InstallationInventory,
-  InstallationRecords,
   PurgeResult,
-  SampleRecord,
+  RelocatableRecords,
+  RelocatableSample,
   SiteResidencyScan,
 } from './installation-records.js';
 
@@ -44,19 +44,19 @@ export interface SiteClient {
 
   // Relocation (src/relocation): moving an installation's records to another site.
   /** Everything the site holds of the installation, file names unsealed (for a copy). */
-  exportInstallation(installationId: string): Promise<InstallationRecords>;
+  exportInstallation(installationId: string): Promise<RelocatableRecords>;
   /** Counts and checksums of the installation's records here; `key`: whether its key is here. */
   inventoryInstallation(installationId: string): Promise<InstallationInventory>;
   /** A sample's plaintext for a copy to another site (not a download: no entry). */
   openSamplePlaintext(sha256: string): Promise<Readable>;
   /** Stores a sample from another site under this site's key, checking its SHA-256; idempotent. */
-  importSample(record: SampleRecord, plaintext: Readable): Promise<{ copied: boolean }>;
+  importSample(record: RelocatableSample, plaintext: Readable): Promise<{ copied: boolean }>;
   /**
    * Makes the installation's submissions and/or events here exactly the given ones (creating
    * its key here if needed); idempotent. Its samples must be imported first.
    */
   importInstallation(
-    records: Pick<InstallationRecords, 'installationId' | 'submissions' | 'events'>,
+    records: Pick<RelocatableRecords, 'installationId' | 'submissions' | 'events'>,
     replace: { readonly submissions: boolean; readonly events: boolean },
   ): Promise<void>;
   /** Reads a sample back, decrypts it and checks it hashes to its SHA-256. */

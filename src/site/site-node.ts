@@ -11,7 +11,7 @@ import type { SampleHash } from '../vault/sample-hash.js';
 import { type SampleSubmission, VaultService } from '../vault/vault-service.js';
 import type { VaultTables } from '../vault/vault-tables.js';
 import { purgeInstallations } from './installation-purge.js';
-import type { InstallationRecords, SampleRecord } from './installation-records.js';
+import type { RelocatableRecords, RelocatableSample } from './installation-records.js';
 import { inventoryOf } from './installation-records.js';
 import * as transfer from './installation-transfer.js';
 import type { RelocationSiteEntry, SiteClient } from './site-client.js';
@@ -126,12 +126,12 @@ export class SiteNode implements SiteClient {
     return transfer.openSamplePlaintext(this.#parts(), sha256);
   }
 
-  importSample(record: SampleRecord, plaintext: Readable) {
+  importSample(record: RelocatableSample, plaintext: Readable) {
     return transfer.importSample(this.#parts(), record, plaintext);
   }
 
   importInstallation(
-    records: Pick<InstallationRecords, 'installationId' | 'submissions' | 'events'>,
+    records: Pick<RelocatableRecords, 'installationId' | 'submissions' | 'events'>,
     replace: { readonly submissions: boolean; readonly events: boolean },
   ) {
     return transfer.importInstallation(this.#parts(), records, replace);
