@@ -30,6 +30,8 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
 interface Round {
   readonly relocation: { readonly seconds: number; readonly mbps: number };
   readonly cp: { readonly seconds: number; readonly mbps: number };
+  /** `cp -r`, then fsync of every copied file: durable, as the relocation's writes are. */
+  readonly cpSync: { readonly seconds: number; readonly mbps: number };
 }
 
 const relocate: Benchmark = {
@@ -79,18 +81,16 @@ async function measure(total: number, rounds: number, json: boolean): Promise<nu
   let where = 'zurich';
   const results: Round[] = [];
   for (let round = 0; round < rounds; round += 1) {
-    const cp = await copyBlobs(
-      join(dataDir, 'sites', where, 'blobs'),
-      join(dir.path, `cp-${round}`),
-      stored.bytes,
-    );
+    const blobs = join(dataDir, 'sites', where, 'blobs');
+    const cp = await copyBlobs(blobs, join(dir.path, `cp-${round}`), stored.bytes, false);
+    const cpSync = await copyBlobs(blobs, join(dir.path, `cp-sync-${round}`), stored.bytes, true);
     const other = where === 'zurich' ? 'moscow' : 'zurich';
     const relocation = await relocateAll(asAdmin, other, stored.bytes);
     where = other;
-    results.push({ cp, relocation });
+    results.push({ cp, cpSync, relocation });
     log(
       `round ${round + 1}: relocation ${fixed(relocation.mbps)} MB/s (${fixed(relocation.seconds)} s), ` +
-        `cp -r ${fixed(cp.mbps)} MB/s (${fixed(cp.seconds)} s)`,
+        `cp -r ${fixed(cp.mbps)} MB/s (${fixed(cp.seconds)} s), cp -r + fsync ${fixed(cpSync.mbps)} MB/s`,
     );
   }
   const auditStart = performance.now();
@@ -101,14 +101,18 @@ async function measure(total: number, rounds: number, json: boolean): Promise<nu
 
   const relocation = summarize(results.map((r) => r.relocation.mbps));
   const cp = summarize(results.map((r) => r.cp.mbps));
+  const cpSync = summarize(results.map((r) => r.cpSync.mbps));
   const ratio = relocation.median / cp.median;
+  const ratioSync = relocation.median / cpSync.median;
   const report = {
     bytes: stored.bytes,
     samples: stored.samples,
     rounds: results,
     relocation,
     cp,
+    cpSync,
     ratio,
+    ratioSync,
     audit: { clean: audit.clean, seconds: auditSeconds },
   };
   if (json) {
@@ -119,7 +123,8 @@ async function measure(total: number, rounds: number, json: boolean): Promise<nu
         [
           { header: 'measure' },
           { header: 'relocation MB/s', align: 'right' },
-          { header: 'cp -r MB/s', align: 'right' },
+          { header: 'baseline', align: 'left' },
+          { header: 'baseline MB/s', align: 'right' },
           { header: 'ratio', align: 'right' },
           { header: `goal >= ${RATIO_GOAL * 100}%` },
         ],
@@ -127,10 +132,12 @@ async function measure(total: number, rounds: number, json: boolean): Promise<nu
           [
             `${fixed(stored.bytes / MiB, 0)} MiB, ${stored.samples} samples, median of ${results.length}`,
             withRange(relocation),
+            'cp -r',
             withRange(cp),
             `${fixed(ratio * 100, 0)}%`,
             passFail(ratio >= RATIO_GOAL),
           ],
+          ['', '', 'cp -r, then fsync each file', withRange(cpSync), `${fixed(ratioSync * 100, 0)}%`, ''],
         ],
       )}\nresidency audit afterwards: ${audit.clean ? 'clean' : 'VIOLATIONS'} (${fixed(auditSeconds)} s, every sample decrypted)\n`,
     );
@@ -205,9 +212,11 @@ async function relocateAll(client: HttpClient, target: string, bytes: number) {
   return { seconds, mbps: megabytesPerSecond(bytes, seconds) };
 }
 
-async function copyBlobs(from: string, to: string, bytes: number) {
+async function copyBlobs(from: string, to: string, bytes: number, durable: boolean) {
   const start = performance.now();
   await promisify(execFile)('cp', ['-r', from, to]);
+  // coreutils `sync FILE...` fsyncs each file named.
+  if (durable) await promisify(execFile)('sh', ['-c', 'find "$0" -type f -exec sync {} +', to]);
   const seconds = (performance.now() - start) / 1000;
   await rm(to, { recursive: true, force: true });
   return { seconds, mbps: megabytesPerSecond(bytes, seconds) };
