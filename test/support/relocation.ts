@@ -115,7 +115,7 @@ export async function setPolicy(
   if (r.status !== 201) throw new Error(`policy: ${r.status} ${JSON.stringify(r.json)}`);
 }
 
-export async function waitForRelocation(send: Send, admin: string, id: string, timeoutMs = 60_000) {
+export async function waitForRelocation(send: Send, admin: string, id: string, timeoutMs = 120_000) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const r = await send('GET', `/v1/relocations/${id}`, admin);
