@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import type { Kysely } from 'kysely';
 import type { Actor, AuditSink } from '../ledger/audit-sink.js';
 import type { ResidencyTables } from '../residency/residency-tables.js';
@@ -114,12 +115,21 @@ async function syncInstallation(
   const copyNext = async (): Promise<void> => {
     for (let sample = queue.shift(); sample !== undefined && !failing; sample = queue.shift()) {
       const plaintext = await source.openSamplePlaintext(sample.sha256);
-      const throttled = ctx.throttle.stream(ctx.onBytes, ctx.shouldStop);
-      plaintext.on('error', (error) => throttled.destroy(error));
-      const result = await target.importSample(sample, plaintext.pipe(throttled)).catch((error: unknown) => {
+      let body: Readable = plaintext;
+      if (ctx.throttle.limited) {
+        // Only a rate limit needs the extra stream hop; unlimited copies count when done.
+        const throttled = ctx.throttle.stream(ctx.onBytes, ctx.shouldStop);
+        plaintext.on('error', (error) => throttled.destroy(error));
+        body = plaintext.pipe(throttled);
+      } else if (ctx.shouldStop()) {
+        plaintext.destroy();
+        throw new CopyStopped();
+      }
+      const result = await target.importSample(sample, body).catch((error: unknown) => {
         failing = true;
         throw error;
       });
+      if (!ctx.throttle.limited) ctx.onBytes(sample.size);
       if (result.copied) copied.push(sample.sha256);
     }
   };

@@ -24,6 +24,10 @@ export class Throttle {
     this.#bytesPerSecond = bytesPerSecond;
   }
 
+  get limited(): boolean {
+    return this.#bytesPerSecond > 0;
+  }
+
   /** When `bytes` more may pass (epoch ms). */
   #dueFor(bytes: number): number {
     if (this.#bytesPerSecond <= 0) return 0;
