@@ -41,6 +41,7 @@ const relocate: Benchmark = {
     '--quick         256 MiB instead of 2 GiB (a smoke run)',
     '--rounds N      relocations (alternating direction) and cp -r runs (default 3)',
     '--json          print the results as JSON on stdout',
+    '--cpu-prof DIR  run the server under `node --cpu-prof` and write its profile to DIR',
   ],
   async run(args) {
     const { values } = parseArgs({
@@ -49,13 +50,14 @@ const relocate: Benchmark = {
         quick: { type: 'boolean', default: false },
         rounds: { type: 'string' },
         json: { type: 'boolean', default: false },
+        'cpu-prof': { type: 'string' },
       },
       strict: true,
     });
     const total = values.quick === true ? 256 * MiB : 2 * GiB;
     const rounds = values.rounds === undefined ? 3 : Number(values.rounds);
     try {
-      return await measure(total, rounds, values.json === true);
+      return await measure(total, rounds, values.json === true, values['cpu-prof']);
     } finally {
       await runCleanups();
     }
@@ -63,13 +65,16 @@ const relocate: Benchmark = {
 };
 export default relocate;
 
-async function measure(total: number, rounds: number, json: boolean): Promise<number> {
+async function measure(total: number, rounds: number, json: boolean, cpuProf?: string): Promise<number> {
   const dir = tempDir('glasshouse-bench-relocate');
   const dataDir = join(dir.path, 'data');
   await initDataDir(dataDir);
   const product = await createToken(dataDir, 'product');
   const admin = await createToken(dataDir, 'admin');
-  const server = await ServerProcess.start({ dataDir });
+  const server = await ServerProcess.start({
+    dataDir,
+    ...(cpuProf === undefined ? {} : { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', cpuProf] }),
+  });
   const asProduct = new HttpClient({ baseUrl: server.baseUrl, token: product.token });
   const asAdmin = new HttpClient({ baseUrl: server.baseUrl, token: admin.token });
 

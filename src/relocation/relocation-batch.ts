@@ -10,6 +10,8 @@ import type { WriteGate } from './write-gate.js';
 
 /** How many samples of one installation are copied at once (overlaps reads, crypto and fsyncs). */
 const SAMPLE_CONCURRENCY = 4;
+/** How many installations of a batch are copied at once, and samples verified at once. */
+const INSTALLATION_CONCURRENCY = 3;
 
 export type Item = Pick<
   RelocationItemsTable,
@@ -47,7 +49,7 @@ export async function relocateBatch(ctx: BatchContext, items: readonly Item[]): 
   const live = await dropMovedElsewhere(ctx, items);
   const before = live.filter((i) => ['pending', 'copied', 'verified'].includes(i.step));
   if (before.length > 0) {
-    for (const item of before) {
+    const stopped = await eachLimited(before, INSTALLATION_CONCURRENCY, async (item) => {
       if (ctx.shouldStop()) return false;
       try {
         const { records } = await syncInstallation(ctx, source, target, item.installation_id);
@@ -60,7 +62,9 @@ export async function relocateBatch(ctx: BatchContext, items: readonly Item[]): 
         throw error;
       }
       await setStep(ctx, [item.installation_id], 'copied');
-    }
+      return true;
+    });
+    if (stopped.includes(false)) return false;
     if (ctx.shouldStop()) return false;
     const ids = before.map((i) => i.installation_id);
     const thaw = await ctx.gate.freeze(ids);
@@ -146,11 +150,38 @@ async function syncInstallation(
 
 /** Reads each sample back at the target: present, authentic, and hashing to its name. */
 async function verifySamples(target: SiteClient, sha256s: readonly string[]): Promise<void> {
-  for (const sha256 of sha256s) {
+  await eachLimited(sha256s, SAMPLE_CONCURRENCY, async (sha256) => {
     if (!(await target.verifySample(sha256))) {
       throw new Error(`sample ${sha256} does not decrypt to its hash at ${target.name}`);
     }
-  }
+  });
+}
+
+/**
+ * Runs `work` over the items with at most `limit` at once; every started call settles before
+ * this returns (nothing keeps writing behind a failure), then the first failure is thrown.
+ */
+async function eachLimited<T, R>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const results: R[] = [];
+  let next = 0;
+  let failure: { error: unknown } | undefined;
+  const worker = async () => {
+    while (next < items.length && failure === undefined) {
+      const index = next++;
+      try {
+        results[index] = await work(items[index]!);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (failure !== undefined) throw failure.error;
+  return results;
 }
 
 /** In the freeze: the target holds exactly what the source holds, key included. */

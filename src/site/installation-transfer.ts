@@ -64,6 +64,8 @@ export async function openSamplePlaintext(parts: SiteParts, sha256: string): Pro
   const blob = await parts.vault.blobs.read(sha256);
   const plaintext = openStream(parts.vault.masterKey);
   blob.on('error', (error) => plaintext.destroy(error));
+  // A reader that stops early (the target already holds the sample) must not leak the file.
+  plaintext.once('close', () => blob.destroy());
   return blob.pipe(plaintext);
 }
 
