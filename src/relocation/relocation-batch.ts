@@ -124,6 +124,7 @@ async function syncInstallation(
         // Only a rate limit needs the extra stream hop; unlimited copies count when done.
         const throttled = ctx.throttle.stream(ctx.onBytes, ctx.shouldStop);
         plaintext.on('error', (error) => throttled.destroy(error));
+        throttled.once('close', () => plaintext.destroy());
         body = plaintext.pipe(throttled);
       } else if (ctx.shouldStop()) {
         plaintext.destroy();
