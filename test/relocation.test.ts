@@ -1,6 +1,11 @@
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT } from './support/cli.js';
 import { type Harness, startHarness } from './support/harness.js';
 import {
   injectSender,
@@ -300,6 +305,61 @@ describe('relocation', () => {
       expect(sentEntries.length).toBe(control.length);
       const text = JSON.stringify([control, received, sentEntries]);
       for (const id of sent.keys()) expect(text).not.toContain(id);
+    });
+  });
+});
+
+describe('the residency audit', () => {
+  describe('when a site is tampered with', () => {
+    it('reports a corrupt sample, records at the wrong site, and the CLI exits non-zero listing them', async () => {
+      await movePolicy('EG', 'moscow');
+      const id = await register('EG');
+      const stored = await upload(id, randomBytes(150_000));
+      const blob = join(
+        h.dataDir,
+        'sites',
+        'moscow',
+        'blobs',
+        stored.sha256.slice(0, 2),
+        stored.sha256.slice(2, 4),
+        stored.sha256,
+      );
+      const original = readFileSync(blob);
+      const flipped = Buffer.from(original);
+      flipped[flipped.length - 100]! ^= 1;
+      writeFileSync(blob, flipped);
+      // A copy of the installation's records where it does not belong.
+      const zurich = h.glasshouse.sites.get('zurich')!;
+      const records = await h.glasshouse.sites.get('moscow')!.exportInstallation(id);
+      await zurich.importInstallation({ ...records, submissions: [] }, { submissions: true, events: true });
+      try {
+        const audit = await send('GET', '/v1/residency/audit', admin);
+        expect(audit.json.clean).toBe(false);
+        expect(audit.json.violations).toEqual(
+          expect.arrayContaining([
+            expect.objectContaining({ kind: 'SAMPLE_CORRUPT', site: 'moscow', sha256: stored.sha256 }),
+            expect.objectContaining({ kind: 'RECORDS_AT_WRONG_SITE', site: 'zurich', installation: id }),
+          ]),
+        );
+        const auditor = await h.token('auditor');
+        expect((await send('GET', '/v1/residency/audit', auditor)).status).toBe(200);
+        const address = await h.app.listen({ host: '127.0.0.1', port: 0 });
+        const cli = await promisify(execFile)(
+          process.execPath,
+          ['--import', 'tsx', 'src/cli/index.ts', 'residency', 'audit', '--url', address, '--token', auditor],
+          { cwd: REPO_ROOT },
+        ).then(
+          () => ({ code: 0, stdout: '' }),
+          (error: { code: number; stdout: string }) => error,
+        );
+        expect(cli.code).toBe(1);
+        expect(cli.stdout).toContain('SAMPLE_CORRUPT at moscow');
+        expect(cli.stdout).toContain('RECORDS_AT_WRONG_SITE at zurich');
+      } finally {
+        writeFileSync(blob, original);
+        await zurich.purgeInstallations([id]);
+      }
+      expect((await send('GET', '/v1/residency/audit', admin)).json.violations).toEqual([]);
     });
   });
 });
