@@ -247,7 +247,7 @@ export class RelocationService {
     this.#assertCanRun();
     await this.#transition(id, ['running', 'paused', 'failed', 'cancelling'], 'cancelling');
     this.#launch(id);
-    await this.#running?.done;
+    while (this.#running?.id === id) await this.#running.done;
     return this.get(id);
   }
 
@@ -269,11 +269,16 @@ export class RelocationService {
 
   /** Resolves once the job that runs in this process (if any) has stopped. */
   async settled(): Promise<void> {
-    await this.#running?.done;
+    while (this.#running !== undefined) await this.#running.done;
   }
 
   #launch(id: string): void {
-    if (this.#running !== undefined || this.#closed) return;
+    if (this.#closed) return;
+    if (this.#running !== undefined) {
+      // The drive may be past its last state check: look again once it has stopped.
+      if (this.#running.id === id) this.#relaunch = true;
+      return;
+    }
     const running: Running = { id, startedAt: Date.now(), bytes: 0, done: Promise.resolve() };
     this.#running = running;
     (running as { done: Promise<void> }).done = this.#drive(running)
@@ -283,6 +288,10 @@ export class RelocationService {
       })
       .finally(() => {
         if (this.#running === running) this.#running = undefined;
+        if (this.#relaunch) {
+          this.#relaunch = false;
+          this.#launch(id);
+        }
       });
   }
 
@@ -325,6 +334,7 @@ export class RelocationService {
   }
 
   #stopWanted = false;
+  #relaunch = false;
 
   async #nextBatch(id: string): Promise<Item[]> {
     const next = await this.#o.db
@@ -370,7 +380,7 @@ export class RelocationService {
       .set({ state: to, updated_at: this.#o.now().toISOString() })
       .where('id', '=', id)
       .execute();
-    if (this.#running?.id === id) this.#stopWanted = true;
+    if (this.#running?.id === id && to !== 'running') this.#stopWanted = true;
   }
 
   async #finish(id: string, state: 'done' | 'cancelled', actor: Actor): Promise<void> {
