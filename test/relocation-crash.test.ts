@@ -119,6 +119,14 @@ describe('glasshouse up', () => {
       expect(status.stdout).toContain(': done');
       const plan = runCli(['relocate', 'plan'], env);
       expect(plan.stdout).toContain('nothing to move');
+      await setPolicy(send, admin, 'zurich', { moscow: ['BR'] });
+      expect(runCli(['relocate', 'plan'], env).stdout).toContain(
+        `zurich → moscow: ${INSTALLATIONS} installation(s)`,
+      );
+      const run = runCli(['relocate', 'run', '--batch-size', '3', '--json'], env);
+      expect(run.status, run.stderr).toBe(0);
+      expect(JSON.parse(run.stdout)).toMatchObject({ state: 'done', installations: { done: INSTALLATIONS } });
+      expect(runCli(['residency', 'audit'], env).status).toBe(0);
     }, 120_000);
   });
 });
