@@ -9,6 +9,7 @@ const BENCHMARKS: Readonly<Record<string, () => Promise<{ default: Benchmark }>>
   ingest: () => import('./ingest.js'),
   log: () => import('./log.js'),
   lookup: () => import('./lookup.js'),
+  relocate: () => import('./relocate.js'),
 };
 
 async function usage(): Promise<string> {

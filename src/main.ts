@@ -12,6 +12,10 @@ import { LegalDesk, type LegalTables, legalMigrations } from './legal/index.js';
 import { loadStixValidator, type StixValidator } from './legal/stix-validator.js';
 import { VerdictService } from './lookup/index.js';
 import { PrivacyDesk, type PrivacyTables, PrivacyWorker, privacyMigrations } from './privacy/index.js';
+import { RelocationService } from './relocation/relocation-service.js';
+import { type RelocationTables, relocationMigrations } from './relocation/relocation-tables.js';
+import { ResidencyAuditService } from './relocation/residency-audit-service.js';
+import { WriteGate } from './relocation/write-gate.js';
 import { ReportService } from './reports/report-service.js';
 import { InstallationRegistry } from './residency/installation-registry.js';
 import { PolicyService } from './residency/policy-service.js';
@@ -29,7 +33,7 @@ import { subjectMigrations } from './subjects/subject-tables.js';
 import { SampleRouter } from './vault/sample-router.js';
 import { vaultMigrations } from './vault/vault-tables.js';
 
-export type ControlTables = AuthTables & ResidencyTables & LegalTables & PrivacyTables;
+export type ControlTables = AuthTables & ResidencyTables & LegalTables & PrivacyTables & RelocationTables;
 
 /** Everything `glasshouse up` runs: the control plane and every configured site, in one process. */
 export interface Glasshouse {
@@ -52,6 +56,9 @@ export interface Glasshouse {
   /** Users' requests about their own data; its background job runs in the serving process. */
   readonly privacy: PrivacyDesk;
   readonly privacyWorker: PrivacyWorker;
+  /** Moving stored records when the policy changes; runs in the serving process only. */
+  readonly relocations: RelocationService;
+  readonly residencyAudit: ResidencyAuditService;
   /** Cleans what a crash left at every site; only the serving process may call it. */
   recover(): Promise<void>;
   close(): Promise<void>;
@@ -83,7 +90,13 @@ export async function openGlasshouse(config: Config, options: OpenOptions = {}):
   const now = options.now ?? (() => new Date());
   const control = await openSqliteMetadataStore<ControlTables>({
     file: join(controlDirectory(config.dataDir), 'control.db'),
-    migrations: { ...authMigrations, ...residencyMigrations, ...legalMigrations, ...privacyMigrations },
+    migrations: {
+      ...authMigrations,
+      ...residencyMigrations,
+      ...legalMigrations,
+      ...privacyMigrations,
+      ...relocationMigrations,
+    },
   });
   const logOptions = {
     publish: options.publish ?? false,
@@ -125,10 +138,13 @@ export async function openGlasshouse(config: Config, options: OpenOptions = {}):
     sites: siteClients,
     now,
   });
+  // Holds an installation's uploads and events while relocation switches its site.
+  const gate = new WriteGate();
   const stats = new StatsRouter({
     registry,
     sites: siteClients,
     settings: config.stats,
+    gate,
     now,
     onSiteError: (error, site) => options.onBackgroundError?.(error, `storing telemetry at ${site}`),
   });
@@ -181,6 +197,17 @@ export async function openGlasshouse(config: Config, options: OpenOptions = {}):
     now,
     onReady: () => privacyWorker.kick(),
   });
+  const relocations = new RelocationService({
+    db: tablesOf<RelocationTables & ResidencyTables>(control.db),
+    policy,
+    sites: siteClients,
+    gate,
+    audit: controlAudit,
+    now,
+    defaults: { batchSize: 50, rateLimitMbps: 0 },
+    canRun: options.publish === true,
+    onBackgroundError: (error, context) => options.onBackgroundError?.(error, context),
+  });
   return {
     config,
     tokens: new TokenService({
@@ -192,7 +219,7 @@ export async function openGlasshouse(config: Config, options: OpenOptions = {}):
     }),
     policy,
     registry,
-    samples: new SampleRouter({ registry, sites: siteClients }),
+    samples: new SampleRouter({ registry, sites: siteClients, gate }),
     stats,
     verdicts,
     legal,
@@ -208,12 +235,21 @@ export async function openGlasshouse(config: Config, options: OpenOptions = {}):
     }),
     privacy,
     privacyWorker,
+    relocations,
+    residencyAudit: new ResidencyAuditService({
+      db: tablesOf<ResidencyTables>(control.db),
+      policy,
+      sites: siteClients,
+      now,
+    }),
     async recover() {
       for (const site of sites.values()) await site.vault.recover();
+      if (options.publish === true) await relocations.resumeInterrupted();
       privacyWorker.start();
     },
     async close() {
       await privacyWorker.stop();
+      await relocations.close();
       verdicts.close();
       await verdictStore.close();
       for (const site of sites.values()) await site.close();

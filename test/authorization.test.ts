@@ -11,6 +11,7 @@ let fulfilledRequestId: string;
 let installationSecret: string;
 /** Privacy requests: a completed export of the installation, and officer-filed ones left `received`. */
 const privacyIds = { export: '', verify: '', reject: '', extend: '' };
+let relocationId: string;
 
 interface RouteCase {
   readonly method: 'GET' | 'POST' | 'PUT';
@@ -217,6 +218,33 @@ const ROUTES: readonly RouteCase[] = [
     payload: () => 'received_at,type,outcome,closed_at\n2021-01-04,export,completed,2021-01-09\n',
     contentType: 'text/csv',
   },
+  {
+    method: 'POST',
+    path: '/v1/relocations',
+    url: () => '/v1/relocations',
+    admits: ['admin'],
+    payload: () => ({ dryRun: true }),
+  },
+  { method: 'GET', path: '/v1/relocations', url: () => '/v1/relocations', admits: ['admin'] },
+  {
+    method: 'GET',
+    path: '/v1/relocations/{id}',
+    url: () => `/v1/relocations/${relocationId}`,
+    admits: ['admin'],
+  },
+  // In this order, the admin's calls pause, resume and cancel the slow relocation of beforeAll.
+  ...(['pause', 'resume', 'cancel'] as const).map((action) => ({
+    method: 'POST' as const,
+    path: `/v1/relocations/{id}/${action}`,
+    url: () => `/v1/relocations/${relocationId}/${action}`,
+    admits: ['admin'] as const,
+  })),
+  {
+    method: 'GET',
+    path: '/v1/residency/audit',
+    url: () => '/v1/residency/audit',
+    admits: ['admin', 'auditor'],
+  },
 ];
 
 function legalRequestBody(scope: Record<string, unknown> = {}) {
@@ -304,6 +332,7 @@ beforeAll(async () => {
   }
   await h.glasshouse.privacyWorker.idle();
   await prepareLegalRequests();
+  relocationId = await startSlowRelocation(product);
   // The token entries above are in the control log; publish them so proofs have a tree.
   await h.glasshouse.logs.get('control')!.publish();
 });
@@ -311,6 +340,42 @@ afterAll(() => h.close());
 
 function installationAuth(secret = installationSecret): Record<string, string> {
   return { authorization: `Installation ${installationId}:${secret}` };
+}
+
+/** A relocation of one installation at 1 kB/s: still running when the admin pauses it. */
+async function startSlowRelocation(product: string): Promise<string> {
+  const admin = bearer(await h.token('admin'));
+  const moving = await h.app.inject({
+    method: 'POST',
+    url: '/v1/installations',
+    headers: bearer(product),
+    payload: { country: 'AR', product: 'endpoint-12' },
+  });
+  await h.app.inject({
+    method: 'POST',
+    url: `/v1/samples?installation=${moving.json().id}`,
+    headers: { ...bearer(product), 'content-type': 'application/octet-stream' },
+    payload: randomBytes(200_000),
+  });
+  await h.app.inject({
+    method: 'POST',
+    url: '/v1/policy/versions',
+    headers: admin,
+    payload: {
+      default: 'moscow',
+      assign: [
+        { regions: ['EU', 'LATAM'], site: 'zurich' },
+        { countries: ['AR'], site: 'moscow' },
+      ],
+    },
+  });
+  const started = await h.app.inject({
+    method: 'POST',
+    url: '/v1/relocations',
+    headers: admin,
+    payload: { rateLimitMbps: 0.001 },
+  });
+  return started.json().id;
 }
 
 function call(route: RouteCase, headers: Record<string, string>) {

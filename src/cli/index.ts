@@ -4,6 +4,7 @@ import { registerLedger } from './ledger-command.js';
 import { registerLegal } from './legal-command.js';
 import { registerPolicy } from './policy-command.js';
 import { registerPrivacy } from './privacy-command.js';
+import { registerRelocate } from './relocate-command.js';
 import { registerReport } from './report-command.js';
 import { registerToken } from './token-command.js';
 import { registerUp } from './up-command.js';
@@ -24,5 +25,6 @@ registerVerdicts(program);
 registerLegal(program);
 registerReport(program);
 registerPrivacy(program);
+registerRelocate(program);
 
 await program.parseAsync(process.argv);

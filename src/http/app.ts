@@ -8,6 +8,7 @@ import { lookupRoutes } from '../lookup/lookup-routes.js';
 import { verdictRoutes } from '../lookup/verdict-routes.js';
 import type { Glasshouse } from '../main.js';
 import { privacyRoutes } from '../privacy/index.js';
+import { relocationRoutes } from '../relocation/relocation-routes.js';
 import { reportRoutes } from '../reports/report-routes.js';
 import { installationRoutes } from '../residency/installation-routes.js';
 import { policyRoutes } from '../residency/policy-routes.js';
@@ -108,5 +109,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(legalRoutes, { prefix: '/v1', desk: glasshouse.legal });
   await app.register(reportRoutes, { prefix: '/v1', reports: glasshouse.reports });
   await app.register(privacyRoutes, { prefix: '/v1', desk: glasshouse.privacy });
+  await app.register(relocationRoutes, {
+    prefix: '/v1',
+    relocations: glasshouse.relocations,
+    audit: glasshouse.residencyAudit,
+  });
   return app;
 }

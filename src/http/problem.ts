@@ -7,6 +7,7 @@ import type { NoteErrorCode } from '../ledger/note/index.js';
 import type { LegalErrorCode } from '../legal/legal-errors.js';
 import type { LookupErrorCode } from '../lookup/lookup-errors.js';
 import type { PrivacyErrorCode } from '../privacy/privacy-errors.js';
+import type { RelocationErrorCode } from '../relocation/relocation-errors.js';
 import type { ReportErrorCode } from '../reports/report-errors.js';
 import type { RegistryErrorCode } from '../residency/registry-errors.js';
 import type { ResidencyErrorCode } from '../residency/residency-errors.js';
@@ -38,6 +39,7 @@ type KnownCode =
   | LegalErrorCode
   | ReportErrorCode
   | PrivacyErrorCode
+  | RelocationErrorCode
   | 'VALIDATION_FAILED'
   | 'ROUTE_NOT_FOUND';
 
@@ -106,6 +108,11 @@ export const PROBLEM_STATUS = {
   INVALID_REPORT: 400,
   REPORT_MISMATCH: 409,
   INVALID_EXAMPLE_DATA: 400,
+  RELOCATION_NOT_FOUND: 404,
+  RELOCATION_ACTIVE: 409,
+  RELOCATION_STATE: 409,
+  RELOCATION_UNAVAILABLE: 503,
+  INVALID_RELOCATION: 409,
   VALIDATION_FAILED: 400,
   ROUTE_NOT_FOUND: 404,
   LEGAL_REQUEST_NOT_FOUND: 404,

@@ -9,6 +9,14 @@ import type {
   SubmissionRecord,
 } from '../vault/vault-service.js';
 
+import type {
+  InstallationInventory,
+  PurgeResult,
+  RelocatableRecords,
+  RelocatableSample,
+  SiteResidencyScan,
+} from './installation-records.js';
+
 /** Everything one site holds about one installation (in a time range), personal fields opened. */
 export interface InstallationRecords {
   readonly site: string;
@@ -84,4 +92,49 @@ export interface SiteClient {
    * on the site refuses the installation's submissions. Idempotent.
    */
   eraseInstallationKey(installationId: string, actor: Actor): Promise<{ key: boolean }>;
+
+  // Relocation (src/relocation): moving an installation's records to another site.
+  /** Everything the site holds of the installation, file names unsealed (for a copy). */
+  exportInstallation(installationId: string): Promise<RelocatableRecords>;
+  /** Counts and checksums of the installation's records here; `key`: whether its key is here. */
+  inventoryInstallation(installationId: string): Promise<InstallationInventory>;
+  /** A sample's plaintext for a copy to another site (not a download: no entry). */
+  openSamplePlaintext(sha256: string): Promise<Readable>;
+  /** Stores a sample from another site under this site's key, checking its SHA-256; idempotent. */
+  importSample(record: RelocatableSample, plaintext: Readable): Promise<{ copied: boolean }>;
+  /**
+   * Makes the installation's submissions and/or events here exactly the given ones (creating
+   * its key here if needed); idempotent. Its samples must be imported first.
+   */
+  importInstallation(
+    records: Pick<RelocatableRecords, 'installationId' | 'submissions' | 'events'>,
+    replace: { readonly submissions: boolean; readonly events: boolean },
+  ): Promise<void>;
+  /** Reads a sample back, decrypts it and checks it hashes to its SHA-256. */
+  verifySample(sha256: string): Promise<boolean>;
+  /**
+   * Removes every record of the installations (submissions, events, keys) and the samples no
+   * installation remaining here references; idempotent. See site/installation-purge.ts.
+   */
+  purgeInstallations(installationIds: readonly string[]): Promise<PurgeResult>;
+  /** Appends a relocation entry to the site's log (`relocation.sent` / `relocation.received`). */
+  recordRelocation(entry: RelocationSiteEntry, actor: Actor): Promise<void>;
+  /** What the site holds, by installation, with every referenced sample checked (audit). */
+  scanResidency(): Promise<SiteResidencyScan>;
+}
+
+/** A finished relocation batch, as one of its two sites logs it. */
+export interface RelocationSiteEntry {
+  readonly kind: 'sent' | 'received';
+  readonly relocation: string;
+  readonly batch: number;
+  readonly source: string;
+  readonly target: string;
+  /** At the target only (the source holds no key any more): logged as commitments. */
+  readonly installationIds: readonly string[];
+  readonly installations: number;
+  readonly submissions: number;
+  readonly samples: number;
+  readonly bytes: number;
+  readonly events: number;
 }

@@ -10,7 +10,12 @@ import type { SubjectTables } from '../subjects/subject-tables.js';
 import type { SampleHash } from '../vault/sample-hash.js';
 import { type SampleSubmission, VaultService } from '../vault/vault-service.js';
 import type { VaultTables } from '../vault/vault-tables.js';
-import type { InstallationRecords, SiteClient } from './site-client.js';
+import { purgeInstallations } from './installation-purge.js';
+import type { RelocatableRecords, RelocatableSample } from './installation-records.js';
+import { inventoryOf } from './installation-records.js';
+import * as transfer from './installation-transfer.js';
+import type { InstallationRecords, RelocationSiteEntry, SiteClient } from './site-client.js';
+import type { SiteParts } from './site-parts.js';
 
 export type SiteTables = VaultTables & SubjectTables;
 
@@ -160,6 +165,69 @@ export class SiteNode implements SiteClient {
       await this.#options.metadata.durable();
     }
     return { key: admitted !== undefined };
+  }
+
+  // Relocation: see site-client.ts and site/installation-transfer.ts.
+  exportInstallation(installationId: string) {
+    return transfer.exportInstallation(this.#parts(), installationId);
+  }
+
+  async inventoryInstallation(installationId: string) {
+    const parts = this.#parts();
+    const records = await transfer.exportInstallation(parts, installationId);
+    return inventoryOf(records, await transfer.hasKey(parts, installationId));
+  }
+
+  openSamplePlaintext(sha256: string): Promise<Readable> {
+    return transfer.openSamplePlaintext(this.#parts(), sha256);
+  }
+
+  importSample(record: RelocatableSample, plaintext: Readable) {
+    return transfer.importSample(this.#parts(), record, plaintext);
+  }
+
+  importInstallation(
+    records: Pick<RelocatableRecords, 'installationId' | 'submissions' | 'events'>,
+    replace: { readonly submissions: boolean; readonly events: boolean },
+  ) {
+    return transfer.importInstallation(this.#parts(), records, replace);
+  }
+
+  verifySample(sha256: string) {
+    return transfer.verifySample(this.#parts(), sha256);
+  }
+
+  purgeInstallations(installationIds: readonly string[]) {
+    return purgeInstallations(this.#parts(), installationIds, { compact: false });
+  }
+
+  async recordRelocation(entry: RelocationSiteEntry, actor: Actor): Promise<void> {
+    const { installationIds, kind, ...counts } = entry;
+    const commitments =
+      kind === 'received'
+        ? await Promise.all(installationIds.map((id) => this.subjects.commit(id, 'installation', id)))
+        : undefined;
+    await this.#options.audit.append({
+      type: `relocation.${kind}`,
+      time: this.#options.now().toISOString(),
+      actor,
+      site: this.name,
+      ...counts,
+      ...(commitments === undefined ? {} : { installationCommitments: commitments }),
+    });
+  }
+
+  scanResidency() {
+    return transfer.scanResidency(this.#parts());
+  }
+
+  #parts(): SiteParts {
+    return {
+      vault: this.vault.internals,
+      subjects: this.subjects,
+      subjectDb: tablesOf<SubjectTables>(this.#options.metadata.db),
+      stats: this.stats,
+    };
   }
 
   async close(): Promise<void> {

@@ -108,6 +108,29 @@ export class StatsBuffer {
     return deleted;
   }
 
+  /** Like `eraseInstallation`, for several installations with one pass over the log. */
+  async eraseInstallations(installationIds: readonly string[]): Promise<number> {
+    await this.#wal.rotate();
+    await this.flush();
+    let deleted = 0;
+    for (const id of installationIds) deleted += await this.#o.store.deleteInstallation(id);
+    await this.#wal.dropThrough(this.#loadedThrough);
+    if (deleted > 0) await this.#o.store.compact();
+    return deleted;
+  }
+
+  /** Every event of the installation acknowledged so far, as load-format rows (relocation). */
+  async exportInstallation(installationId: string): Promise<string[]> {
+    await this.flush();
+    return this.#o.store.exportInstallation(installationId);
+  }
+
+  /** Events per installation, everything acknowledged so far included. */
+  async countByInstallation(): Promise<Map<string, number>> {
+    await this.flush();
+    return this.#o.store.countByInstallation();
+  }
+
   /** The write-ahead log's files (for tests). */
   walFiles(): string[] {
     return this.#wal.files();

@@ -1,5 +1,6 @@
 import { AuthError } from '../auth/auth-errors.js';
 import { mayAccessSite, type Principal } from '../auth/roles.js';
+import type { WriteGate } from '../relocation/write-gate.js';
 import type { InstallationRegistry } from '../residency/installation-registry.js';
 import type { SiteClient } from '../site/site-client.js';
 import type { StatsAggregation, StatsGroup, StatsGroupKey } from '../storage/ports.js';
@@ -17,6 +18,8 @@ export interface StatsRouterOptions {
   readonly registry: InstallationRegistry;
   readonly sites: ReadonlyMap<string, SiteClient>;
   readonly settings: StatsSettings;
+  /** Keeps events from crossing their installation's switch to another site (relocation). */
+  readonly gate?: WriteGate;
   readonly now: () => Date;
   /** Told when a site fails to store its part of a batch (those lines are rejected). */
   readonly onSiteError?: (error: unknown, site: string) => void;
@@ -79,10 +82,22 @@ export class StatsRouter {
       now: this.#o.now(),
       retentionDays: settings.retentionDays,
     });
+    const ids = [...new Set(parsed.events.map((e) => e.event.installation))];
+    const leave = await this.#o.gate?.enter(ids);
+    try {
+      return await this.#store(principal, parsed, ids);
+    } finally {
+      leave?.();
+    }
+  }
+
+  async #store(
+    principal: Principal,
+    parsed: ReturnType<typeof parseEventBatch>,
+    ids: readonly string[],
+  ): Promise<IngestResult> {
     const rejected = parsed.rejected;
-    const located = await this.#o.registry.locate([
-      ...new Set(parsed.events.map((e) => e.event.installation)),
-    ]);
+    const located = await this.#o.registry.locate(ids);
     const bySite = new Map<string, { rows: string[]; lines: number[] }>();
     for (const { line, event } of parsed.events) {
       const place = located.get(event.installation);

@@ -173,6 +173,13 @@ export interface StatsStore {
   eventsOf(installationId: string, range: TimeRange): Promise<StatsEventRow[]>;
   /** Deletes every event of the installation; returns how many. */
   deleteInstallation(installationId: string): Promise<number>;
+  /**
+   * Every event of the installation, as rows of the load format (each ending in `\n`), for
+   * relocation to another site. Never exposed as a route.
+   */
+  exportInstallation(installationId: string): Promise<string[]>;
+  /** How many events each installation has here (for the residency audit). */
+  countByInstallation(): Promise<Map<string, number>>;
   /** Rewrites storage so deleted rows leave no trace in free blocks. */
   compact(): Promise<void>;
   close(): Promise<void>;

@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import { AuthError } from '../auth/auth-errors.js';
 import { mayAccessSite, type Principal } from '../auth/roles.js';
+import type { WriteGate } from '../relocation/write-gate.js';
 import type { InstallationRegistry } from '../residency/installation-registry.js';
 import type { SiteClient } from '../site/site-client.js';
 import { parseSampleHash } from './sample-hash.js';
@@ -28,6 +29,8 @@ export interface SampleDownload {
 export interface SampleRouterOptions {
   readonly registry: InstallationRegistry;
   readonly sites: ReadonlyMap<string, SiteClient>;
+  /** Keeps an upload from crossing its installation's switch to another site (relocation). */
+  readonly gate?: WriteGate;
 }
 
 /**
@@ -46,14 +49,19 @@ export class SampleRouter {
     principal: Principal,
     request: { installationId: string; filename: string; body: Readable },
   ): Promise<StoredSample> {
-    const installation = await this.#o.registry.get(request.installationId);
-    const site = this.#site(principal, installation.site);
-    return site.storeSample({
-      installationId: installation.id,
-      filename: request.filename,
-      product: installation.product,
-      body: request.body,
-    });
+    const leave = await this.#o.gate?.enter([request.installationId]);
+    try {
+      const installation = await this.#o.registry.get(request.installationId);
+      const site = this.#site(principal, installation.site);
+      return await site.storeSample({
+        installationId: installation.id,
+        filename: request.filename,
+        product: installation.product,
+        body: request.body,
+      });
+    } finally {
+      leave?.();
+    }
   }
 
   async describe(principal: Principal, hashText: string): Promise<SampleDescription> {
@@ -80,6 +88,17 @@ export class SampleRouter {
 
   /** The sample as an AES-256 zip (password `infected`); the download is logged at the site first. */
   async download(principal: Principal, hashText: string, siteName?: string): Promise<SampleDownload> {
+    try {
+      return await this.#download(principal, hashText, siteName);
+    } catch (error) {
+      // A relocation may have purged the copy we found between the search and the read:
+      // search again, and the sample is found where it is now.
+      if (!isGone(error)) throw error;
+      return this.#download(principal, hashText, siteName);
+    }
+  }
+
+  async #download(principal: Principal, hashText: string, siteName?: string): Promise<SampleDownload> {
     if (siteName !== undefined) this.#site(principal, siteName);
     const found = (await this.#findEverywhere(principal, hashText)).filter(
       (s) => siteName === undefined || s.site === siteName,
@@ -116,4 +135,9 @@ export class SampleRouter {
     }
     return site;
   }
+}
+
+function isGone(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 'SAMPLE_NOT_FOUND' || code === 'BLOB_NOT_FOUND';
 }

@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Kysely, Transaction } from 'kysely';
 import type { Actor, AuditSink } from '../ledger/audit-sink.js';
+import { KeyedLock } from '../shared/keyed-lock.js';
 import type { BlobStore, TimeRange } from '../storage/ports.js';
 import { TransactionBatcher } from '../storage/transaction-batcher.js';
 import { SubjectError } from '../subjects/subject-errors.js';
@@ -46,6 +47,17 @@ export interface SubmissionRecord {
   readonly filename: string;
 }
 
+/** What relocation and purges need of a site's vault (see site/installation-transfer.ts). */
+export interface VaultInternals {
+  readonly site: string;
+  readonly db: Kysely<VaultTables>;
+  readonly blobs: BlobStore;
+  readonly masterKey: Buffer;
+  readonly durable: () => Promise<void>;
+  /** Runs `work` holding the sample's lock, which uploads of the same SHA-256 also take. */
+  readonly withSample: <T>(sha256: string, work: () => Promise<T>) => Promise<T>;
+}
+
 export interface VaultServiceOptions {
   readonly site: string;
   readonly db: Kysely<VaultTables>;
@@ -72,10 +84,24 @@ export interface VaultServiceOptions {
 export class VaultService {
   readonly #o: VaultServiceOptions;
   readonly #commits: TransactionBatcher<VaultTables>;
+  /** Serializes, per SHA-256, an upload's "blob present? row?" steps against a purge's deletes. */
+  readonly #sampleLocks = new KeyedLock();
 
   constructor(options: VaultServiceOptions) {
     this.#o = options;
     this.#commits = new TransactionBatcher(options.db, options.durable);
+  }
+
+  /** The site's stores and keys, for the modules that move or purge records (site/). */
+  get internals(): VaultInternals {
+    return {
+      site: this.#o.site,
+      db: this.#o.db,
+      blobs: this.#o.blobs,
+      masterKey: this.#o.masterKey,
+      durable: this.#o.durable,
+      withSample: (sha256, work) => this.#sampleLocks.run(sha256, work),
+    };
   }
 
   /**
@@ -87,18 +113,36 @@ export class VaultService {
    */
   async store(submission: SampleSubmission): Promise<StoredSample> {
     const installationKey = await this.#o.subjects.keyOf(submission.installationId);
-    const digests = await this.#writeBlob(submission.body);
+    const written = await this.#writeBlob(submission.body);
+    const { digests } = written;
     const time = this.#o.now().toISOString();
     const filenameSealed = encryptField(
       installationKey,
       submission.filename,
       `${submission.installationId}:filename`,
     );
-    const isNew = await this.#commits.run(async (trx) => {
-      if (
-        this.#o.stillAdmitted !== undefined &&
-        !(await this.#o.stillAdmitted(trx, submission.installationId))
-      ) {
+    const isNew = await this.#sampleLocks.run(digests.sha256, async () => {
+      await written.publish();
+      return this.#commitSubmission(
+        digests,
+        submission.installationId,
+        submission.product,
+        filenameSealed,
+        time,
+      );
+    });
+    return { ...digests, site: this.#o.site, new: isNew };
+  }
+
+  #commitSubmission(
+    digests: SampleDigests,
+    installationId: string,
+    product: string,
+    filenameSealed: string,
+    time: string,
+  ): Promise<boolean> {
+    return this.#commits.run(async (trx) => {
+      if (this.#o.stillAdmitted !== undefined && !(await this.#o.stillAdmitted(trx, installationId))) {
         throw new SubjectError('SUBJECT_NOT_AT_SITE', `installation is not assigned to site ${this.#o.site}`);
       }
       const known = await trx
@@ -118,15 +162,14 @@ export class VaultService {
         .values({
           id: undefined,
           sha256: digests.sha256,
-          installation_id: submission.installationId,
+          installation_id: installationId,
           submitted_at: time,
-          product: submission.product,
+          product,
           filename_sealed: filenameSealed,
         })
         .execute();
       return isNewHere;
     });
-    return { ...digests, site: this.#o.site, new: isNew };
   }
 
   async find(hash: SampleHash): Promise<SampleAtSite | undefined> {
@@ -281,7 +324,8 @@ export class VaultService {
     return { leftovers, orphans };
   }
 
-  async #writeBlob(body: Readable): Promise<SampleDigests> {
+  /** Writes the sealed bytes to a temporary blob; `publish` (under the sample's lock) keeps or drops it. */
+  async #writeBlob(body: Readable): Promise<{ digests: SampleDigests; publish: () => Promise<void> }> {
     const meter = new DigestMeter(this.#o.maxSampleBytes);
     const { header, encrypt } = sealStream(this.#o.masterKey);
     const writer = await this.#o.blobs.createWriter();
@@ -290,12 +334,16 @@ export class VaultService {
       await pipeline(body, meter, encrypt, writer.stream);
       const digests = meter.digests();
       if (digests.size === 0) throw new VaultError('EMPTY_SAMPLE', 'the request body is empty');
-      if (await this.#o.blobs.has(digests.sha256)) {
-        await writer.abort();
-      } else {
-        await writer.commit(digests.sha256);
-      }
-      return digests;
+      const publish = async () => {
+        try {
+          if (await this.#o.blobs.has(digests.sha256)) await writer.abort();
+          else await writer.commit(digests.sha256);
+        } catch (error) {
+          await writer.abort();
+          throw error;
+        }
+      };
+      return { digests, publish };
     } catch (error) {
       await writer.abort();
       throw error;

@@ -31,6 +31,7 @@ export const EVENTS_TABLE_DDL = `CREATE TABLE IF NOT EXISTS events (
 const LOAD_COLUMNS =
   "{'ts':'TIMESTAMP','installation':'UUID','type':'VARCHAR','country':'VARCHAR','sha256':'VARCHAR'," +
   "'md5':'VARCHAR','verdict':'VARCHAR','threat':'VARCHAR','product':'VARCHAR','os':'VARCHAR'}";
+const FIELD_SEPARATOR = String.fromCharCode(0x1f);
 /** The field separator is the character U+001F itself: DuckDB reads no escape sequence here. */
 const LOAD_OPTIONS = `delim='${String.fromCharCode(0x1f)}', quote='', escape='', header=false, auto_detect=false, nullstr=''`;
 
@@ -169,6 +170,39 @@ export class DuckDbStatsStore implements StatsStore {
         installationId,
       ]);
       return result.rowsChanged;
+    });
+  }
+
+  exportInstallation(installationId: string): Promise<string[]> {
+    const fields = [
+      "strftime(ts, '%Y-%m-%d %H:%M:%S.%g')",
+      'CAST(installation AS VARCHAR)',
+      'type',
+      'country',
+      'sha256',
+      'md5',
+      'verdict',
+      'threat',
+      'product',
+      'os',
+    ];
+    return this.#writer.use(async (db) => {
+      const reader = await db.runAndReadAll(
+        `SELECT ${fields.join(', ')} FROM events WHERE installation = CAST($1 AS UUID)`,
+        [installationId],
+      );
+      return reader
+        .getRows()
+        .map((row) => `${row.map((v) => (v === null ? '' : String(v))).join(FIELD_SEPARATOR)}\n`);
+    });
+  }
+
+  countByInstallation(): Promise<Map<string, number>> {
+    return this.#writer.use(async (db) => {
+      const reader = await db.runAndReadAll(
+        'SELECT CAST(installation AS VARCHAR), count(*) FROM events GROUP BY installation',
+      );
+      return new Map(reader.getRows().map((row) => [String(row[0]), Number(row[1])]));
     });
   }
 

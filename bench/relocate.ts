@@ -1,0 +1,230 @@
+/**
+ * Relocation benchmark: a `glasshouse up` child process holds >= 2 GiB of samples of mixed
+ * sizes (64 KiB to 32 MiB, a tenth of them shared by two installations) with their
+ * submissions; a policy change moves every installation to the other site and back, each
+ * round timed from `POST /v1/relocations` to `done` (planning, copying with re-encryption
+ * under the target's key, read-back verification, switch, purge, logs). The baseline, in
+ * the same run and interleaved: `cp -r` of the source site's blob directory to a fresh one.
+ *
+ * Goal (from the issue): relocation at >= 50% of `cp -r`'s MB/s.
+ */
+import { execFile } from 'node:child_process';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseArgs, promisify } from 'node:util';
+import type { Benchmark } from './support/benchmark.js';
+import { runCleanups, tempDir } from './support/cleanup.js';
+import { HttpClient } from './support/http.js';
+import { runPool } from './support/pool.js';
+import { createToken, initDataDir, ServerProcess } from './support/server.js';
+import { KiB, MiB, megabytesPerSecond, summarize } from './support/stats.js';
+import { fixed, passFail, renderTable, withRange } from './support/table.js';
+
+const GiB = 1024 * MiB;
+const SIZES = [64 * KiB, 256 * KiB, MiB, 4 * MiB, 16 * MiB, 32 * MiB] as const;
+const INSTALLATIONS = 64;
+const UPLOAD_CONCURRENCY = 4;
+const RATIO_GOAL = 0.5;
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+interface Round {
+  readonly relocation: { readonly seconds: number; readonly mbps: number };
+  readonly cp: { readonly seconds: number; readonly mbps: number };
+  /** `cp -r`, then fsync of every copied file: durable, as the relocation's writes are. */
+  readonly cpSync: { readonly seconds: number; readonly mbps: number };
+}
+
+const relocate: Benchmark = {
+  name: 'relocate',
+  summary: 'relocate 2 GiB of samples to another site (re-encrypted, verified) vs cp -r of the blobs',
+  options: [
+    '--quick         256 MiB instead of 2 GiB (a smoke run)',
+    '--rounds N      relocations (alternating direction) and cp -r runs (default 3)',
+    '--json          print the results as JSON on stdout',
+    '--cpu-prof DIR  run the server under `node --cpu-prof` and write its profile to DIR',
+  ],
+  async run(args) {
+    const { values } = parseArgs({
+      args: [...args],
+      options: {
+        quick: { type: 'boolean', default: false },
+        rounds: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        'cpu-prof': { type: 'string' },
+      },
+      strict: true,
+    });
+    const total = values.quick === true ? 256 * MiB : 2 * GiB;
+    const rounds = values.rounds === undefined ? 3 : Number(values.rounds);
+    try {
+      return await measure(total, rounds, values.json === true, values['cpu-prof']);
+    } finally {
+      await runCleanups();
+    }
+  },
+};
+export default relocate;
+
+async function measure(total: number, rounds: number, json: boolean, cpuProf?: string): Promise<number> {
+  const dir = tempDir('glasshouse-bench-relocate');
+  const dataDir = join(dir.path, 'data');
+  await initDataDir(dataDir);
+  const product = await createToken(dataDir, 'product');
+  const admin = await createToken(dataDir, 'admin');
+  const server = await ServerProcess.start({
+    dataDir,
+    ...(cpuProf === undefined ? {} : { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', cpuProf] }),
+  });
+  const asProduct = new HttpClient({ baseUrl: server.baseUrl, token: product.token });
+  const asAdmin = new HttpClient({ baseUrl: server.baseUrl, token: admin.token });
+
+  const stored = await fill(asProduct, total);
+  log(
+    `stored ${fixed(stored.bytes / MiB, 0)} MiB in ${stored.samples} samples (${stored.submissions} submissions)`,
+  );
+  // LATAM is at zurich in the example policy; each round flips it to the other site.
+  let where = 'zurich';
+  const results: Round[] = [];
+  for (let round = 0; round < rounds; round += 1) {
+    const blobs = join(dataDir, 'sites', where, 'blobs');
+    // Untimed: every measure below starts with the source in the page cache alike.
+    await promisify(execFile)('sh', ['-c', 'find "$0" -type f -exec cat {} + > /dev/null', blobs]);
+    const cp = await copyBlobs(blobs, join(dir.path, `cp-${round}`), stored.bytes, false);
+    const cpSync = await copyBlobs(blobs, join(dir.path, `cp-sync-${round}`), stored.bytes, true);
+    const other = where === 'zurich' ? 'moscow' : 'zurich';
+    const relocation = await relocateAll(asAdmin, other, stored.bytes);
+    where = other;
+    results.push({ cp, cpSync, relocation });
+    log(
+      `round ${round + 1}: relocation ${fixed(relocation.mbps)} MB/s (${fixed(relocation.seconds)} s), ` +
+        `cp -r ${fixed(cp.mbps)} MB/s (${fixed(cp.seconds)} s), cp -r + fsync ${fixed(cpSync.mbps)} MB/s`,
+    );
+  }
+  const auditStart = performance.now();
+  const audit = JSON.parse((await asAdmin.json('GET', '/v1/residency/audit')).body) as { clean: boolean };
+  const auditSeconds = (performance.now() - auditStart) / 1000;
+  await server.stop();
+  await dir.remove();
+
+  const relocation = summarize(results.map((r) => r.relocation.mbps));
+  const cp = summarize(results.map((r) => r.cp.mbps));
+  const cpSync = summarize(results.map((r) => r.cpSync.mbps));
+  const ratio = relocation.median / cp.median;
+  const ratioSync = relocation.median / cpSync.median;
+  const report = {
+    bytes: stored.bytes,
+    samples: stored.samples,
+    rounds: results,
+    relocation,
+    cp,
+    cpSync,
+    ratio,
+    ratioSync,
+    audit: { clean: audit.clean, seconds: auditSeconds },
+  };
+  if (json) {
+    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  } else {
+    process.stdout.write(
+      `${renderTable(
+        [
+          { header: 'measure' },
+          { header: 'relocation MB/s', align: 'right' },
+          { header: 'baseline', align: 'left' },
+          { header: 'baseline MB/s', align: 'right' },
+          { header: 'ratio', align: 'right' },
+          { header: `goal >= ${RATIO_GOAL * 100}%` },
+        ],
+        [
+          [
+            `${fixed(stored.bytes / MiB, 0)} MiB, ${stored.samples} samples, median of ${results.length}`,
+            withRange(relocation),
+            'cp -r',
+            withRange(cp),
+            `${fixed(ratio * 100, 0)}%`,
+            passFail(ratio >= RATIO_GOAL),
+          ],
+          ['', '', 'cp -r, then fsync each file', withRange(cpSync), `${fixed(ratioSync * 100, 0)}%`, ''],
+        ],
+      )}\nresidency audit afterwards: ${audit.clean ? 'clean' : 'VIOLATIONS'} (${fixed(auditSeconds)} s, every sample decrypted)\n`,
+    );
+  }
+  return audit.clean ? 0 : 1;
+}
+
+/** Uploads samples of cycling sizes to LATAM installations until `total` bytes are stored. */
+async function fill(client: HttpClient, total: number) {
+  const installations: string[] = [];
+  for (let i = 0; i < INSTALLATIONS; i += 1) {
+    const r = await client.json('POST', '/v1/installations', { country: 'BR', product: 'bench' });
+    installations.push((JSON.parse(r.body) as { id: string }).id);
+  }
+  const sizes: number[] = [];
+  for (let sum = 0, i = 0; sum < total; i += 1) {
+    const size = SIZES[i % SIZES.length]!;
+    sizes.push(size);
+    sum += size;
+  }
+  // Random bytes are expensive to make: one pool, each sample a unique prefix over a slice of it.
+  const pool = Buffer.alloc(32 * MiB);
+  for (let i = 0; i < pool.length; i += 4) pool.writeUInt32LE((Math.random() * 2 ** 32) >>> 0, i);
+  let submissions = 0;
+  await runPool(sizes.length, UPLOAD_CONCURRENCY, async (i) => {
+    const size = sizes[i]!;
+    const body = Buffer.concat([Buffer.from(`sample-${i}-${Date.now()}-`), pool.subarray(0, size)]).subarray(
+      0,
+      size,
+    );
+    const owners = i % 10 === 0 ? [i % INSTALLATIONS, (i + 1) % INSTALLATIONS] : [i % INSTALLATIONS];
+    for (const owner of owners) {
+      const r = await client.send(
+        'POST',
+        `/v1/samples?installation=${installations[owner]}&filename=s${i}.bin`,
+        {
+          headers: { 'content-type': 'application/octet-stream' },
+          body,
+        },
+      );
+      if (r.status !== 201 && r.status !== 200) throw new Error(`upload ${r.status}: ${r.body}`);
+      submissions += 1;
+    }
+  });
+  return { samples: sizes.length, submissions, bytes: sizes.reduce((a, b) => a + b, 0) };
+}
+
+/** Makes LATAM belong at `target` from now, relocates, and times it to `done`. */
+async function relocateAll(client: HttpClient, target: string, bytes: number) {
+  const other = target === 'zurich' ? 'moscow' : 'zurich';
+  const policy = await client.json('POST', '/v1/policy/versions', {
+    default: other,
+    assign: [{ countries: ['BR'], site: target }],
+  });
+  if (policy.status !== 201) throw new Error(`policy ${policy.status}: ${policy.body}`);
+  const start = performance.now();
+  const started = await client.json('POST', '/v1/relocations', {});
+  if (started.status !== 202) throw new Error(`relocation ${started.status}: ${started.body}`);
+  const { id } = JSON.parse(started.body) as { id: string };
+  for (;;) {
+    const status = JSON.parse((await client.json('GET', `/v1/relocations/${id}`)).body) as {
+      state: string;
+      errors: string[];
+      bytes: { done: number };
+    };
+    if (status.state === 'done') break;
+    if (status.state !== 'running')
+      throw new Error(`relocation ${status.state}: ${status.errors.join('; ')}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  const seconds = (performance.now() - start) / 1000;
+  return { seconds, mbps: megabytesPerSecond(bytes, seconds) };
+}
+
+async function copyBlobs(from: string, to: string, bytes: number, durable: boolean) {
+  const start = performance.now();
+  await promisify(execFile)('cp', ['-r', from, to]);
+  // coreutils `sync FILE...` fsyncs each file named.
+  if (durable) await promisify(execFile)('sh', ['-c', 'find "$0" -type f -exec sync {} +', to]);
+  const seconds = (performance.now() - start) / 1000;
+  await rm(to, { recursive: true, force: true });
+  return { seconds, mbps: megabytesPerSecond(bytes, seconds) };
+}

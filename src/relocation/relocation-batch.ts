@@ -1,0 +1,302 @@
+import type { Readable } from 'node:stream';
+import type { Kysely } from 'kysely';
+import type { Actor, AuditSink } from '../ledger/audit-sink.js';
+import type { ResidencyTables } from '../residency/residency-tables.js';
+import { inventoryOf, type RelocatableRecords } from '../site/installation-records.js';
+import type { SiteClient } from '../site/site-client.js';
+import type { ItemStep, RelocationItemsTable, RelocationTables } from './relocation-tables.js';
+import { CopyStopped, type Throttle } from './throttle.js';
+import type { WriteGate } from './write-gate.js';
+
+/** How many samples of one installation are copied at once (overlaps reads, crypto and fsyncs). */
+const SAMPLE_CONCURRENCY = 4;
+/** How many installations of a batch are copied at once, and samples verified at once. */
+const INSTALLATION_CONCURRENCY = 3;
+
+export type Item = Pick<
+  RelocationItemsTable,
+  'installation_id' | 'source' | 'target' | 'batch' | 'step' | 'submissions' | 'samples' | 'bytes' | 'events'
+>;
+
+export interface BatchContext {
+  readonly relocationId: string;
+  readonly db: Kysely<RelocationTables & ResidencyTables>;
+  readonly sites: ReadonlyMap<string, SiteClient>;
+  readonly gate: WriteGate;
+  readonly controlAudit: AuditSink;
+  readonly actor: Actor;
+  readonly throttle: Throttle;
+  readonly now: () => Date;
+  /** Told of every plaintext byte copied (progress). */
+  readonly onBytes: (n: number) => void;
+  /** True once the job should stop between installations (pause or cancel). */
+  readonly shouldStop: () => boolean;
+}
+
+/**
+ * Moves one batch (one source, one target) through its journaled steps: copy (outside the
+ * freeze), freeze, copy what changed, verify, switch the registry and journal it in one
+ * transaction, thaw, purge the source, log. Every step is idempotent, so a batch resumed
+ * after a crash from the step its items last reached ends in the same state.
+ *
+ * Returns false when it stopped early for a pause or cancel (before any switch).
+ */
+export async function relocateBatch(ctx: BatchContext, items: readonly Item[]): Promise<boolean> {
+  const first = items[0];
+  if (first === undefined) return true;
+  const source = siteNamed(ctx, first.source);
+  const target = siteNamed(ctx, first.target);
+  const live = await dropMovedElsewhere(ctx, items);
+  const before = live.filter((i) => ['pending', 'copied', 'verified'].includes(i.step));
+  if (before.length > 0) {
+    const stopped = await eachLimited(before, INSTALLATION_CONCURRENCY, async (item) => {
+      if (ctx.shouldStop()) return false;
+      try {
+        const { records } = await syncInstallation(ctx, source, target, item.installation_id);
+        await verifySamples(
+          target,
+          records.samples.map((s) => s.sha256),
+        );
+      } catch (error) {
+        if (error instanceof CopyStopped) return false;
+        throw error;
+      }
+      await setStep(ctx, [item.installation_id], 'copied');
+      return true;
+    });
+    if (stopped.includes(false)) return false;
+    if (ctx.shouldStop()) return false;
+    const ids = before.map((i) => i.installation_id);
+    const thaw = await ctx.gate.freeze(ids);
+    try {
+      // Inside the freeze the job finishes what it started: a pause or cancel waits for the switch.
+      const committed = { ...ctx, shouldStop: () => false };
+      for (const id of ids) {
+        const { records, copied } = await syncInstallation(committed, source, target, id);
+        await verifyInstallation(source, target, records);
+        await verifySamples(target, copied);
+      }
+      await setStep(ctx, ids, 'verified');
+      await switchSite(ctx, ids, source.name, target.name);
+    } finally {
+      thaw();
+    }
+  }
+  const switched = live.filter((i) => i.step !== 'done').map((i) => i.installation_id);
+  await source.purgeInstallations(switched);
+  await setStep(ctx, switched, 'purged');
+  await logBatch(ctx, source, target, live);
+  await setStep(ctx, switched, 'done');
+  return true;
+}
+
+/** Rolls back a batch that never switched: the target's copies go, the source stays whole. */
+export async function rollBackBatch(ctx: BatchContext, items: readonly Item[]): Promise<void> {
+  const unswitched = items.filter((i) => ['pending', 'copied', 'verified'].includes(i.step));
+  if (unswitched.length === 0) return;
+  const target = siteNamed(ctx, unswitched[0]!.target);
+  const ids = unswitched.map((i) => i.installation_id);
+  await target.purgeInstallations(ids);
+  await setStep(ctx, ids, 'rolledback');
+}
+
+/**
+ * Copies what the target lacks or holds differently: missing samples (re-encrypted under
+ * the target's key on the way), then the submissions and events if their checksums differ.
+ */
+async function syncInstallation(
+  ctx: BatchContext,
+  source: SiteClient,
+  target: SiteClient,
+  installationId: string,
+): Promise<{ records: RelocatableRecords; copied: string[] }> {
+  const records = await source.exportInstallation(installationId);
+  const copied: string[] = [];
+  const wanted = inventoryOf(records, true);
+  const present = await target.inventoryInstallation(installationId);
+  const queue = [...records.samples];
+  let failing = false;
+  const copyNext = async (): Promise<void> => {
+    for (let sample = queue.shift(); sample !== undefined && !failing; sample = queue.shift()) {
+      const plaintext = await source.openSamplePlaintext(sample.sha256);
+      let body: Readable = plaintext;
+      if (ctx.throttle.limited) {
+        // Only a rate limit needs the extra stream hop; unlimited copies count when done.
+        const throttled = ctx.throttle.stream(ctx.onBytes, ctx.shouldStop);
+        plaintext.on('error', (error) => throttled.destroy(error));
+        throttled.once('close', () => plaintext.destroy());
+        body = plaintext.pipe(throttled);
+      } else if (ctx.shouldStop()) {
+        plaintext.destroy();
+        throw new CopyStopped();
+      }
+      const result = await target.importSample(sample, body).catch((error: unknown) => {
+        failing = true;
+        throw error;
+      });
+      if (!ctx.throttle.limited) ctx.onBytes(sample.size);
+      if (result.copied) copied.push(sample.sha256);
+    }
+  };
+  // Settle every copier before deciding: none may still write at the target after we return.
+  const copiers = await Promise.allSettled(Array.from({ length: SAMPLE_CONCURRENCY }, copyNext));
+  const failed = copiers.find((c): c is PromiseRejectedResult => c.status === 'rejected');
+  if (failed !== undefined) throw failed.reason;
+  await target.importInstallation(records, {
+    submissions: !present.key || present.submissions.checksum !== wanted.submissions.checksum,
+    events: present.events.checksum !== wanted.events.checksum,
+  });
+  return { records, copied };
+}
+
+/** Reads each sample back at the target: present, authentic, and hashing to its name. */
+async function verifySamples(target: SiteClient, sha256s: readonly string[]): Promise<void> {
+  await eachLimited(sha256s, SAMPLE_CONCURRENCY, async (sha256) => {
+    if (!(await target.verifySample(sha256))) {
+      throw new Error(`sample ${sha256} does not decrypt to its hash at ${target.name}`);
+    }
+  });
+}
+
+/**
+ * Runs `work` over the items with at most `limit` at once; every started call settles before
+ * this returns (nothing keeps writing behind a failure), then the first failure is thrown.
+ */
+async function eachLimited<T, R>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const results: R[] = [];
+  let next = 0;
+  let failure: { error: unknown } | undefined;
+  const worker = async () => {
+    while (next < items.length && failure === undefined) {
+      const index = next++;
+      try {
+        results[index] = await work(items[index]!);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (failure !== undefined) throw failure.error;
+  return results;
+}
+
+/** In the freeze: the target holds exactly what the source holds, key included. */
+async function verifyInstallation(
+  source: SiteClient,
+  target: SiteClient,
+  records: RelocatableRecords,
+): Promise<void> {
+  const wanted = inventoryOf(records, true);
+  const [there, here] = await Promise.all([
+    target.inventoryInstallation(records.installationId),
+    source.inventoryInstallation(records.installationId),
+  ]);
+  const same = (a: typeof wanted, b: typeof wanted) =>
+    a.submissions.checksum === b.submissions.checksum &&
+    a.samples.checksum === b.samples.checksum &&
+    a.events.checksum === b.events.checksum;
+  if (!there.key || !same(wanted, there) || !same(wanted, here)) {
+    throw new Error(`the copy of an installation at ${target.name} differs from ${source.name}`);
+  }
+}
+
+/** The switch point: the registry row and the journal step change in one transaction. */
+async function switchSite(ctx: BatchContext, ids: readonly string[], source: string, target: string) {
+  const time = ctx.now().toISOString();
+  await ctx.db.transaction().execute(async (trx) => {
+    await trx
+      .updateTable('installations')
+      .set({ site: target })
+      .where('id', 'in', ids)
+      .where('site', '=', source)
+      .execute();
+    await trx
+      .updateTable('relocation_items')
+      .set({ step: 'switched', updated_at: time })
+      .where('relocation_id', '=', ctx.relocationId)
+      .where('installation_id', 'in', ids)
+      .execute();
+  });
+}
+
+/** Items whose installation is no longer at the batch's source (moved by other means) are skipped. */
+async function dropMovedElsewhere(ctx: BatchContext, items: readonly Item[]): Promise<Item[]> {
+  const rows = await ctx.db
+    .selectFrom('installations')
+    .select(['id', 'site'])
+    .where(
+      'id',
+      'in',
+      items.map((i) => i.installation_id),
+    )
+    .execute();
+  const siteOf = new Map(rows.map((r) => [r.id, r.site]));
+  const live: Item[] = [];
+  const skipped: string[] = [];
+  for (const item of items) {
+    const site = siteOf.get(item.installation_id);
+    const beforeSwitch = ['pending', 'copied', 'verified'].includes(item.step);
+    if (beforeSwitch && site !== item.source) skipped.push(item.installation_id);
+    else live.push(item);
+  }
+  if (skipped.length > 0) {
+    const target = siteNamed(ctx, items[0]!.target);
+    // A copy may have started before the installation moved: leave nothing at the target
+    // unless the installation now lives there.
+    const notAtTarget = skipped.filter((id) => siteOf.get(id) !== target.name);
+    if (notAtTarget.length > 0) await target.purgeInstallations(notAtTarget);
+    await setStep(ctx, skipped, 'skipped');
+  }
+  return live;
+}
+
+async function logBatch(ctx: BatchContext, source: SiteClient, target: SiteClient, items: readonly Item[]) {
+  if (items.length === 0) return;
+  const counts = {
+    relocation: ctx.relocationId,
+    batch: items[0]!.batch,
+    source: source.name,
+    target: target.name,
+    installations: items.length,
+    submissions: sum(items, 'submissions'),
+    samples: sum(items, 'samples'),
+    bytes: sum(items, 'bytes'),
+    events: sum(items, 'events'),
+  };
+  await target.recordRelocation(
+    { kind: 'received', installationIds: items.map((i) => i.installation_id), ...counts },
+    ctx.actor,
+  );
+  await source.recordRelocation({ kind: 'sent', installationIds: [], ...counts }, ctx.actor);
+  await ctx.controlAudit.append({
+    type: 'relocation.batch',
+    time: ctx.now().toISOString(),
+    actor: ctx.actor,
+    ...counts,
+  });
+}
+
+async function setStep(ctx: BatchContext, ids: readonly string[], step: ItemStep): Promise<void> {
+  if (ids.length === 0) return;
+  await ctx.db
+    .updateTable('relocation_items')
+    .set({ step, updated_at: ctx.now().toISOString() })
+    .where('relocation_id', '=', ctx.relocationId)
+    .where('installation_id', 'in', ids)
+    .execute();
+}
+
+function siteNamed(ctx: BatchContext, name: string): SiteClient {
+  const site = ctx.sites.get(name);
+  if (site === undefined) throw new Error(`site ${name} is not running`);
+  return site;
+}
+
+function sum(items: readonly Item[], field: 'submissions' | 'samples' | 'bytes' | 'events'): number {
+  return items.reduce((total, i) => total + i[field], 0);
+}

@@ -1,0 +1,243 @@
+import { createHash } from 'node:crypto';
+import { type Readable, Transform, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { decryptField, encryptField, openStream, sealStream } from '../vault/crypto/index.js';
+import type {
+  RelocatableRecords,
+  RelocatableSample,
+  RelocatableSubmission,
+  SiteResidencyScan,
+} from './installation-records.js';
+import { hasKey, type SiteParts, statsOf } from './site-parts.js';
+
+/** The AAD context of a sealed file name: the same as the vault's, so either side opens it. */
+const filenameContext = (installationId: string) => `${installationId}:filename`;
+
+/**
+ * Everything the site holds of an installation, file names unsealed, for a copy to another
+ * site. Events are read after everything acknowledged so far is loaded.
+ */
+export async function exportInstallation(
+  parts: SiteParts,
+  installationId: string,
+): Promise<RelocatableRecords> {
+  const { db } = parts.vault;
+  const rows = await db
+    .selectFrom('submissions')
+    .select(['sha256', 'submitted_at', 'product', 'filename_sealed'])
+    .where('installation_id', '=', installationId)
+    .orderBy('id')
+    .execute();
+  const key = rows.length === 0 ? undefined : await parts.subjects.keyOf(installationId);
+  const submissions: RelocatableSubmission[] = rows.map((r) => ({
+    sha256: r.sha256,
+    submittedAt: r.submitted_at,
+    product: r.product,
+    filename: decryptField(key!, r.filename_sealed, filenameContext(installationId)),
+  }));
+  const shas = [...new Set(submissions.map((s) => s.sha256))];
+  const samples: RelocatableSample[] = [];
+  for (let i = 0; i < shas.length; i += 500) {
+    const found = await db
+      .selectFrom('samples')
+      .selectAll()
+      .where('sha256', 'in', shas.slice(i, i + 500))
+      .execute();
+    for (const s of found) {
+      samples.push({
+        sha256: s.sha256,
+        sha1: s.sha1,
+        md5: s.md5,
+        sha512: s.sha512,
+        size: s.size,
+        firstSeen: s.first_seen,
+        lastSeen: s.last_seen,
+      });
+    }
+  }
+  const events = await statsOf(parts).exportInstallation(installationId);
+  return { installationId, submissions, samples, events };
+}
+
+/** The sample's plaintext, for a copy (no download entry: the bytes go to another site's vault). */
+export async function openSamplePlaintext(parts: SiteParts, sha256: string): Promise<Readable> {
+  const blob = await parts.vault.blobs.read(sha256);
+  const plaintext = openStream(parts.vault.masterKey);
+  blob.on('error', (error) => plaintext.destroy(error));
+  // A reader that stops early (the target already holds the sample) must not leak the file.
+  plaintext.once('close', () => blob.destroy());
+  return blob.pipe(plaintext);
+}
+
+/**
+ * Stores a sample coming from another site under this site's key, unless the site already
+ * holds it (row and blob). The plaintext is hashed on the way in; bytes that are not the
+ * sample's SHA-256 are never published.
+ */
+export async function importSample(
+  parts: SiteParts,
+  record: RelocatableSample,
+  plaintext: Readable,
+): Promise<{ copied: boolean }> {
+  const { db, blobs, masterKey, durable, withSample } = parts.vault;
+  return withSample(record.sha256, async () => {
+    const row = await db
+      .selectFrom('samples')
+      .select('sha256')
+      .where('sha256', '=', record.sha256)
+      .executeTakeFirst();
+    if (row !== undefined && (await blobs.has(record.sha256))) {
+      plaintext.destroy();
+      return { copied: false };
+    }
+    if (!(await blobs.has(record.sha256))) {
+      const hash = createHash('sha256');
+      const { header, encrypt } = sealStream(masterKey);
+      const writer = await blobs.createWriter();
+      try {
+        writer.stream.write(header);
+        await pipeline(plaintext, hashing(hash), encrypt, writer.stream);
+        const actual = hash.digest('hex');
+        if (actual !== record.sha256) throw new Error(`sample ${record.sha256} arrived as ${actual}`);
+        await writer.commit(record.sha256);
+      } catch (error) {
+        await writer.abort();
+        throw error;
+      }
+    } else {
+      plaintext.destroy();
+    }
+    await db
+      .insertInto('samples')
+      .values({
+        sha256: record.sha256,
+        sha1: record.sha1,
+        md5: record.md5,
+        sha512: record.sha512,
+        size: record.size,
+        ssdeep: null,
+        tlsh: null,
+        first_seen: record.firstSeen,
+        last_seen: record.lastSeen,
+      })
+      .onConflict((c) => c.column('sha256').doNothing())
+      .execute();
+    await durable();
+    return { copied: true };
+  });
+}
+
+/**
+ * Makes the installation's submissions and events at this site exactly the given ones
+ * (idempotent: a repeated copy replaces, never duplicates), sealing file names under this
+ * site's key for the installation, which it creates if needed. The samples must be here.
+ */
+export async function importInstallation(
+  parts: SiteParts,
+  records: Pick<RelocatableRecords, 'installationId' | 'submissions' | 'events'>,
+  replace: { readonly submissions: boolean; readonly events: boolean },
+): Promise<void> {
+  const { installationId } = records;
+  await parts.subjects.admit(installationId);
+  if (replace.submissions) {
+    const key = await parts.subjects.keyOf(installationId);
+    await parts.vault.db.transaction().execute(async (trx) => {
+      await trx.deleteFrom('submissions').where('installation_id', '=', installationId).execute();
+      for (const s of records.submissions) {
+        await trx
+          .insertInto('submissions')
+          .values({
+            id: undefined,
+            sha256: s.sha256,
+            installation_id: installationId,
+            submitted_at: s.submittedAt,
+            product: s.product,
+            filename_sealed: encryptField(key, s.filename, filenameContext(installationId)),
+          })
+          .execute();
+      }
+    });
+  }
+  await parts.vault.durable();
+  if (replace.events) {
+    const stats = statsOf(parts);
+    await stats.eraseInstallations([installationId]);
+    if (records.events.length > 0) await stats.append(Buffer.from(records.events.join(''), 'utf8'));
+  }
+}
+
+/** Reads the blob back, decrypts it and checks it hashes to its name. */
+export async function verifySample(parts: SiteParts, sha256: string): Promise<boolean> {
+  if (!(await parts.vault.blobs.has(sha256))) return false;
+  const hash = createHash('sha256');
+  try {
+    await pipeline(await openSamplePlaintext(parts, sha256), hashingSink(hash));
+  } catch {
+    return false;
+  }
+  return hash.digest('hex') === sha256;
+}
+
+/** What the site holds, by installation, and whether every referenced sample is whole. */
+export async function scanResidency(parts: SiteParts): Promise<SiteResidencyScan> {
+  const { db } = parts.vault;
+  const byId = new Map<string, { id: string; key: boolean; submissions: number; events: number }>();
+  const entry = (id: string) => {
+    let found = byId.get(id);
+    if (found === undefined) {
+      found = { id, key: false, submissions: 0, events: 0 };
+      byId.set(id, found);
+    }
+    return found;
+  };
+  for (const row of await parts.subjectDb.selectFrom('subject_keys').select('installation_id').execute()) {
+    entry(row.installation_id).key = true;
+  }
+  const counts = await db
+    .selectFrom('submissions')
+    .select(['installation_id', (eb) => eb.fn.countAll<number>().as('n')])
+    .groupBy('installation_id')
+    .execute();
+  for (const row of counts) entry(row.installation_id).submissions = Number(row.n);
+  for (const [id, n] of await statsOf(parts).countByInstallation()) entry(id).events = n;
+  const referenced = await db.selectFrom('submissions').select('sha256').distinct().execute();
+  const known = new Set((await db.selectFrom('samples').select('sha256').execute()).map((r) => r.sha256));
+  const referencedSet = new Set(referenced.map((r) => r.sha256));
+  const missing: string[] = [];
+  const corrupt: string[] = [];
+  for (const { sha256 } of referenced) {
+    if (!known.has(sha256) || !(await parts.vault.blobs.has(sha256))) missing.push(sha256);
+    else if (!(await verifySample(parts, sha256))) corrupt.push(sha256);
+  }
+  return {
+    site: parts.vault.site,
+    installations: [...byId.values()],
+    samples: {
+      referenced: referenced.length,
+      missing,
+      corrupt,
+      unreferenced: [...known].filter((s) => !referencedSet.has(s)).length,
+    },
+  };
+}
+
+export { hasKey };
+
+function hashing(hash: ReturnType<typeof createHash>): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      hash.update(chunk);
+      callback(null, chunk);
+    },
+  });
+}
+
+function hashingSink(hash: ReturnType<typeof createHash>): Writable {
+  return new Writable({
+    highWaterMark: 1 << 20,
+    write(chunk: Buffer, _encoding, callback) {
+      hash.update(chunk);
+      callback();
+    },
+  });
+}
