@@ -3,6 +3,7 @@ import { Type } from 'typebox';
 import { errorResponses } from '../http/schemas.js';
 import { LookupError } from './lookup-errors.js';
 import { BatchItemView, HashParam, LookupAnswerView } from './lookup-schemas.js';
+import type { LookupAnswer } from './verdict-index.js';
 import type { VerdictService } from './verdict-service.js';
 
 export interface LookupRoutesOptions {
@@ -11,6 +12,7 @@ export interface LookupRoutesOptions {
 }
 
 export const NDJSON = 'application/x-ndjson';
+const JSON_TYPE = 'application/json; charset=utf-8';
 /** Room for the longest hash we answer for (a malformed one is echoed) and a line break. */
 const BYTES_PER_LINE = 160;
 
@@ -36,7 +38,9 @@ export const lookupRoutes: FastifyPluginAsyncTypebox<LookupRoutesOptions> = asyn
         response: { 200: LookupAnswerView, ...errorResponses(400) },
       },
     },
-    async (request) => verdicts.lookup(request.params.hash),
+    // Built as text by the index: no answer object, no serializer (same shape as LookupAnswerView).
+    async (request, reply) =>
+      reply.type(JSON_TYPE).send(verdicts.lookupJson(request.params.hash) as unknown as LookupAnswer),
   );
 
   app.post(

@@ -41,7 +41,8 @@ function seenText(seconds: number): string {
 
 const MALFORMED_DETAIL = 'expected an MD5, SHA-1 or SHA-256 digest in hex';
 const THREAT_MASK = 0x3fffffff;
-const UNKNOWN_LINE = '{"verdict":"unknown","threat":null,"firstSeen":null}\n';
+const UNKNOWN_MEMBERS = '"verdict":"unknown","threat":null,"firstSeen":null';
+const UNKNOWN_LINE = `{${UNKNOWN_MEMBERS}}\n`;
 
 /**
  * The look-up side: one {@link DigestIndex} per hash kind, and the threat-name table the
@@ -127,8 +128,26 @@ export class VerdictIndex implements IndexSink {
     }
     const slot = table.findLoaded();
     if (slot < 0) return UNKNOWN_LINE;
+    return `{${this.#members(table, slot)}}\n`;
+  }
+
+  /**
+   * The answer on one hash as JSON text (`LookupAnswer`), or `undefined` for a malformed hash:
+   * the single look-up's fast path, sent without a serializer.
+   */
+  lookupJson(text: string): string | undefined {
+    const table = this.#tableFor(text);
+    if (table === undefined || !table.loadHex(text)) return undefined;
+    const hash = text.toLowerCase();
+    const slot = table.findLoaded();
+    if (slot < 0) return `{"hash":"${hash}",${UNKNOWN_MEMBERS}}`;
+    return `{"hash":"${hash}",${this.#members(table, slot)}}`;
+  }
+
+  /** `"verdict":…,"threat":…,"firstSeen":…` of an occupied slot. */
+  #members(table: DigestIndex, slot: number): string {
     const value = table.valueAt(slot);
-    return `{"verdict":"${VERDICT_BY_CODE[value >>> 30]}","threat":${this.#threatJson[value & THREAT_MASK] ?? 'null'},"firstSeen":"${seenText(table.firstSeenAt(slot))}"}\n`;
+    return `"verdict":"${VERDICT_BY_CODE[value >>> 30]}","threat":${this.#threatJson[value & THREAT_MASK] ?? 'null'},"firstSeen":"${seenText(table.firstSeenAt(slot))}"`;
   }
 
   #tableFor(text: string): DigestIndex | undefined {

@@ -112,6 +112,16 @@ export class VerdictService {
     return answer as LookupAnswer;
   }
 
+  /** {@link lookup} as JSON text, for the single look-up route; throws for a malformed hash. */
+  lookupJson(hash: string): string {
+    const answer = this.#index.lookupJson(hash);
+    if (answer === undefined) {
+      parseVerdictHash(hash);
+      throw new Error('unreachable: the index refused a hash the parser accepts');
+    }
+    return answer;
+  }
+
   lookupMany(hashes: readonly string[]): (LookupAnswer | LookupItemError)[] {
     const index = this.#index;
     return hashes.map((hash) => index.lookup(hash));
