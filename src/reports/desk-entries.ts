@@ -4,25 +4,23 @@
  * event, so the last entry of a request up to a checkpoint is its state at that checkpoint.
  */
 
-export const LEGAL_CATEGORIES = ['user_data', 'technical_expertise'] as const;
-export const AUTHORITY_KINDS = ['law_enforcement', 'government', 'court', 'other'] as const;
-export const LEGAL_STATES = [
-  'received',
-  'in_verification',
-  'verified',
-  'rejected',
-  'fulfilled',
-  'partially_fulfilled',
-  'withdrawn',
-] as const;
-export const REJECTION_REASONS = ['legal_requirements_not_met', 'no_data', 'out_of_scope'] as const;
-export const PRIVACY_TYPES = ['inventory', 'export', 'erasure'] as const;
-export const PRIVACY_OUTCOMES = ['completed', 'rejected'] as const;
+// The vocabulary is the desks' own: a word added there is counted here.
+import {
+  AUTHORITY_KINDS,
+  type AuthorityKind,
+  LEGAL_CATEGORIES,
+  LEGAL_STATES,
+  type LegalCategory,
+  type LegalState,
+  REJECTION_REASONS,
+  type RejectionReason,
+} from '../legal/legal-request.js';
+import { REQUEST_TYPES as PRIVACY_TYPES } from '../privacy/privacy-request.js';
 
-export type LegalCategory = (typeof LEGAL_CATEGORIES)[number];
-export type AuthorityKind = (typeof AUTHORITY_KINDS)[number];
-export type LegalState = (typeof LEGAL_STATES)[number];
-export type RejectionReason = (typeof REJECTION_REASONS)[number];
+export type { AuthorityKind, LegalCategory, LegalState, RejectionReason };
+export { AUTHORITY_KINDS, LEGAL_CATEGORIES, LEGAL_STATES, PRIVACY_TYPES, REJECTION_REASONS };
+/** How a user's request ended, as the log records it (`outcome`). */
+export const PRIVACY_OUTCOMES = ['completed', 'rejected'] as const;
 export type PrivacyType = (typeof PRIVACY_TYPES)[number];
 export type PrivacyOutcome = (typeof PRIVACY_OUTCOMES)[number];
 

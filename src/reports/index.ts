@@ -1,6 +1,6 @@
 export type { DeskStates, LegalRequestState, PrivacyRequestState } from './desk-entries.js';
 export { DeskStateFolder, deskStates } from './desk-entries.js';
-export { EXAMPLE_FILES, legalImportEntries, loadExampleData, privacyImportEntries } from './example-data.js';
+export { EXAMPLE_FILES, loadExampleData } from './example-data.js';
 export type { Period } from './period.js';
 export { formatPeriod, parsePeriod } from './period.js';
 export { CSV_TABLES, type CsvTable, renderCsv } from './render-csv.js';
