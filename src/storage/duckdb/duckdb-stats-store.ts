@@ -174,18 +174,14 @@ export class DuckDbStatsStore implements StatsStore {
   }
 
   exportInstallation(installationId: string): Promise<string[]> {
-    const fields = [
-      "strftime(ts, '%Y-%m-%d %H:%M:%S.%g')",
-      'CAST(installation AS VARCHAR)',
-      'type',
-      'country',
-      'sha256',
-      'md5',
-      'verdict',
-      'threat',
-      'product',
-      'os',
-    ];
+    // The load format's columns, in its order and text forms.
+    const fields = STATS_ROW_COLUMNS.map((column) =>
+      column === 'ts'
+        ? "strftime(ts, '%Y-%m-%d %H:%M:%S.%g')"
+        : column === 'installation'
+          ? 'CAST(installation AS VARCHAR)'
+          : column,
+    );
     return this.#writer.use(async (db) => {
       const reader = await db.runAndReadAll(
         `SELECT ${fields.join(', ')} FROM events WHERE installation = CAST($1 AS UUID)`,
