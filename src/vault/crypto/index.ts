@@ -14,3 +14,4 @@ export {
   WRAPPED_KEY_SIZE,
   wrapKey,
 } from './field-cipher.js';
+export { openBlob, sealBlob } from './parallel-aead.js';
