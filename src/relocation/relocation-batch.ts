@@ -71,11 +71,11 @@ export async function relocateBatch(ctx: BatchContext, items: readonly Item[]): 
     try {
       // Inside the freeze the job finishes what it started: a pause or cancel waits for the switch.
       const committed = { ...ctx, shouldStop: () => false };
-      for (const id of ids) {
+      await eachLimited(ids, INSTALLATION_CONCURRENCY, async (id) => {
         const { records, copied } = await syncInstallation(committed, source, target, id);
         await verifyInstallation(source, target, records);
         await verifySamples(target, copied);
-      }
+      });
       await setStep(ctx, ids, 'verified');
       await switchSite(ctx, ids, source.name, target.name);
     } finally {

@@ -1,44 +1,48 @@
-import { randomBytes, webcrypto } from 'node:crypto';
-import { GCM_TAG_SIZE } from './aes-gcm.js';
+import { randomBytes } from 'node:crypto';
 import { ENVELOPE_HEADER_SIZE, parseEnvelopeHeader, sealEnvelopeHeader } from './blob-envelope.js';
-import { NONCE_PREFIX_SIZE, SEALED_SEGMENT_SIZE, SEGMENT_SIZE, segmentNonce } from './chunked-aead.js';
+import { NONCE_PREFIX_SIZE, SEALED_SEGMENT_SIZE, SEGMENT_SIZE } from './chunked-aead.js';
 import { CryptoError } from './crypto-errors.js';
+import { runSegmentJob } from './segment-workers.js';
 
 /**
  * The blob format of `blob-envelope.ts` and `chunked-aead.ts`, byte for byte, with the
- * segments sealed and opened through WebCrypto. Each segment is its own AES-GCM message,
- * so segments are independent jobs: WebCrypto runs them on libuv's thread pool, several at
- * once, while the main thread reads, hashes and writes. The synchronous Transforms stay
- * the vault's upload and download path; bulk copies (relocation, the residency audit) use
- * these.
+ * segments sealed and opened on worker threads (`segment-workers.ts`), runs of BATCH
+ * segments at a time and up to WINDOW runs in flight per stream, so bulk copies use both
+ * cores while the main thread reads, hashes and writes. The synchronous Transforms stay the
+ * vault's upload and download path; relocation and the residency audit use these.
  */
-const { subtle } = webcrypto;
-/** Segments in flight per stream: enough to keep both cores busy, little memory (~1 MiB). */
-const WINDOW = 16;
-
-type SegmentKey = webcrypto.CryptoKey;
+const BATCH = 16;
+const WINDOW = 3;
 
 interface Segments {
-  readonly key: SegmentKey;
+  readonly key: Buffer;
   readonly prefix: Buffer;
-  readonly aad: readonly [Buffer, Buffer];
+  readonly aad0: Buffer;
+  readonly aad1: Buffer;
 }
 
-function segmentsOf(dek: Buffer, header: Buffer, prefix: Buffer): Promise<Segments> {
-  return subtle.importKey('raw', dek, 'AES-GCM', false, ['encrypt', 'decrypt']).then((key) => ({
-    key,
-    prefix: Buffer.from(prefix),
-    aad: [Buffer.concat([header, Buffer.of(0)]), Buffer.concat([header, Buffer.of(1)])],
-  }));
-}
-
-function gcm(s: Segments, counter: number, last: boolean) {
+function segmentsOf(dek: Buffer, header: Buffer, prefix: Buffer): Segments {
   return {
-    name: 'AES-GCM',
-    iv: segmentNonce(s.prefix, counter),
-    additionalData: s.aad[last ? 1 : 0],
-    tagLength: GCM_TAG_SIZE * 8,
+    key: Buffer.from(dek),
+    prefix: Buffer.from(prefix),
+    aad0: Buffer.concat([header, Buffer.of(0)]),
+    aad1: Buffer.concat([header, Buffer.of(1)]),
   };
+}
+
+/** One run of segments to the pool: copied back to back into memory the pool may take over. */
+function dispatch(
+  op: 'seal' | 'open',
+  segments: Segments,
+  pieces: readonly Buffer[],
+  counter: number,
+  last: boolean,
+) {
+  const lengths = pieces.map((p) => p.length);
+  const input = Buffer.allocUnsafeSlow(lengths.reduce((a, b) => a + b, 0));
+  let at = 0;
+  for (const piece of pieces) at += piece.copy(input, at);
+  return runSegmentJob({ op, ...segments, counter, last, input, lengths });
 }
 
 /** Cuts a byte stream into pieces of `size` bytes (the last may be shorter), copying only at chunk seams. */
@@ -107,27 +111,13 @@ export async function* openBlob(masterKey: Buffer, blob: AsyncIterable<Buffer>):
 async function* openSegments(masterKey: Buffer, iterator: AsyncIterator<Buffer>): AsyncGenerator<Buffer> {
   const { header, rest } = await readHeader(iterator);
   const { dek, noncePrefix } = parseEnvelopeHeader(masterKey, header);
-  const segments = await segmentsOf(dek, header, noncePrefix);
+  const segments = segmentsOf(dek, header, noncePrefix);
   dek.fill(0);
-  const open = (sealed: Buffer, counter: number, last: boolean): Promise<Buffer> => {
-    if (sealed.length < GCM_TAG_SIZE) {
-      return Promise.reject(
-        new CryptoError('DECRYPT_FAILED', 'blob is truncated: final segment is missing', {
-          details: { segment: counter },
-        }),
-      );
-    }
-    return subtle.decrypt(gcm(segments, counter, last), segments.key, sealed).then(
-      (plaintext) => Buffer.from(plaintext),
-      (cause: unknown) => {
-        throw new CryptoError('DECRYPT_FAILED', 'segment failed authentication', {
-          cause,
-          details: { segment: counter },
-        });
-      },
-    );
-  };
-  yield* windowed(cut(prepend(rest, iterator), SEALED_SEGMENT_SIZE), open, true);
+  yield* batched(
+    cut(prepend(rest, iterator), SEALED_SEGMENT_SIZE),
+    (pieces, counter, last) => dispatch('open', segments, pieces, counter, last),
+    true,
+  );
 }
 
 /**
@@ -144,53 +134,64 @@ export async function* sealBlob(
 ): AsyncGenerator<Buffer> {
   const noncePrefix = randomBytes(NONCE_PREFIX_SIZE);
   const { header, dek } = sealEnvelopeHeader(masterKey, noncePrefix);
-  const segments = await segmentsOf(dek, header, noncePrefix);
+  const segments = segmentsOf(dek, header, noncePrefix);
   dek.fill(0);
   yield header;
-  const seal = (segment: Buffer, counter: number, last: boolean): Promise<Buffer> => {
-    onPlaintext(segment);
-    return subtle.encrypt(gcm(segments, counter, last), segments.key, segment).then((s) => Buffer.from(s));
-  };
-  yield* windowed(cut(plaintext, SEGMENT_SIZE), seal, false);
+  yield* batched(
+    cut(plaintext, SEGMENT_SIZE),
+    (pieces, counter, last) => {
+      for (const piece of pieces) onPlaintext(piece);
+      return dispatch('seal', segments, pieces, counter, last);
+    },
+    false,
+  );
 }
 
 /**
- * Runs `job` over the pieces with up to WINDOW in flight, yielding results in order. A piece
- * is only known to be the last once the source ends, so one piece is always held back; an
- * empty source is one empty last piece (the format always has a final segment when sealing).
+ * Hands the pieces to `job` in runs of up to BATCH, with up to WINDOW runs in flight, and
+ * yields the results in order. A piece is only known to be the last once the source ends,
+ * so one piece is always held back; an empty source is one empty last piece when sealing
+ * (the format always has a final segment) and a truncated blob when opening.
  */
-async function* windowed(
+async function* batched(
   pieces: AsyncIterable<Buffer>,
-  job: (piece: Buffer, counter: number, last: boolean) => Promise<Buffer>,
+  job: (pieces: readonly Buffer[], counter: number, last: boolean) => Promise<Buffer>,
   opening: boolean,
 ): AsyncGenerator<Buffer> {
   const inFlight: Promise<Buffer>[] = [];
+  let run: Buffer[] = [];
   let held: Buffer | undefined;
   let counter = 0;
-  // Rejections are awaited in order below; this keeps one from being reported as unhandled meanwhile.
-  const start = (piece: Buffer, last: boolean) => {
-    const promise = job(piece, counter, last);
+  const flush = (last: boolean) => {
+    const promise = job(run, counter, last);
+    // Rejections are awaited in order below; this keeps one from counting as unhandled meanwhile.
     promise.catch(() => undefined);
     inFlight.push(promise);
-    counter += 1;
+    counter += run.length;
+    run = [];
   };
   try {
     for await (const piece of pieces) {
-      if (held !== undefined) start(held, false);
+      if (held !== undefined) {
+        run.push(held);
+        if (run.length === BATCH) flush(false);
+      }
       held = piece;
       while (inFlight.length >= WINDOW) yield await inFlight.shift()!;
     }
     if (held === undefined) {
-      if (opening)
+      if (opening) {
         throw new CryptoError('DECRYPT_FAILED', 'blob is truncated: final segment is missing', {
           details: { segment: 0 },
         });
+      }
       held = Buffer.alloc(0);
     }
-    start(held, true);
+    run.push(held);
+    flush(true);
     while (inFlight.length > 0) yield await inFlight.shift()!;
   } finally {
-    // Stopped early (an error, or a reader that went away): let the jobs settle unobserved.
+    // Stopped early (an error, or a reader that went away): the runs settle unobserved.
     inFlight.length = 0;
   }
 }
