@@ -22,11 +22,14 @@ interface Segments {
 }
 
 function segmentsOf(dek: Buffer, header: Buffer, prefix: Buffer): Segments {
+  // Each in a buffer of its own: a view into Node's shared 8 KiB pool would be cloned whole
+  // into every message to the workers.
+  const own = (bytes: Buffer) => Buffer.from(new Uint8Array(bytes));
   return {
-    key: Buffer.from(dek),
-    prefix: Buffer.from(prefix),
-    aad0: Buffer.concat([header, Buffer.of(0)]),
-    aad1: Buffer.concat([header, Buffer.of(1)]),
+    key: own(dek),
+    prefix: own(prefix),
+    aad0: own(Buffer.concat([header, Buffer.of(0)])),
+    aad1: own(Buffer.concat([header, Buffer.of(1)])),
   };
 }
 

@@ -82,11 +82,10 @@ class SegmentWorker {
 
   constructor() {
     this.#worker = new Worker(WORKER_SOURCE, { eval: true });
-    // A pool must never keep a process alive; callers hold the promises that matter.
-    this.#worker.unref();
     this.#worker.on('message', (m: { id: number; output?: Uint8Array; failed?: number }) => {
       const pending = this.#pending.get(m.id);
       this.#pending.delete(m.id);
+      if (this.#pending.size === 0) this.#worker.unref();
       if (pending === undefined) return;
       if (m.output !== undefined) {
         pending.resolve(Buffer.from(m.output.buffer, m.output.byteOffset, m.output.byteLength));
@@ -100,6 +99,9 @@ class SegmentWorker {
     });
     this.#worker.on('error', (error) => this.#failAll(error));
     this.#worker.on('exit', () => this.#failAll(new Error('segment worker exited')));
+    // An idle pool must not keep a process alive; a busy one must (someone awaits its answer).
+    // After the listeners, since adding a 'message' listener refs the worker again.
+    this.#worker.unref();
   }
 
   get load(): number {
@@ -109,6 +111,7 @@ class SegmentWorker {
   run(job: SegmentJob): Promise<Buffer> {
     const id = this.#nextId++;
     return new Promise<Buffer>((resolve, reject) => {
+      if (this.#pending.size === 0) this.#worker.ref();
       this.#pending.set(id, { resolve, reject });
       const { input } = job;
       // Move the input's memory when the buffer owns it alone; copy otherwise.
