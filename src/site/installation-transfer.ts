@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { Readable } from 'node:stream';
+import { type Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { decryptField, encryptField, openBlob, sealBlob } from '../vault/crypto/index.js';
+import { decryptField, encryptField, openStream, sealStream } from '../vault/crypto/index.js';
 import type {
   RelocatableRecords,
   RelocatableSample,
@@ -59,16 +59,14 @@ export async function exportInstallation(
   return { installationId, submissions, samples, events };
 }
 
-/**
- * The sample's plaintext, for a copy (no download entry: the bytes go to another site's
- * vault). Segments are decrypted and authenticated on the thread pool, several at once.
- */
+/** The sample's plaintext, for a copy (no download entry: the bytes go to another site's vault). */
 export async function openSamplePlaintext(parts: SiteParts, sha256: string): Promise<Readable> {
   const blob = await parts.vault.blobs.read(sha256);
-  const plaintext = Readable.from(openBlob(parts.vault.masterKey, blob), { objectMode: false });
+  const plaintext = openStream(parts.vault.masterKey);
+  blob.on('error', (error) => plaintext.destroy(error));
   // A reader that stops early (the target already holds the sample) must not leak the file.
   plaintext.once('close', () => blob.destroy());
-  return plaintext;
+  return blob.pipe(plaintext);
 }
 
 /**
@@ -94,14 +92,11 @@ export async function importSample(
     }
     if (!(await blobs.has(record.sha256))) {
       const hash = createHash('sha256');
+      const { header, encrypt } = sealStream(masterKey);
       const writer = await blobs.createWriter();
       try {
-        // Hashed on the main thread as it is cut into segments; sealed on the thread pool.
-        await pipeline(
-          plaintext,
-          (source) => sealBlob(masterKey, source, (bytes) => hash.update(bytes)),
-          writer.stream,
-        );
+        writer.stream.write(header);
+        await pipeline(plaintext, hashing(hash), encrypt, writer.stream);
         const actual = hash.digest('hex');
         if (actual !== record.sha256) throw new Error(`sample ${record.sha256} arrived as ${actual}`);
         await writer.commit(record.sha256);
@@ -172,16 +167,14 @@ export async function importInstallation(
 }
 
 /**
- * Reads the blob back and authenticates every segment (AES-GCM tags, the final-segment
- * flag, the header), without hashing: what it proves and why that is enough after
- * {@link importSample} is in docs/relocation.md ("Verifying a copy").
+ * Reads the blob back and authenticates every segment (the GCM tags, the final-segment flag,
+ * the header), without hashing: why that proves the copy after {@link importSample} is in
+ * docs/relocation.md ("Verifying a copy").
  */
 export async function authenticateSample(parts: SiteParts, sha256: string): Promise<boolean> {
   if (!(await parts.vault.blobs.has(sha256))) return false;
   try {
-    for await (const _ of openBlob(parts.vault.masterKey, await parts.vault.blobs.read(sha256))) {
-      // Each segment is authenticated before it is yielded; the plaintext itself is not needed.
-    }
+    await pipeline(await openSamplePlaintext(parts, sha256), discard());
   } catch {
     return false;
   }
@@ -193,9 +186,7 @@ export async function verifySample(parts: SiteParts, sha256: string): Promise<bo
   if (!(await parts.vault.blobs.has(sha256))) return false;
   const hash = createHash('sha256');
   try {
-    for await (const plaintext of openBlob(parts.vault.masterKey, await parts.vault.blobs.read(sha256))) {
-      hash.update(plaintext);
-    }
+    await pipeline(await openSamplePlaintext(parts, sha256), hashingSink(hash));
   } catch {
     return false;
   }
@@ -246,3 +237,31 @@ export async function scanResidency(parts: SiteParts): Promise<SiteResidencyScan
 }
 
 export { hasKey };
+
+function hashing(hash: ReturnType<typeof createHash>): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      hash.update(chunk);
+      callback(null, chunk);
+    },
+  });
+}
+
+function hashingSink(hash: ReturnType<typeof createHash>): Writable {
+  return new Writable({
+    highWaterMark: 1 << 20,
+    write(chunk: Buffer, _encoding, callback) {
+      hash.update(chunk);
+      callback();
+    },
+  });
+}
+
+function discard(): Writable {
+  return new Writable({
+    highWaterMark: 1 << 20,
+    write(_chunk: Buffer, _encoding, callback) {
+      callback();
+    },
+  });
+}

@@ -30,8 +30,10 @@ export const ENVELOPE_HEADER_SIZE = PREFIX_OFFSET + NONCE_PREFIX_SIZE;
  * await pipeline(source, encrypt, out);
  */
 export function sealStream(masterKey: Buffer): { readonly header: Buffer; readonly encrypt: Transform } {
-  const { header, dek } = sealEnvelopeHeader(masterKey, randomBytes(NONCE_PREFIX_SIZE));
-  const noncePrefix = header.subarray(PREFIX_OFFSET);
+  assertKey(masterKey, 'master key');
+  const dek = generateKey();
+  const noncePrefix = randomBytes(NONCE_PREFIX_SIZE);
+  const header = Buffer.concat([MAGIC, Buffer.of(VERSION), wrapKey(masterKey, dek), noncePrefix]);
   const encrypt = createEncryptStream({ key: dek, noncePrefix, header });
   // The stream keeps its own copy of the DEK; don't leave another one on the heap.
   dek.fill(0);
@@ -80,32 +82,18 @@ class EnvelopeOpener implements ChunkProcessor {
 
   #openHeader(): SegmentOpener {
     const header = this.#header;
-    const { dek, noncePrefix } = parseEnvelopeHeader(this.#masterKey, header);
-    const segments = new SegmentOpener({ key: dek, noncePrefix, header });
+    if (!header.subarray(0, MAGIC.length).equals(MAGIC)) {
+      throw new CryptoError('BAD_HEADER', 'not a Glasshouse blob: bad magic');
+    }
+    if (header[MAGIC.length] !== VERSION) {
+      throw new CryptoError('BAD_HEADER', 'unsupported blob version', {
+        details: { version: header[MAGIC.length] },
+      });
+    }
+    const dek = unwrapKey(this.#masterKey, header.subarray(WRAPPED_KEY_OFFSET, PREFIX_OFFSET));
+    const segments = new SegmentOpener({ key: dek, noncePrefix: header.subarray(PREFIX_OFFSET), header });
     dek.fill(0);
     this.#masterKey.fill(0);
     return segments;
   }
-}
-
-/** A new blob's header under a fresh DEK (returned: the caller zeroes it once its cipher holds it). */
-export function sealEnvelopeHeader(masterKey: Buffer, noncePrefix: Buffer): { header: Buffer; dek: Buffer } {
-  assertKey(masterKey, 'master key');
-  const dek = generateKey();
-  const header = Buffer.concat([MAGIC, Buffer.of(VERSION), wrapKey(masterKey, dek), noncePrefix]);
-  return { header, dek };
-}
-
-/** Checks a blob header and unwraps its DEK (the caller zeroes it once its cipher holds it). */
-export function parseEnvelopeHeader(masterKey: Buffer, header: Buffer): { dek: Buffer; noncePrefix: Buffer } {
-  if (!header.subarray(0, MAGIC.length).equals(MAGIC)) {
-    throw new CryptoError('BAD_HEADER', 'not a Glasshouse blob: bad magic');
-  }
-  if (header[MAGIC.length] !== VERSION) {
-    throw new CryptoError('BAD_HEADER', 'unsupported blob version', {
-      details: { version: header[MAGIC.length] },
-    });
-  }
-  const dek = unwrapKey(masterKey, header.subarray(WRAPPED_KEY_OFFSET, PREFIX_OFFSET));
-  return { dek, noncePrefix: header.subarray(PREFIX_OFFSET) };
 }

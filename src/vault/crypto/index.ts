@@ -14,4 +14,3 @@ export {
   WRAPPED_KEY_SIZE,
   wrapKey,
 } from './field-cipher.js';
-export { openBlob, sealBlob } from './parallel-aead.js';
