@@ -338,6 +338,15 @@ describe('the residency audit', () => {
       const records = await h.glasshouse.sites.get('moscow')!.exportInstallation(id);
       await zurich.importInstallation({ ...records, submissions: [] }, { submissions: true, events: true });
       try {
+        // The relocation's read-back (authentication without re-hashing) rejects it too, and
+        // a blob cut at a segment boundary.
+        const moscow = h.glasshouse.sites.get('moscow')!;
+        expect(await moscow.authenticateSample(stored.sha256)).toBe(false);
+        writeFileSync(blob, original.subarray(0, original.length - (150_000 - 65_536 * 2) - 16));
+        expect(await moscow.authenticateSample(stored.sha256)).toBe(false);
+        writeFileSync(blob, original);
+        expect(await moscow.authenticateSample(stored.sha256)).toBe(true);
+        writeFileSync(blob, flipped);
         const audit = await send('GET', '/v1/residency/audit', admin);
         expect(audit.json.clean).toBe(false);
         expect(audit.json.violations).toEqual(

@@ -166,7 +166,22 @@ export async function importInstallation(
   }
 }
 
-/** Reads the blob back, decrypts it and checks it hashes to its name. */
+/**
+ * Reads the blob back and authenticates every segment (the GCM tags, the final-segment flag,
+ * the header), without hashing: why that proves the copy after {@link importSample} is in
+ * docs/relocation.md ("Verifying a copy").
+ */
+export async function authenticateSample(parts: SiteParts, sha256: string): Promise<boolean> {
+  if (!(await parts.vault.blobs.has(sha256))) return false;
+  try {
+    await pipeline(await openSamplePlaintext(parts, sha256), discard());
+  } catch {
+    return false;
+  }
+  return true;
+}
+
+/** Reads the blob back, decrypts it and checks it hashes to its name (the residency audit). */
 export async function verifySample(parts: SiteParts, sha256: string): Promise<boolean> {
   if (!(await parts.vault.blobs.has(sha256))) return false;
   const hash = createHash('sha256');
@@ -237,6 +252,15 @@ function hashingSink(hash: ReturnType<typeof createHash>): Writable {
     highWaterMark: 1 << 20,
     write(chunk: Buffer, _encoding, callback) {
       hash.update(chunk);
+      callback();
+    },
+  });
+}
+
+function discard(): Writable {
+  return new Writable({
+    highWaterMark: 1 << 20,
+    write(_chunk: Buffer, _encoding, callback) {
       callback();
     },
   });

@@ -112,6 +112,8 @@ export interface SiteClient {
   ): Promise<void>;
   /** Reads a sample back, decrypts it and checks it hashes to its SHA-256. */
   verifySample(sha256: string): Promise<boolean>;
+  /** Reads a sample back and authenticates every segment (no hash: see docs/relocation.md). */
+  authenticateSample(sha256: string): Promise<boolean>;
   /**
    * Removes every record of the installations (submissions, events, keys) and the samples no
    * installation remaining here references; idempotent. See site/installation-purge.ts.

@@ -197,6 +197,10 @@ export class SiteNode implements SiteClient {
     return transfer.verifySample(this.#parts(), sha256);
   }
 
+  authenticateSample(sha256: string) {
+    return transfer.authenticateSample(this.#parts(), sha256);
+  }
+
   purgeInstallations(installationIds: readonly string[]) {
     return purgeInstallations(this.#parts(), installationIds, { compact: false });
   }
