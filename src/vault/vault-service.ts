@@ -291,7 +291,18 @@ export class VaultService {
       return { submissions: Number(deleted.numDeletedRows), samplesRemoved: removed };
     });
     await this.#o.durable();
-    for (const sha256 of erased.samplesRemoved) await this.#o.blobs.delete(sha256);
+    // Under the sample's lock, and only while no row names it again: an upload of the same
+    // file by another installation may have stored it anew since the transaction.
+    for (const sha256 of erased.samplesRemoved) {
+      await this.#sampleLocks.run(sha256, async () => {
+        const storedAgain = await this.#o.db
+          .selectFrom('samples')
+          .select('sha256')
+          .where('sha256', '=', sha256)
+          .executeTakeFirst();
+        if (storedAgain === undefined) await this.#o.blobs.delete(sha256);
+      });
+    }
     return erased;
   }
 
