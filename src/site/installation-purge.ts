@@ -18,25 +18,53 @@ export async function purgeInstallations(
 ): Promise<PurgeResult> {
   const { db, durable } = parts.vault;
   const ids = [...installationIds];
-  let submissions = 0;
-  const candidates = new Set<string>();
-  for (let i = 0; i < ids.length; i += 500) {
-    const slice = ids.slice(i, i + 500);
-    const referenced = await db
-      .selectFrom('submissions')
-      .select('sha256')
-      .distinct()
-      .where('installation_id', 'in', slice)
-      .execute();
-    for (const row of referenced) candidates.add(row.sha256);
-    const deleted = await db
-      .deleteFrom('submissions')
-      .where('installation_id', 'in', slice)
-      .executeTakeFirst();
-    submissions += Number(deleted.numDeletedRows);
-  }
+  // One transaction: a crash can never leave samples whose last submission is gone but whose
+  // rows remain (a re-run would no longer know them).
+  const erased = await db.transaction().execute(async (trx) => {
+    let submissions = 0;
+    const candidates = new Set<string>();
+    for (let i = 0; i < ids.length; i += 500) {
+      const slice = ids.slice(i, i + 500);
+      const referenced = await trx
+        .selectFrom('submissions')
+        .select('sha256')
+        .distinct()
+        .where('installation_id', 'in', slice)
+        .execute();
+      for (const row of referenced) candidates.add(row.sha256);
+      const deleted = await trx
+        .deleteFrom('submissions')
+        .where('installation_id', 'in', slice)
+        .executeTakeFirst();
+      submissions += Number(deleted.numDeletedRows);
+    }
+    const removed: { sha256: string; size: number }[] = [];
+    for (const sha256 of candidates) {
+      const row = await trx
+        .deleteFrom('samples')
+        .where('sha256', '=', sha256)
+        .where((eb) =>
+          eb.not(
+            eb.exists(eb.selectFrom('submissions').select('id').where('submissions.sha256', '=', sha256)),
+          ),
+        )
+        .returning(['sha256', 'size'])
+        .executeTakeFirst();
+      if (row !== undefined) removed.push(row);
+    }
+    return { submissions, removed };
+  });
   await durable();
-  const removed = await deleteUnreferencedSamples(parts, [...candidates]);
+  // A crash from here on leaves orphan blobs, which `VaultService.recover` removes at start.
+  await deleteBlobsOfRemovedSamples(
+    parts,
+    erased.removed.map((r) => r.sha256),
+  );
+  const submissions = erased.submissions;
+  const removed = {
+    samples: erased.removed.length,
+    bytes: erased.removed.reduce((sum, r) => sum + r.size, 0),
+  };
   const events = ids.length === 0 ? 0 : await statsOf(parts).eraseInstallations(ids);
   for (let i = 0; i < ids.length; i += 500) {
     await parts.subjectDb
@@ -50,42 +78,19 @@ export async function purgeInstallations(
 }
 
 /**
- * Deletes each candidate sample that no submission references any more: the row first
- * (a crash then leaves an orphan blob, which `VaultService.recover` removes at start),
- * then the blob, under the sample's lock so that an upload of the same file cannot slip
- * between the check and the delete.
+ * Deletes the blobs of samples whose rows are gone, each under the sample's lock and only while
+ * no row names it again: an upload of the same file may have stored it anew meanwhile.
  */
-export async function deleteUnreferencedSamples(
-  parts: SiteParts,
-  candidates: readonly string[],
-): Promise<{ samples: number; bytes: number }> {
-  const { db, blobs, durable, withSample } = parts.vault;
-  let samples = 0;
-  let bytes = 0;
-  for (const sha256 of candidates) {
+async function deleteBlobsOfRemovedSamples(parts: SiteParts, removed: readonly string[]): Promise<void> {
+  const { db, blobs, withSample } = parts.vault;
+  for (const sha256 of removed) {
     await withSample(sha256, async () => {
-      const deleted = await db
-        .deleteFrom('samples')
-        .where('sha256', '=', sha256)
-        .where((eb) =>
-          eb.not(
-            eb.exists(eb.selectFrom('submissions').select('id').where('submissions.sha256', '=', sha256)),
-          ),
-        )
-        .returning('size')
-        .executeTakeFirst();
-      if (deleted !== undefined) {
-        samples += 1;
-        bytes += deleted.size;
-        await durable();
-      }
-      const stillReferenced = await db
+      const storedAgain = await db
         .selectFrom('samples')
         .select('sha256')
         .where('sha256', '=', sha256)
         .executeTakeFirst();
-      if (stillReferenced === undefined && (await blobs.has(sha256))) await blobs.delete(sha256);
+      if (storedAgain === undefined) await blobs.delete(sha256);
     });
   }
-  return { samples, bytes };
 }
