@@ -451,7 +451,7 @@ describe('the privacy desk', () => {
       await site.eraseInstallationKey(user.id, { role: 'privacy', token: 'test' });
       body.end(randomBytes(1000));
       await expect(storing).rejects.toMatchObject({ code: 'SUBJECT_NOT_AT_SITE' });
-      const rows = await site.vault.eraseSubmissionsOf(user.id);
+      const rows = await site.eraseInstallationSubmissions(user.id);
       expect(rows.submissions).toBe(0);
     });
   });

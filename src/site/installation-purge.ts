@@ -6,7 +6,7 @@ import { type SiteParts, statsOf } from './site-parts.js';
  * samples that no installation remaining at the site references (row, then blob), their
  * telemetry (store and write-ahead log), and last their keys. Each step is idempotent, so a
  * purge interrupted anywhere is finished by running it again. Relocation purges the source
- * with it, and rolls back a cancelled copy at the target; erasure can reuse it.
+ * with it, and rolls back a cancelled copy at the target.
  *
  * @example
  * const removed = await purgeInstallations(parts, ['3f9a…'], { compact: false });
@@ -16,15 +16,40 @@ export async function purgeInstallations(
   installationIds: readonly string[],
   options: { readonly compact: boolean; readonly compactStore?: () => Promise<void> },
 ): Promise<PurgeResult> {
-  const { db, durable } = parts.vault;
   const ids = [...installationIds];
-  // One transaction: a crash can never leave samples whose last submission is gone but whose
-  // rows remain (a re-run would no longer know them).
+  const removed = await removeSubmissions(parts, ids);
+  const submissions = removed.submissions;
+  const events = ids.length === 0 ? 0 : await statsOf(parts).eraseInstallations(ids);
+  for (let i = 0; i < ids.length; i += 500) {
+    await parts.subjectDb
+      .deleteFrom('subject_keys')
+      .where('installation_id', 'in', ids.slice(i, i + 500))
+      .execute();
+  }
+  await parts.vault.durable();
+  if (options.compact) await options.compactStore?.();
+  const bytes = removed.samples.reduce((sum, sample) => sum + sample.size, 0);
+  return { installations: ids.length, submissions, samples: removed.samples.length, bytes, events };
+}
+
+/**
+ * Deletes the installations' submissions and the samples only they referenced: rows in one
+ * transaction (a crash can never leave samples whose last submission is gone but whose rows
+ * remain, which a re-run would no longer find), then the blobs, each under the sample's lock
+ * and only while no row names it again (an upload of the same file may have stored it anew
+ * meanwhile). A crash before the blobs go leaves orphans, which `VaultService.recover` removes
+ * at start. Relocation's purge and the privacy desk's erasure both use it.
+ */
+export async function removeSubmissions(
+  parts: SiteParts,
+  installationIds: readonly string[],
+): Promise<{ submissions: number; samples: { sha256: string; size: number }[] }> {
+  const { db, blobs, durable, withSample } = parts.vault;
   const erased = await db.transaction().execute(async (trx) => {
     let submissions = 0;
     const candidates = new Set<string>();
-    for (let i = 0; i < ids.length; i += 500) {
-      const slice = ids.slice(i, i + 500);
+    for (let i = 0; i < installationIds.length; i += 500) {
+      const slice = installationIds.slice(i, i + 500);
       const referenced = await trx
         .selectFrom('submissions')
         .select('sha256')
@@ -38,7 +63,7 @@ export async function purgeInstallations(
         .executeTakeFirst();
       submissions += Number(deleted.numDeletedRows);
     }
-    const removed: { sha256: string; size: number }[] = [];
+    const samples: { sha256: string; size: number }[] = [];
     for (const sha256 of candidates) {
       const row = await trx
         .deleteFrom('samples')
@@ -50,40 +75,12 @@ export async function purgeInstallations(
         )
         .returning(['sha256', 'size'])
         .executeTakeFirst();
-      if (row !== undefined) removed.push(row);
+      if (row !== undefined) samples.push(row);
     }
-    return { submissions, removed };
+    return { submissions, samples };
   });
   await durable();
-  // A crash from here on leaves orphan blobs, which `VaultService.recover` removes at start.
-  await deleteBlobsOfRemovedSamples(
-    parts,
-    erased.removed.map((r) => r.sha256),
-  );
-  const submissions = erased.submissions;
-  const removed = {
-    samples: erased.removed.length,
-    bytes: erased.removed.reduce((sum, r) => sum + r.size, 0),
-  };
-  const events = ids.length === 0 ? 0 : await statsOf(parts).eraseInstallations(ids);
-  for (let i = 0; i < ids.length; i += 500) {
-    await parts.subjectDb
-      .deleteFrom('subject_keys')
-      .where('installation_id', 'in', ids.slice(i, i + 500))
-      .execute();
-  }
-  await durable();
-  if (options.compact) await options.compactStore?.();
-  return { installations: ids.length, submissions, samples: removed.samples, bytes: removed.bytes, events };
-}
-
-/**
- * Deletes the blobs of samples whose rows are gone, each under the sample's lock and only while
- * no row names it again: an upload of the same file may have stored it anew meanwhile.
- */
-async function deleteBlobsOfRemovedSamples(parts: SiteParts, removed: readonly string[]): Promise<void> {
-  const { db, blobs, withSample } = parts.vault;
-  for (const sha256 of removed) {
+  for (const { sha256 } of erased.samples) {
     await withSample(sha256, async () => {
       const storedAgain = await db
         .selectFrom('samples')
@@ -93,4 +90,5 @@ async function deleteBlobsOfRemovedSamples(parts: SiteParts, removed: readonly s
       if (storedAgain === undefined) await blobs.delete(sha256);
     });
   }
+  return erased;
 }

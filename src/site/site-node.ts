@@ -10,7 +10,7 @@ import type { SubjectTables } from '../subjects/subject-tables.js';
 import type { SampleHash } from '../vault/sample-hash.js';
 import { type SampleSubmission, VaultService } from '../vault/vault-service.js';
 import type { VaultTables } from '../vault/vault-tables.js';
-import { purgeInstallations } from './installation-purge.js';
+import { purgeInstallations, removeSubmissions } from './installation-purge.js';
 import type { RelocatableRecords, RelocatableSample } from './installation-records.js';
 import { inventoryOf } from './installation-records.js';
 import * as transfer from './installation-transfer.js';
@@ -142,10 +142,10 @@ export class SiteNode implements SiteClient {
   }
 
   async eraseInstallationSubmissions(installationId: string) {
-    const erased = await this.vault.eraseSubmissionsOf(installationId);
+    const erased = await removeSubmissions(this.#parts(), [installationId]);
     // Also on a repeat: a crash may have come between the delete and the compaction.
     await this.#options.metadata.compact();
-    return erased;
+    return { submissions: erased.submissions, samplesRemoved: erased.samples.map((s) => s.sha256) };
   }
 
   async eraseInstallationKey(installationId: string, actor: Actor): Promise<{ key: boolean }> {

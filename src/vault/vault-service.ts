@@ -258,54 +258,6 @@ export class VaultService {
     }));
   }
 
-  /**
-   * Deletes the installation's submissions and the samples no other submission references
-   * (rows in one transaction, then blobs). A crash between the two leaves blobs without rows,
-   * which `recover()` removes at the next start; a second call finds nothing and removes nothing.
-   */
-  async eraseSubmissionsOf(
-    installationId: string,
-  ): Promise<{ submissions: number; samplesRemoved: string[] }> {
-    const erased = await this.#o.db.transaction().execute(async (trx) => {
-      const rows = await trx
-        .selectFrom('submissions')
-        .select('sha256')
-        .distinct()
-        .where('installation_id', '=', installationId)
-        .execute();
-      const deleted = await trx
-        .deleteFrom('submissions')
-        .where('installation_id', '=', installationId)
-        .executeTakeFirst();
-      const removed: string[] = [];
-      for (const { sha256 } of rows) {
-        const other = await trx
-          .selectFrom('submissions')
-          .select('id')
-          .where('sha256', '=', sha256)
-          .executeTakeFirst();
-        if (other !== undefined) continue;
-        await trx.deleteFrom('samples').where('sha256', '=', sha256).execute();
-        removed.push(sha256);
-      }
-      return { submissions: Number(deleted.numDeletedRows), samplesRemoved: removed };
-    });
-    await this.#o.durable();
-    // Under the sample's lock, and only while no row names it again: an upload of the same
-    // file by another installation may have stored it anew since the transaction.
-    for (const sha256 of erased.samplesRemoved) {
-      await this.#sampleLocks.run(sha256, async () => {
-        const storedAgain = await this.#o.db
-          .selectFrom('samples')
-          .select('sha256')
-          .where('sha256', '=', sha256)
-          .executeTakeFirst();
-        if (storedAgain === undefined) await this.#o.blobs.delete(sha256);
-      });
-    }
-    return erased;
-  }
-
   async usage(): Promise<{ samples: number; bytes: number }> {
     const row = await this.#o.db
       .selectFrom('samples')
