@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bearer, type Harness, startHarness } from './support/harness.js';
+import { type Harness, startHarness } from './support/harness.js';
+import { registerInstallation, submitSample } from './support/installations.js';
 
 /*
  * An erasure removes the samples only its installation submitted; another installation may
@@ -17,32 +18,15 @@ beforeAll(async () => {
 });
 afterAll(() => h.close());
 
-async function register(): Promise<{ id: string; site: string }> {
-  const response = await h.app.inject({
-    method: 'POST',
-    url: '/v1/installations',
-    headers: bearer(product),
-    payload: { country: 'DE', product: 'endpoint-12' },
-  });
-  expect(response.statusCode).toBe(201);
-  return response.json();
-}
-
 async function submit(installation: string, body: Buffer): Promise<number> {
-  const response = await h.app.inject({
-    method: 'POST',
-    url: `/v1/samples?installation=${installation}&filename=same.exe`,
-    headers: { ...bearer(product), 'content-type': 'application/octet-stream' },
-    payload: body,
-  });
-  return response.statusCode;
+  return (await submitSample(h.app, product, installation, 'same.exe', body)).statusCode;
 }
 
 describe('an erasure racing an upload of the same file', () => {
   it('never leaves an acknowledged sample without its bytes', async () => {
     for (let trial = 0; trial < 12; trial += 1) {
-      const erased = await register();
-      const other = await register();
+      const erased = await registerInstallation(h.app, product, 'DE');
+      const other = await registerInstallation(h.app, product, 'DE');
       const body = randomBytes(20_000 + trial * 5_000);
       const sha256 = createHash('sha256').update(body).digest('hex');
       expect(await submit(erased.id, body)).toBe(201);

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearer, type Harness, startHarness } from './support/harness.js';
+import { registerInstallation, submitSample } from './support/installations.js';
 
 /*
  * `SiteClient.installationRecords`: the one read of an installation's own data that the
@@ -19,24 +20,12 @@ beforeAll(async () => {
 });
 afterAll(() => h.close());
 
-async function register(country: string): Promise<{ id: string; site: string }> {
-  const response = await h.app.inject({
-    method: 'POST',
-    url: '/v1/installations',
-    headers: bearer(product),
-    payload: { country, product: 'endpoint-12' },
-  });
-  expect(response.statusCode).toBe(201);
-  return response.json();
+function register(country: string) {
+  return registerInstallation(h.app, product, country);
 }
 
 async function submit(installation: string, filename: string, body: Buffer): Promise<void> {
-  const response = await h.app.inject({
-    method: 'POST',
-    url: `/v1/samples?installation=${installation}&filename=${encodeURIComponent(filename)}`,
-    headers: { ...bearer(product), 'content-type': 'application/octet-stream' },
-    payload: body,
-  });
+  const response = await submitSample(h.app, product, installation, filename, body);
   expect(response.statusCode, response.body).toBeLessThan(300);
 }
 

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashLeaf, verifyInclusion } from '../src/ledger/merkle/index.js';
 import { parseCheckpoint } from '../src/ledger/note/index.js';
 import { bearer, type Harness, startHarness } from './support/harness.js';
+import { registerInstallation, submitSample } from './support/installations.js';
 import { filesContaining, idNeedles } from './support/raw-scan.js';
 
 /*
@@ -39,24 +40,12 @@ function userAuth(installation: Registered, secret = installation.secret): Recor
   return { authorization: `Installation ${installation.id}:${secret}` };
 }
 
-async function register(country: string): Promise<Registered> {
-  const response = await h.app.inject({
-    method: 'POST',
-    url: '/v1/installations',
-    headers: bearer(product),
-    payload: { country, product: 'endpoint-12' },
-  });
-  expect(response.statusCode).toBe(201);
-  return response.json();
+function register(country: string): Promise<Registered> {
+  return registerInstallation(h.app, product, country);
 }
 
 async function submit(installation: string, filename: string, body: Buffer): Promise<void> {
-  const response = await h.app.inject({
-    method: 'POST',
-    url: `/v1/samples?installation=${installation}&filename=${encodeURIComponent(filename)}`,
-    headers: { ...bearer(product), 'content-type': 'application/octet-stream' },
-    payload: body,
-  });
+  const response = await submitSample(h.app, product, installation, filename, body);
   expect(response.statusCode, response.body).toBeLessThan(300);
 }
 

@@ -8,10 +8,9 @@ import type { AuthorityKind, LegalCategory, LegalState, RejectionReason } from '
  * published state after the event, and a commitment to everything else. The transparency
  * reports count from these entries alone, so their fields are a contract.
  */
-export interface LegalLogEntry extends AuditEntry {
-  readonly type: 'legal.request';
+/** A request's published state as the log carries it: exactly what the reports count. */
+export interface LegalRequestState {
   readonly request: string;
-  readonly event: 'received' | 'transition' | 'imported';
   readonly receivedAt: string;
   readonly requesterCountry: string;
   readonly authorityKind: AuthorityKind;
@@ -19,19 +18,16 @@ export interface LegalLogEntry extends AuditEntry {
   readonly state: LegalState;
   readonly reason: RejectionReason | null;
   readonly closedAt: string | null;
+}
+
+export interface LegalLogEntry extends AuditEntry, LegalRequestState {
+  readonly type: 'legal.request';
+  readonly event: 'received' | 'transition' | 'imported';
   readonly details: string;
 }
 
-export interface PublishedState {
-  readonly id: string;
-  readonly receivedAt: string;
-  readonly requesterCountry: string;
-  readonly authorityKind: AuthorityKind;
-  readonly category: LegalCategory;
-  readonly state: LegalState;
-  readonly reason: RejectionReason | null;
-  readonly closedAt: string | null;
-}
+/** The published fields of a request as the desk holds it (by `id`). */
+export type PublishedState = Omit<LegalRequestState, 'request'> & { readonly id: string };
 
 /**
  * `HMAC-SHA-256(salt, canonical JSON of the unpublished fields)`, hex. The salt is random

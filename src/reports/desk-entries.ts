@@ -4,6 +4,7 @@
  * event, so the last entry of a request up to a checkpoint is its state at that checkpoint.
  */
 
+import type { LegalRequestState } from '../legal/legal-log.js';
 // The vocabulary is the desks' own: a word added there is counted here.
 import {
   AUTHORITY_KINDS,
@@ -17,24 +18,12 @@ import {
 } from '../legal/legal-request.js';
 import { REQUEST_TYPES as PRIVACY_TYPES } from '../privacy/privacy-request.js';
 
-export type { AuthorityKind, LegalCategory, LegalState, RejectionReason };
+export type { AuthorityKind, LegalCategory, LegalRequestState, LegalState, RejectionReason };
 export { AUTHORITY_KINDS, LEGAL_CATEGORIES, LEGAL_STATES, PRIVACY_TYPES, REJECTION_REASONS };
 /** How a user's request ended, as the log records it (`outcome`). */
 export const PRIVACY_OUTCOMES = ['completed', 'rejected'] as const;
 export type PrivacyType = (typeof PRIVACY_TYPES)[number];
 export type PrivacyOutcome = (typeof PRIVACY_OUTCOMES)[number];
-
-/** The published state of a government or law-enforcement request. */
-export interface LegalRequestState {
-  readonly request: string;
-  readonly receivedAt: string;
-  readonly requesterCountry: string;
-  readonly authorityKind: AuthorityKind;
-  readonly category: LegalCategory;
-  readonly state: LegalState;
-  readonly reason: RejectionReason | null;
-  readonly closedAt: string | null;
-}
 
 /** The published state of a user's request about their own data. */
 export interface PrivacyRequestState {
