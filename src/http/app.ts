@@ -1,10 +1,12 @@
+import { createServer } from 'node:http';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { proofRoutes, publicLogRoutes } from '../ledger/log-routes.js';
 import { legalRoutes } from '../legal/legal-routes.js';
-import { lookupRoutes } from '../lookup/lookup-routes.js';
+import { type FastPath, LOOKUP_ROUTE, lookupFastPath } from '../lookup/lookup-fast-path.js';
+import { LOOKUP_ROLES, lookupRoutes } from '../lookup/lookup-routes.js';
 import { verdictRoutes } from '../lookup/verdict-routes.js';
 import type { Glasshouse } from '../main.js';
 import { privacyRoutes } from '../privacy/index.js';
@@ -14,7 +16,7 @@ import { installationRoutes } from '../residency/installation-routes.js';
 import { policyRoutes } from '../residency/policy-routes.js';
 import { statsRoutes } from '../stats/stats-routes.js';
 import { sampleRoutes } from '../vault/sample-routes.js';
-import { registerAuthentication } from './authenticate.js';
+import { bearerToken, registerAuthentication } from './authenticate.js';
 import { registerMetrics } from './metrics.js';
 import { handleError, problem, sendProblem } from './problem.js';
 import { ProblemSchema } from './schemas.js';
@@ -37,7 +39,24 @@ export interface AppOptions {
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { glasshouse } = options;
   let hotRouteLogger: FastifyBaseLogger | undefined;
+  // Set once the routes exist; `inject` (tests) never reaches it, only a listening server.
+  let fastPath: FastPath | undefined;
   const app = Fastify({
+    serverFactory: (handler, factoryOptions) => {
+      const serverOptions = factoryOptions as {
+        keepAliveTimeout?: number;
+        requestTimeout?: number;
+        connectionTimeout?: number;
+      };
+      const server = createServer((request, response) => {
+        if (fastPath === undefined || !fastPath(request, response)) handler(request, response);
+      });
+      // What Fastify does to the servers it creates itself.
+      server.keepAliveTimeout = serverOptions.keepAliveTimeout ?? server.keepAliveTimeout;
+      server.requestTimeout = serverOptions.requestTimeout ?? server.requestTimeout;
+      server.setTimeout(serverOptions.connectionTimeout ?? 0);
+      return server;
+    },
     logger: {
       level: options.logLevel ?? 'info',
       // Query strings may carry file names (personal data): log paths only.
@@ -85,7 +104,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     ),
   );
   registerAuthentication(app, glasshouse.tokens, glasshouse.registry);
-  registerMetrics(app, glasshouse.sites);
+  const metrics = registerMetrics(app, glasshouse.sites);
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
 
   const isReady = options.isReady ?? (() => true);
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
@@ -108,6 +132,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     prefix: '/v1',
     verdicts: glasshouse.verdicts,
     maxBatch: glasshouse.config.lookup.maxBatch,
+  });
+  fastPath = lookupFastPath({
+    index: () => glasshouse.verdicts.index,
+    roles: LOOKUP_ROLES,
+    cachedRoleOf: (authorization) => glasshouse.tokens.authenticateCached(bearerToken(authorization))?.role,
+    countAnswer: metrics.recorder('GET', LOOKUP_ROUTE, 200),
+    isClosing: () => closing,
   });
   await app.register(verdictRoutes, { prefix: '/v1', verdicts: glasshouse.verdicts });
   await app.register(statsRoutes, {

@@ -88,9 +88,14 @@ async function authenticateInstallation(
 }
 
 function bearerOf(request: FastifyRequest): string | undefined {
-  const header = request.headers.authorization;
-  if (header === undefined) return undefined;
-  return /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1];
+  return bearerToken(request.headers.authorization);
+}
+
+const BEARER_SCHEME = /^Bearer\s+(\S+)\s*$/i;
+
+/** The token of an `Authorization: Bearer <token>` header. */
+export function bearerToken(header: string | undefined): string | undefined {
+  return header === undefined ? undefined : BEARER_SCHEME.exec(header)?.[1];
 }
 
 async function authenticate(request: FastifyRequest, tokens: TokenService): Promise<Principal> {

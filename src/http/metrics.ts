@@ -2,11 +2,20 @@ import type { FastifyInstance } from 'fastify';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { SiteClient } from '../site/site-client.js';
 
+export interface HttpMetrics {
+  readonly registry: Registry;
+  /**
+   * Counts answers sent outside Fastify's lifecycle (the look-up fast path) under the labels
+   * Fastify's own answers of that route and status get; the label sets are resolved once.
+   */
+  recorder(method: string, route: string, status: number): (seconds: number) => void;
+}
+
 /**
  * Prometheus metrics on `/metrics`: request counts and latencies by route, and what each
  * site stores (read from the sites at scrape time, so they are right after a restart).
  */
-export function registerMetrics(app: FastifyInstance, sites: ReadonlyMap<string, SiteClient>): Registry {
+export function registerMetrics(app: FastifyInstance, sites: ReadonlyMap<string, SiteClient>): HttpMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const requests = new Counter({
@@ -42,10 +51,7 @@ export function registerMetrics(app: FastifyInstance, sites: ReadonlyMap<string,
   // hashing and a promise per request were a tenth of a hash look-up's cost.
   const counted = new Map<string, Counter.Internal>();
   const timed = new Map<string, Histogram.Internal<string>>();
-  app.addHook('onResponse', (request, reply, done) => {
-    const method = request.method;
-    const route = request.routeOptions.url ?? 'unmatched';
-    const status = reply.statusCode;
+  const record = (method: string, route: string, status: number, seconds: number) => {
     const routeKey = `${method} ${route}`;
     const statusKey = `${routeKey} ${status}`;
     let counter = counted.get(statusKey);
@@ -59,12 +65,28 @@ export function registerMetrics(app: FastifyInstance, sites: ReadonlyMap<string,
       timed.set(routeKey, histogram);
     }
     counter.inc();
-    histogram.observe(reply.elapsedTime / 1000);
+    histogram.observe(seconds);
+  };
+  app.addHook('onResponse', (request, reply, done) => {
+    record(
+      request.method,
+      request.routeOptions.url ?? 'unmatched',
+      reply.statusCode,
+      reply.elapsedTime / 1000,
+    );
     done();
   });
   app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
     reply.type(registry.contentType);
     return registry.metrics();
   });
-  return registry;
+  const recorder = (method: string, route: string, status: number) => {
+    const counter = requests.labels({ method, route, status });
+    const histogram = latency.labels({ method, route });
+    return (seconds: number) => {
+      counter.inc();
+      histogram.observe(seconds);
+    };
+  };
+  return { registry, recorder };
 }

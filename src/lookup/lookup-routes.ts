@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import type { Role } from '../auth/roles.js';
 import { errorResponses } from '../http/schemas.js';
 import { LookupError } from './lookup-errors.js';
 import { BatchItemView, HashParam, LookupAnswerView } from './lookup-schemas.js';
@@ -12,6 +13,8 @@ export interface LookupRoutesOptions {
 }
 
 export const NDJSON = 'application/x-ndjson';
+/** Who may look hashes up (also what the single look-up's fast path admits). */
+export const LOOKUP_ROLES: readonly Role[] = ['product'];
 const JSON_TYPE = 'application/json; charset=utf-8';
 /** Room for the longest hash we answer for (a malformed one is echoed) and a line break. */
 const BYTES_PER_LINE = 160;
@@ -25,10 +28,11 @@ const BYTES_PER_LINE = 160;
 export const lookupRoutes: FastifyPluginAsyncTypebox<LookupRoutesOptions> = async (app, options) => {
   const { verdicts, maxBatch } = options;
 
+  // Most single look-ups are answered before they reach this route: see lookup-fast-path.ts.
   app.get(
     '/lookup/:hash',
     {
-      config: { roles: ['product'] },
+      config: { roles: LOOKUP_ROLES },
       // The hottest routes: per-request info lines would cost more than the look-up itself.
       logLevel: 'warn',
       schema: {
@@ -46,7 +50,7 @@ export const lookupRoutes: FastifyPluginAsyncTypebox<LookupRoutesOptions> = asyn
   app.post(
     '/lookup',
     {
-      config: { roles: ['product'] },
+      config: { roles: LOOKUP_ROLES },
       // The hottest routes: per-request info lines would cost more than the look-up itself.
       logLevel: 'warn',
       bodyLimit: Math.max(1 << 20, maxBatch * BYTES_PER_LINE),
