@@ -1,6 +1,8 @@
 import { isUtf8 } from 'node:buffer';
+import { encodePlainLine, type LineWindow } from './event-line-encoder.js';
+import { RowWriter } from './row-writer.js';
 import { StatsError } from './stats-errors.js';
-import { type EventRules, type TelemetryEvent, validateEvent } from './telemetry-event.js';
+import { type EventRules, encodeEventRow, eventWindow, validateEvent } from './telemetry-event.js';
 
 const NEWLINE = 0x0a;
 const CARRIAGE_RETURN = 0x0d;
@@ -16,8 +18,20 @@ export interface LineRejection {
   readonly error: string;
 }
 
+/**
+ * The accepted events as rows of the store's load format, without their `country`: event
+ * `k` is `rows[start(k), headEnds[k])` (ts, installation, type, each followed by U+001F),
+ * the country, then `rows[headEnds[k], rowEnds[k])` (U+001F, sha256 … os, newline), where
+ * `start(k)` is `rowEnds[k - 1]` (0 for the first).
+ */
 export interface ParsedBatch {
-  readonly events: readonly { readonly line: number; readonly event: TelemetryEvent }[];
+  readonly rows: Buffer;
+  readonly headEnds: readonly number[];
+  readonly rowEnds: readonly number[];
+  /** 1-based line number of each accepted event. */
+  readonly lines: readonly number[];
+  /** Installation id (lower case) of each accepted event. */
+  readonly installations: readonly string[];
   readonly rejected: LineRejection[];
 }
 
@@ -28,14 +42,19 @@ export interface ParsedBatch {
  * (`EVENT_BATCH_TOO_LARGE`).
  *
  * @example
- * const { events, rejected } = parseEventBatch(body, { maxBatchLines: 10_000, maxLineBytes: 4096 }, rules);
+ * const { lines, rejected } = parseEventBatch(body, { maxBatchLines: 10_000, maxLineBytes: 4096 }, rules);
  */
 export function parseEventBatch(body: Buffer, limits: BatchLimits, rules: EventRules): ParsedBatch {
-  const events: { line: number; event: TelemetryEvent }[] = [];
+  const out = new RowWriter(body.length + 64 * 1024);
+  const headEnds: number[] = [];
+  const rowEnds: number[] = [];
+  const lines: number[] = [];
+  const installations: string[] = [];
   const rejected: LineRejection[] = [];
+  const window: LineWindow = eventWindow(rules);
   const checkUtf8 = !isUtf8(body);
   let objects = 0;
-  let lines = 0;
+  let counted = 0;
   let line = 0;
   for (let start = 0; start < body.length; ) {
     const newline = body.indexOf(NEWLINE, start);
@@ -45,8 +64,8 @@ export function parseEventBatch(body: Buffer, limits: BatchLimits, rules: EventR
     line += 1;
     start = stop + 1;
     if (isBlank(body, from, end)) continue;
-    lines += 1;
-    if (lines > limits.maxBatchLines) {
+    counted += 1;
+    if (counted > limits.maxBatchLines) {
       throw new StatsError('EVENT_BATCH_TOO_LARGE', `a batch holds at most ${limits.maxBatchLines} events`, {
         details: { limit: limits.maxBatchLines },
       });
@@ -59,6 +78,17 @@ export function parseEventBatch(body: Buffer, limits: BatchLimits, rules: EventR
       rejected.push({ line, error: 'the line is not UTF-8' });
       continue;
     }
+    const rowStart = out.length;
+    const headEnd = encodePlainLine(body, from, end, window, out);
+    if (headEnd >= 0) {
+      objects += 1;
+      headEnds.push(headEnd);
+      rowEnds.push(out.length);
+      lines.push(line);
+      // The id's 36 bytes follow the 23 of the time and a separator.
+      installations.push(out.bytes.toString('latin1', rowStart + 24, rowStart + 60));
+      continue;
+    }
     let value: unknown;
     try {
       value = JSON.parse(body.toString('utf8', from, end));
@@ -68,18 +98,56 @@ export function parseEventBatch(body: Buffer, limits: BatchLimits, rules: EventR
     }
     if (typeof value === 'object' && value !== null && !Array.isArray(value)) objects += 1;
     const result = validateEvent(value, rules);
-    if (result.ok) events.push({ line, event: result.event });
-    else rejected.push({ line, error: result.error });
+    if (!result.ok) {
+      rejected.push({ line, error: result.error });
+      continue;
+    }
+    const { event } = result;
+    out.writeString(encodeEventRow(event, ''));
+    // ts, installation and type are ASCII once valid.
+    headEnds.push(rowStart + event.ts.length + event.installation.length + event.type.length + 3);
+    rowEnds.push(out.length);
+    lines.push(line);
+    installations.push(event.installation);
   }
   if (objects === 0) {
     throw new StatsError(
       'INVALID_EVENT_BATCH',
-      lines === 0
+      counted === 0
         ? 'the body holds no event'
         : 'no line of the body is a JSON object: send NDJSON, one event a line',
     );
   }
-  return { events, rejected };
+  return { rows: out.bytes.subarray(0, out.length), headEnds, rowEnds, lines, installations, rejected };
+}
+
+/**
+ * The rows of the chosen events (indexes into the batch, ascending or not), each completed
+ * with its country.
+ *
+ * @example
+ * const rows = rowsWithCountry(parsed, [0, 2], [Buffer.from('BR'), Buffer.from('DE')]);
+ */
+export function rowsWithCountry(
+  batch: ParsedBatch,
+  events: readonly number[],
+  countries: readonly Buffer[],
+): Buffer {
+  let size = 0;
+  for (let i = 0; i < events.length; i += 1) {
+    const k = events[i]!;
+    size += batch.rowEnds[k]! - (k === 0 ? 0 : batch.rowEnds[k - 1]!) + countries[i]!.length;
+  }
+  const rows = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (let i = 0; i < events.length; i += 1) {
+    const k = events[i]!;
+    const start = k === 0 ? 0 : batch.rowEnds[k - 1]!;
+    at += batch.rows.copy(rows, at, start, batch.headEnds[k]!);
+    at += countries[i]!.copy(rows, at);
+    at += batch.rows.copy(rows, at, batch.headEnds[k]!, batch.rowEnds[k]!);
+  }
+  return rows;
 }
 
 function isBlank(body: Buffer, from: number, end: number): boolean {
