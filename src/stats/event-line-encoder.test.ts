@@ -120,9 +120,10 @@ function generalRow(text: string): string | undefined {
 function plainRow(text: string): string | undefined {
   const body = Buffer.from(`${text}\n{"ts":`);
   const out = new RowWriter(16);
-  const headEnd = encodePlainLine(body, 0, body.length - 7, window, out);
-  if (headEnd < 0) return undefined;
-  return `${out.bytes.toString('utf8', 0, headEnd)}XX${out.bytes.toString('utf8', headEnd, out.length)}`;
+  const country = encodePlainLine(body, 0, body.length - 7, window, out);
+  if (country < 0) return undefined;
+  expect(out.bytes.toString('latin1', country, country + 2)).toBe('  ');
+  return `${out.bytes.toString('utf8', 0, country)}XX${out.bytes.toString('utf8', country + 2, out.length)}`;
 }
 
 describe('encodePlainLine', () => {
@@ -185,6 +186,24 @@ describe('parseEventBatch', () => {
           all.map(() => Buffer.from('XX')),
         );
         expect(rows.toString('utf8')).toBe(expected.filter((row) => row !== undefined).join(''));
+        const accepted = expected.filter((row) => row !== undefined);
+        const withCountry = (row: string, country: string) => {
+          const fields = row.split('\u001f');
+          fields[3] = country;
+          return fields.join('\u001f');
+        };
+        for (const [parity, country] of [
+          [0, 'DE'],
+          [1, 'ABC'],
+        ] as const) {
+          const chosen = all.filter((k) => k % 2 === parity);
+          const part = rowsWithCountry(
+            parsed,
+            chosen,
+            chosen.map(() => Buffer.from(country)),
+          );
+          expect(part.toString('utf8')).toBe(chosen.map((k) => withCountry(accepted[k]!, country)).join(''));
+        }
         expect(parsed.installations).toEqual(
           expected.flatMap((row) => (row === undefined ? [] : [row.split('\u001f')[1]])),
         );

@@ -5,6 +5,9 @@ import { StatsError } from './stats-errors.js';
 import { type EventRules, encodeEventRow, eventWindow, validateEvent } from './telemetry-event.js';
 
 const NEWLINE = 0x0a;
+/** What stands where the country goes until the router knows it (see `ParsedBatch`). */
+const COUNTRY_PLACEHOLDER = '  ';
+const PLACEHOLDER_BYTES = 2;
 const CARRIAGE_RETURN = 0x0d;
 
 export interface BatchLimits {
@@ -19,14 +22,13 @@ export interface LineRejection {
 }
 
 /**
- * The accepted events as rows of the store's load format, without their `country`: event
- * `k` is `rows[start(k), headEnds[k])` (ts, installation, type, each followed by U+001F),
- * the country, then `rows[headEnds[k], rowEnds[k])` (U+001F, sha256 … os, newline), where
- * `start(k)` is `rowEnds[k - 1]` (0 for the first).
+ * The accepted events as rows of the store's load format, with two spaces where `country`
+ * goes (the registry knows it): event `k` is `rows[start(k), rowEnds[k])`, where `start(k)`
+ * is `rowEnds[k - 1]` (0 for the first), and its country is at `countryAt[k]`.
  */
 export interface ParsedBatch {
   readonly rows: Buffer;
-  readonly headEnds: readonly number[];
+  readonly countryAt: readonly number[];
   readonly rowEnds: readonly number[];
   /** 1-based line number of each accepted event. */
   readonly lines: readonly number[];
@@ -46,7 +48,7 @@ export interface ParsedBatch {
  */
 export function parseEventBatch(body: Buffer, limits: BatchLimits, rules: EventRules): ParsedBatch {
   const out = new RowWriter(body.length + 64 * 1024);
-  const headEnds: number[] = [];
+  const countryAt: number[] = [];
   const rowEnds: number[] = [];
   const lines: number[] = [];
   const installations: string[] = [];
@@ -79,10 +81,10 @@ export function parseEventBatch(body: Buffer, limits: BatchLimits, rules: EventR
       continue;
     }
     const rowStart = out.length;
-    const headEnd = encodePlainLine(body, from, end, window, out);
-    if (headEnd >= 0) {
+    const country = encodePlainLine(body, from, end, window, out);
+    if (country >= 0) {
       objects += 1;
-      headEnds.push(headEnd);
+      countryAt.push(country);
       rowEnds.push(out.length);
       lines.push(line);
       // The id's 36 bytes follow the 23 of the time and a separator.
@@ -103,9 +105,9 @@ export function parseEventBatch(body: Buffer, limits: BatchLimits, rules: EventR
       continue;
     }
     const { event } = result;
-    out.writeString(encodeEventRow(event, ''));
+    out.writeString(encodeEventRow(event, COUNTRY_PLACEHOLDER));
     // ts, installation and type are ASCII once valid.
-    headEnds.push(rowStart + event.ts.length + event.installation.length + event.type.length + 3);
+    countryAt.push(rowStart + event.ts.length + event.installation.length + event.type.length + 3);
     rowEnds.push(out.length);
     lines.push(line);
     installations.push(event.installation);
@@ -118,12 +120,13 @@ export function parseEventBatch(body: Buffer, limits: BatchLimits, rules: EventR
         : 'no line of the body is a JSON object: send NDJSON, one event a line',
     );
   }
-  return { rows: out.bytes.subarray(0, out.length), headEnds, rowEnds, lines, installations, rejected };
+  return { rows: out.bytes.subarray(0, out.length), countryAt, rowEnds, lines, installations, rejected };
 }
 
 /**
- * The rows of the chosen events (indexes into the batch, ascending or not), each completed
- * with its country.
+ * The rows of the chosen events (indexes into the batch, ascending), each with its country
+ * put in. Writes the countries into `batch.rows`; when the choice is the whole batch, the
+ * answer is `batch.rows` itself.
  *
  * @example
  * const rows = rowsWithCountry(parsed, [0, 2], [Buffer.from('BR'), Buffer.from('DE')]);
@@ -133,21 +136,35 @@ export function rowsWithCountry(
   events: readonly number[],
   countries: readonly Buffer[],
 ): Buffer {
+  const { rows, rowEnds, countryAt } = batch;
+  const startOf = (k: number) => (k === 0 ? 0 : rowEnds[k - 1]!);
+  if (!countries.every((country) => country.length === PLACEHOLDER_BYTES)) {
+    return Buffer.concat(
+      events.flatMap((k, i) => [
+        rows.subarray(startOf(k), countryAt[k]!),
+        countries[i]!,
+        rows.subarray(countryAt[k]! + PLACEHOLDER_BYTES, rowEnds[k]!),
+      ]),
+    );
+  }
   let size = 0;
   for (let i = 0; i < events.length; i += 1) {
     const k = events[i]!;
-    size += batch.rowEnds[k]! - (k === 0 ? 0 : batch.rowEnds[k - 1]!) + countries[i]!.length;
+    rows[countryAt[k]!] = countries[i]![0]!;
+    rows[countryAt[k]! + 1] = countries[i]![1]!;
+    size += rowEnds[k]! - startOf(k);
   }
-  const rows = Buffer.allocUnsafe(size);
+  if (size === rows.length) return rows;
+  const chosen = Buffer.allocUnsafe(size);
   let at = 0;
-  for (let i = 0; i < events.length; i += 1) {
-    const k = events[i]!;
-    const start = k === 0 ? 0 : batch.rowEnds[k - 1]!;
-    at += batch.rows.copy(rows, at, start, batch.headEnds[k]!);
-    at += countries[i]!.copy(rows, at);
-    at += batch.rows.copy(rows, at, batch.headEnds[k]!, batch.rowEnds[k]!);
+  // One copy per run of consecutive events.
+  for (let i = 0; i < events.length; ) {
+    let j = i + 1;
+    while (j < events.length && events[j] === events[j - 1]! + 1) j += 1;
+    at += rows.copy(chosen, at, startOf(events[i]!), rowEnds[events[j - 1]!]!);
+    i = j;
   }
-  return rows;
+  return chosen;
 }
 
 function isBlank(body: Buffer, from: number, end: number): boolean {
