@@ -48,7 +48,14 @@ const KEYS: readonly (readonly [string, number])[] = [
   ['os', OS],
   ['country', COUNTRY],
 ];
-const KEY_BYTES = KEYS.map(([name, index]) => ({ bytes: Buffer.from(name, 'latin1'), index }));
+/** Each member's name, by member number. */
+const KEY_BYTES: readonly Buffer[] = KEYS.map(([name]) => Buffer.from(name, 'latin1'));
+/** Member numbers by the first byte of their names. */
+const KEYS_BY_FIRST: (number[] | undefined)[] = [];
+for (const [name, index] of KEYS) {
+  const first = name.charCodeAt(0);
+  KEYS_BY_FIRST[first] = [...(KEYS_BY_FIRST[first] ?? []), index];
+}
 const TYPE_BYTES = ['detection', 'scan', 'lookup', 'update'].map((t) => Buffer.from(t, 'latin1'));
 const TEXT_LIMIT: Record<number, number> = { [THREAT]: 256, [PRODUCT]: 64, [OS]: 64 };
 /** The value lengths of fixed-width members (0: any); their writers check every byte. */
@@ -125,12 +132,9 @@ function readMembers(b: Buffer, from: number, end: number): boolean {
   for (;;) {
     i = skipSpace(b, i, end);
     if (byteAt(b, i, end) !== QUOTE) return false;
-    const keyStart = i + 1;
-    const keyEnd = plainStringEnd(b, keyStart, end);
-    if (keyEnd < 0) return false;
-    const member = memberOf(b, keyStart, keyEnd);
+    const member = memberAt(b, i + 1, end);
     if (member < 0 || spans[2 * member] !== -1) return false; // unknown or repeated
-    i = skipSpace(b, keyEnd + 1, end);
+    i = skipSpace(b, i + 1 + KEY_BYTES[member]!.length + 1, end);
     if (byteAt(b, i, end) !== 0x3a) return false; // :
     i = skipSpace(b, i + 1, end);
     const c = byteAt(b, i, end);
@@ -197,10 +201,14 @@ function plainStringEnd(b: Buffer, i: number, end: number): number {
   return -1;
 }
 
-function memberOf(b: Buffer, start: number, end: number): number {
-  const length = end - start;
-  for (const key of KEY_BYTES) {
-    if (key.bytes.length === length && sameBytes(b, start, key.bytes)) return key.index;
+/** The member whose quoted name starts at `start` (its opening quote before it), or -1. */
+function memberAt(b: Buffer, start: number, end: number): number {
+  const candidates = KEYS_BY_FIRST[byteAt(b, start, end) & 0xff];
+  if (candidates === undefined) return -1;
+  for (const member of candidates) {
+    const key = KEY_BYTES[member]!;
+    if (start + key.length < end && b[start + key.length] === QUOTE && sameBytes(b, start, key))
+      return member;
   }
   return -1;
 }
