@@ -9,8 +9,8 @@ import type { RowWriter } from './row-writer.js';
  * (every invalid line included) returns -1 and takes the general path, which decides and
  * words the rejection. A property test holds the two paths to the same rows.
  *
- * Byte loops rather than `Buffer.copy`: for a few dozen bytes a copy costs more in its
- * set-up (and a view object for the collector) than the loop.
+ * Byte loops rather than `Buffer.copy` for short values: a copy costs ~50 ns to set up (and
+ * a view object for the collector), a loop ~1.5 ns a byte.
  */
 
 export interface LineWindow {
@@ -321,6 +321,7 @@ function writeText(b: Buffer, member: number, o: Buffer, at: number): number {
   if (s < 0) return at;
   const length = spans[2 * member + 1]! - s;
   if (length < 1 || length > TEXT_LIMIT[member]!) return -1;
+  if (length > 32) return at + b.copy(o, at, s, s + length);
   for (let k = 0; k < length; k += 1) o[at + k] = b[s + k]!;
   return at + length;
 }

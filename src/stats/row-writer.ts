@@ -1,3 +1,5 @@
+import type { BufferPool } from './buffer-pool.js';
+
 /**
  * A growing byte buffer for rows of the store's load format. The batch parser writes each
  * accepted event as two parts, the fields before `country` and those after it, so the router
@@ -7,8 +9,10 @@ export class RowWriter {
   bytes: Buffer;
   length = 0;
 
-  constructor(capacity: number) {
-    this.bytes = Buffer.allocUnsafe(Math.max(capacity, 1024));
+  /** With a pool, the first buffer comes from it (`give` it back when done). */
+  constructor(capacity: number, pool?: BufferPool) {
+    const size = Math.max(capacity, 1024);
+    this.bytes = pool === undefined ? Buffer.allocUnsafe(size) : pool.take(size);
   }
 
   /** Makes room for `more` bytes after `length`. */

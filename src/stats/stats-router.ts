@@ -4,6 +4,7 @@ import type { WriteGate } from '../relocation/write-gate.js';
 import type { InstallationRegistry } from '../residency/installation-registry.js';
 import type { SiteClient } from '../site/site-client.js';
 import type { StatsAggregation, StatsGroup, StatsGroupKey } from '../storage/ports.js';
+import { batchBuffers } from './buffer-pool.js';
 import {
   type BatchLimits,
   type LineRejection,
@@ -125,10 +126,10 @@ export class StatsRouter {
       }
     }
     const parts = [...bySite];
+    const rows = parts.map(([, part]) => rowsWithCountry(parsed, part.events, part.countries));
+    if (!rows.some((r) => r.buffer === parsed.rows.buffer)) batchBuffers.give(parsed.rows);
     const outcomes = await Promise.allSettled(
-      parts.map(([site, part]) =>
-        this.#siteNamed(site).appendEvents(rowsWithCountry(parsed, part.events, part.countries)),
-      ),
+      parts.map(([site], i) => this.#siteNamed(site).appendEvents(rows[i]!)),
     );
     let accepted = 0;
     outcomes.forEach((outcome, i) => {
