@@ -204,7 +204,7 @@ describe('parseEventBatch', () => {
           );
           expect(part.toString('utf8')).toBe(chosen.map((k) => withCountry(accepted[k]!, country)).join(''));
         }
-        expect(parsed.installations).toEqual(
+        expect(parsed.installationOf.map((k) => parsed.installations[k])).toEqual(
           expected.flatMap((row) => (row === undefined ? [] : [row.split('\u001f')[1]])),
         );
         expect(parsed.rejected.map((r) => r.line)).toEqual([

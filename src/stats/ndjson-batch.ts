@@ -1,6 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import { batchBuffers } from './buffer-pool.js';
 import { encodePlainLine, type LineWindow } from './event-line-encoder.js';
+import { InstallationIds } from './installation-ids.js';
 import { RowWriter } from './row-writer.js';
 import { StatsError } from './stats-errors.js';
 import { type EventRules, encodeEventRow, eventWindow, validateEvent } from './telemetry-event.js';
@@ -33,8 +34,10 @@ export interface ParsedBatch {
   readonly rowEnds: readonly number[];
   /** 1-based line number of each accepted event. */
   readonly lines: readonly number[];
-  /** Installation id (lower case) of each accepted event. */
+  /** The distinct installation ids (lower case) of the accepted events. */
   readonly installations: readonly string[];
+  /** Each accepted event's installation, as an index into `installations`. */
+  readonly installationOf: readonly number[];
   readonly rejected: LineRejection[];
 }
 
@@ -54,7 +57,8 @@ export function parseEventBatch(body: Buffer, limits: BatchLimits, rules: EventR
   const countryAt: number[] = [];
   const rowEnds: number[] = [];
   const lines: number[] = [];
-  const installations: string[] = [];
+  const installations = new InstallationIds();
+  const installationOf: number[] = [];
   const rejected: LineRejection[] = [];
   const window: LineWindow = eventWindow(rules);
   const checkUtf8 = !isUtf8(body);
@@ -91,7 +95,7 @@ export function parseEventBatch(body: Buffer, limits: BatchLimits, rules: EventR
       rowEnds.push(out.length);
       lines.push(line);
       // The id's 36 bytes follow the 23 of the time and a separator.
-      installations.push(out.bytes.toString('latin1', rowStart + 24, rowStart + 60));
+      installationOf.push(installations.indexOfBytes(out.bytes, rowStart + 24));
       continue;
     }
     let value: unknown;
@@ -113,7 +117,7 @@ export function parseEventBatch(body: Buffer, limits: BatchLimits, rules: EventR
     countryAt.push(rowStart + event.ts.length + event.installation.length + event.type.length + 3);
     rowEnds.push(out.length);
     lines.push(line);
-    installations.push(event.installation);
+    installationOf.push(installations.indexOf(event.installation));
   }
   if (objects === 0) {
     throw new StatsError(
@@ -123,7 +127,15 @@ export function parseEventBatch(body: Buffer, limits: BatchLimits, rules: EventR
         : 'no line of the body is a JSON object: send NDJSON, one event a line',
     );
   }
-  return { rows: out.bytes.subarray(0, out.length), countryAt, rowEnds, lines, installations, rejected };
+  return {
+    rows: out.bytes.subarray(0, out.length),
+    countryAt,
+    rowEnds,
+    lines,
+    installations: installations.list,
+    installationOf,
+    rejected,
+  };
 }
 
 /**

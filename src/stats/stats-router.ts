@@ -88,7 +88,7 @@ export class StatsRouter {
       now: this.#o.now(),
       retentionDays: settings.retentionDays,
     });
-    const ids = [...new Set(parsed.installations)];
+    const ids = parsed.installations;
     const leave = await this.#o.gate?.enter(ids);
     try {
       return await this.#store(principal, parsed, ids);
@@ -101,13 +101,23 @@ export class StatsRouter {
     const rejected = parsed.rejected;
     const located = await this.#o.registry.locate(ids);
     const countryBytes = new Map<string, Buffer>();
+    const places = ids.map((id) => {
+      const place = located.get(id);
+      if (place === undefined) return undefined;
+      let country = countryBytes.get(place.country);
+      if (country === undefined) {
+        country = Buffer.from(place.country, 'utf8');
+        countryBytes.set(place.country, country);
+      }
+      return { site: place.site, country, allowed: mayAccessSite(principal, place.site) };
+    });
     const bySite = new Map<string, { events: number[]; countries: Buffer[]; lines: number[] }>();
     for (let k = 0; k < parsed.lines.length; k += 1) {
       const line = parsed.lines[k]!;
-      const place = located.get(parsed.installations[k]!);
+      const place = places[parsed.installationOf[k]!];
       if (place === undefined) {
         rejected.push({ line, error: 'no installation has that id' });
-      } else if (!mayAccessSite(principal, place.site)) {
+      } else if (!place.allowed) {
         rejected.push({ line, error: `the installation's site ${place.site} is outside the token's sites` });
       } else {
         let part = bySite.get(place.site);
@@ -115,13 +125,8 @@ export class StatsRouter {
           part = { events: [], countries: [], lines: [] };
           bySite.set(place.site, part);
         }
-        let country = countryBytes.get(place.country);
-        if (country === undefined) {
-          country = Buffer.from(place.country, 'utf8');
-          countryBytes.set(place.country, country);
-        }
         part.events.push(k);
-        part.countries.push(country);
+        part.countries.push(place.country);
         part.lines.push(line);
       }
     }
