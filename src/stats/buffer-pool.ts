@@ -11,24 +11,28 @@
  */
 export class BufferPool {
   readonly #free: Buffer[] = [];
-  readonly #maxFree: number;
+  readonly #maxFreeBytes: number;
   readonly #minBytes: number;
+  #freeBytes = 0;
 
-  constructor(options: { maxFree: number; minBytes: number }) {
-    this.#maxFree = options.maxFree;
+  /** Buffers below `minBytes` are plain allocations; at most `maxFreeBytes` wait for reuse. */
+  constructor(options: { maxFreeBytes: number; minBytes: number }) {
+    this.#maxFreeBytes = options.maxFreeBytes;
     this.#minBytes = options.minBytes;
   }
 
   /** A buffer of exactly `size` bytes (a view on a pooled one when one is large enough). */
   take(size: number): Buffer {
+    if (size < this.#minBytes) return Buffer.allocUnsafe(size);
     for (let i = this.#free.length - 1; i >= 0; i -= 1) {
       const buffer = this.#free[i]!;
       if (buffer.length >= size) {
         this.#free.splice(i, 1);
+        this.#freeBytes -= buffer.length;
         return buffer.subarray(0, size);
       }
     }
-    return Buffer.allocUnsafeSlow(Math.max(size, this.#minBytes)).subarray(0, size);
+    return Buffer.allocUnsafeSlow(size);
   }
 
   /**
@@ -39,11 +43,12 @@ export class BufferPool {
   give(buffer: Buffer): void {
     const memory = buffer.buffer;
     if (buffer.byteOffset !== 0 || memory.byteLength < this.#minBytes) return;
-    if (this.#free.length >= this.#maxFree) return;
-    const whole = Buffer.from(memory, 0, memory.byteLength);
-    if (!this.#free.some((free) => free.buffer === memory)) this.#free.push(whole);
+    if (this.#freeBytes + memory.byteLength > this.#maxFreeBytes) return;
+    if (this.#free.some((free) => free.buffer === memory)) return;
+    this.#free.push(Buffer.from(memory, 0, memory.byteLength));
+    this.#freeBytes += memory.byteLength;
   }
 }
 
 /** Shared by the request bodies of `POST /v1/events` and the rows parsed from them. */
-export const batchBuffers = new BufferPool({ maxFree: 8, minBytes: 1024 * 1024 });
+export const batchBuffers = new BufferPool({ maxFreeBytes: 64 * 1024 * 1024, minBytes: 256 * 1024 });
