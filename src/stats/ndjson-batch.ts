@@ -141,7 +141,7 @@ export function parseEventBatch(body: Buffer, limits: BatchLimits, rules: EventR
 /**
  * The rows of the chosen events (indexes into the batch, ascending), each with its country
  * put in. Writes the countries into `batch.rows`; when the choice is the whole batch, the
- * answer is `batch.rows` itself.
+ * answer is `batch.rows` itself, otherwise a buffer from `batchBuffers`.
  *
  * @example
  * const rows = rowsWithCountry(parsed, [0, 2], [Buffer.from('BR'), Buffer.from('DE')]);
@@ -170,7 +170,7 @@ export function rowsWithCountry(
     size += rowEnds[k]! - startOf(k);
   }
   if (size === rows.length) return rows;
-  const chosen = Buffer.allocUnsafe(size);
+  const chosen = batchBuffers.take(size);
   let at = 0;
   // One copy per run of consecutive events.
   for (let i = 0; i < events.length; ) {
