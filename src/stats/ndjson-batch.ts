@@ -47,9 +47,11 @@ export interface ParsedBatch {
  * whole (`INVALID_EVENT_BATCH`), as is one with more than `maxBatchLines` lines
  * (`EVENT_BATCH_TOO_LARGE`).
  *
- * @example
- * `rows` comes from `batchBuffers`: give it back once nothing reads it.
+ * Plain lines take a byte-level fast path (`encodePlainLine`); the others are decoded with
+ * `JSON.parse` and checked by `validateEvent`. `rows` comes from `batchBuffers`: give it
+ * back once nothing reads it (`rowsWithCountry` may hand it on instead).
  *
+ * @example
  * const { lines, rejected } = parseEventBatch(body, { maxBatchLines: 10_000, maxLineBytes: 4096 }, rules);
  */
 export function parseEventBatch(body: Buffer, limits: BatchLimits, rules: EventRules): ParsedBatch {
