@@ -47,7 +47,8 @@ export interface SiteClient {
   usage(): Promise<{ samples: number; bytes: number }>;
   /**
    * Appends telemetry rows (the load format of `STATS_ROW_COLUMNS`, country included) to the
-   * site's statistics buffer; resolves once they are durable.
+   * site's statistics buffer; resolves once they are durable. `rows` is handed over (it is
+   * reused once loaded): the caller must not touch it afterwards.
    */
   appendEvents(rows: Buffer): Promise<void>;
   /** Counts of the site's events by group; never a raw row, never an installation id. */

@@ -1,5 +1,5 @@
 export { EventWal, type WalRecord } from './event-wal.js';
-export { type ParsedBatch, parseEventBatch } from './ndjson-batch.js';
+export { type ParsedBatch, parseEventBatch, rowsWithCountry } from './ndjson-batch.js';
 export { StatsBuffer, type StatsBufferOptions } from './stats-buffer.js';
 export { StatsError, type StatsErrorCode } from './stats-errors.js';
 export { mergeGroups, parseGroupBy, parseRange } from './stats-query.js';

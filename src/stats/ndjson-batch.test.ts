@@ -24,8 +24,8 @@ describe('parseEventBatch', () => {
           event(),
         ].join('\r\n'),
       );
-      const { events, rejected } = parseEventBatch(body, limits, rules);
-      expect(events.map((e) => e.line)).toEqual([1, 6]);
+      const { lines, rejected } = parseEventBatch(body, limits, rules);
+      expect(lines).toEqual([1, 6]);
       expect(rejected).toEqual([
         { line: 2, error: 'the line is not JSON' },
         { line: 4, error: expect.stringMatching(/"type"/) },

@@ -1,4 +1,5 @@
 import type { StatsAggregation, StatsEventRow, StatsGroup, StatsStore, TimeRange } from '../storage/ports.js';
+import { batchBuffers } from './buffer-pool.js';
 import { EventWal, type WalRecord } from './event-wal.js';
 
 const DAY_MS = 24 * 3600 * 1000;
@@ -64,7 +65,9 @@ export class StatsBuffer {
 
   /**
    * Appends rows (the load format of `STATS_ROW_COLUMNS`); resolves once they are durable.
-   * Waits first while the loader is behind by more than `maxPendingBytes`.
+   * Waits first while the loader is behind by more than `maxPendingBytes`. The buffer is
+   * handed over: once loaded it goes to `batchBuffers` for reuse, so the caller must not
+   * touch it after the call.
    */
   async append(rows: Buffer): Promise<void> {
     while (this.#pendingBytes >= this.#maxPendingBytes) await this.#kick();
@@ -192,6 +195,7 @@ export class StatsBuffer {
         throw error;
       }
       this.#loadedThrough = through;
+      for (const record of batch) batchBuffers.give(record.payload);
       await this.#wal.dropThrough(through);
     }
   }

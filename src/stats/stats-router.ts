@@ -4,10 +4,16 @@ import type { WriteGate } from '../relocation/write-gate.js';
 import type { InstallationRegistry } from '../residency/installation-registry.js';
 import type { SiteClient } from '../site/site-client.js';
 import type { StatsAggregation, StatsGroup, StatsGroupKey } from '../storage/ports.js';
-import { type BatchLimits, type LineRejection, parseEventBatch } from './ndjson-batch.js';
+import { batchBuffers } from './buffer-pool.js';
+import {
+  type BatchLimits,
+  type LineRejection,
+  type ParsedBatch,
+  parseEventBatch,
+  rowsWithCountry,
+} from './ndjson-batch.js';
 import { StatsError } from './stats-errors.js';
 import { byEvents, byKey, mergeGroups, parseGroupBy, parseRange, parseTypes } from './stats-query.js';
-import { encodeEventRow } from './telemetry-event.js';
 
 export interface StatsSettings extends BatchLimits {
   readonly minGroupSize: number;
@@ -82,7 +88,7 @@ export class StatsRouter {
       now: this.#o.now(),
       retentionDays: settings.retentionDays,
     });
-    const ids = [...new Set(parsed.events.map((e) => e.event.installation))];
+    const ids = parsed.installations;
     const leave = await this.#o.gate?.enter(ids);
     try {
       return await this.#store(principal, parsed, ids);
@@ -91,32 +97,44 @@ export class StatsRouter {
     }
   }
 
-  async #store(
-    principal: Principal,
-    parsed: ReturnType<typeof parseEventBatch>,
-    ids: readonly string[],
-  ): Promise<IngestResult> {
+  async #store(principal: Principal, parsed: ParsedBatch, ids: readonly string[]): Promise<IngestResult> {
     const rejected = parsed.rejected;
     const located = await this.#o.registry.locate(ids);
-    const bySite = new Map<string, { rows: string[]; lines: number[] }>();
-    for (const { line, event } of parsed.events) {
-      const place = located.get(event.installation);
+    const countryBytes = new Map<string, Buffer>();
+    const places = ids.map((id) => {
+      const place = located.get(id);
+      if (place === undefined) return undefined;
+      let country = countryBytes.get(place.country);
+      if (country === undefined) {
+        country = Buffer.from(place.country, 'utf8');
+        countryBytes.set(place.country, country);
+      }
+      return { site: place.site, country, allowed: mayAccessSite(principal, place.site) };
+    });
+    const bySite = new Map<string, { events: number[]; countries: Buffer[]; lines: number[] }>();
+    for (let k = 0; k < parsed.lines.length; k += 1) {
+      const line = parsed.lines[k]!;
+      const place = places[parsed.installationOf[k]!];
       if (place === undefined) {
         rejected.push({ line, error: 'no installation has that id' });
-      } else if (!mayAccessSite(principal, place.site)) {
+      } else if (!place.allowed) {
         rejected.push({ line, error: `the installation's site ${place.site} is outside the token's sites` });
       } else {
-        const part = bySite.get(place.site) ?? { rows: [], lines: [] };
-        part.rows.push(encodeEventRow(event, place.country));
+        let part = bySite.get(place.site);
+        if (part === undefined) {
+          part = { events: [], countries: [], lines: [] };
+          bySite.set(place.site, part);
+        }
+        part.events.push(k);
+        part.countries.push(place.country);
         part.lines.push(line);
-        bySite.set(place.site, part);
       }
     }
     const parts = [...bySite];
+    const rows = parts.map(([, part]) => rowsWithCountry(parsed, part.events, part.countries));
+    if (!rows.some((r) => r.buffer === parsed.rows.buffer)) batchBuffers.give(parsed.rows);
     const outcomes = await Promise.allSettled(
-      parts.map(([site, part]) =>
-        this.#siteNamed(site).appendEvents(Buffer.from(part.rows.join(''), 'utf8')),
-      ),
+      parts.map(([site], i) => this.#siteNamed(site).appendEvents(rows[i]!)),
     );
     let accepted = 0;
     outcomes.forEach((outcome, i) => {

@@ -3,6 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { principalOf } from '../http/authenticate.js';
 import { CountryCode, errorResponses } from '../http/schemas.js';
+import { batchBuffers } from './buffer-pool.js';
 import { StatsError } from './stats-errors.js';
 import type { StatsAnswer, StatsRouter } from './stats-router.js';
 
@@ -64,8 +65,12 @@ export const statsRoutes: FastifyPluginAsyncTypebox<StatsRoutesOptions> = async 
       if (contentType !== NDJSON_CONTENT_TYPE || !Buffer.isBuffer(request.body)) {
         throw new StatsError('UNSUPPORTED_MEDIA_TYPE', `send events as ${NDJSON_CONTENT_TYPE}`);
       }
-      const result = await stats.ingest(principalOf(request), request.body);
-      return { accepted: result.accepted, rejected: [...result.rejected] };
+      try {
+        const result = await stats.ingest(principalOf(request), request.body);
+        return { accepted: result.accepted, rejected: [...result.rejected] };
+      } finally {
+        batchBuffers.give(request.body);
+      }
     },
   );
 
@@ -151,7 +156,12 @@ function readLimited(payload: Readable, limit: number): Promise<Buffer> {
         }),
       );
     };
-    const onEnd = () => resolve(Buffer.concat(chunks, size));
+    const onEnd = () => {
+      const body = batchBuffers.take(size);
+      let at = 0;
+      for (const chunk of chunks) at += chunk.copy(body, at);
+      resolve(body);
+    };
     payload.on('data', onData);
     payload.once('end', onEnd);
     payload.once('error', reject);

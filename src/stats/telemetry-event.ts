@@ -90,6 +90,12 @@ export function validateEvent(value: unknown, rules: EventRules): LineResult {
   };
 }
 
+/** The oldest and newest event times `rules` accept, in ms since the epoch. */
+export function eventWindow(rules: EventRules): { oldestMs: number; newestMs: number } {
+  const now = rules.now.getTime();
+  return { oldestMs: now - rules.retentionDays * DAY_MS, newestMs: now + FUTURE_SLACK_MS };
+}
+
 /** Returns the normalized timestamp, or the reason it is refused. */
 function parseTimestamp(value: unknown, rules: EventRules): string | Error {
   if (typeof value !== 'string' || !TIMESTAMP.test(value)) {
