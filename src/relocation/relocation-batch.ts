@@ -12,6 +12,11 @@ import type { WriteGate } from './write-gate.js';
 const SAMPLE_CONCURRENCY = 4;
 /** How many installations of a batch are copied at once, and samples verified at once. */
 const INSTALLATION_CONCURRENCY = 3;
+/**
+ * How many installations are copied again and checked at once inside the freeze, where
+ * little is left to copy and the time goes to each one's queries at both sites.
+ */
+const FROZEN_CONCURRENCY = 8;
 
 export type Item = Pick<
   RelocationItemsTable,
@@ -71,7 +76,7 @@ export async function relocateBatch(ctx: BatchContext, items: readonly Item[]): 
     try {
       // Inside the freeze the job finishes what it started: a pause or cancel waits for the switch.
       const committed = { ...ctx, shouldStop: () => false };
-      await eachLimited(ids, INSTALLATION_CONCURRENCY, async (id) => {
+      await eachLimited(ids, FROZEN_CONCURRENCY, async (id) => {
         const { records, copied } = await syncInstallation(committed, source, target, id);
         await verifyInstallation(source, target, records);
         await verifySamples(target, copied);
