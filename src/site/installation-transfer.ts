@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { type Readable, Transform, Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { finished, pipeline } from 'node:stream/promises';
 import type { LocalBlobFiles } from '../storage/ports.js';
 import { StorageError } from '../storage/storage-errors.js';
 import { blobFilePool, type SealSession } from '../vault/crypto/blob-file-pool.js';
@@ -283,28 +283,27 @@ export { hasKey };
  * Hands each chunk to `write` as the stream made it, one at a time. Flowing mode, not
  * `for await`: an async iterator's `read()` joins whatever is buffered into a new copy.
  */
-function eachChunk(stream: Readable, write: (chunk: Buffer) => Promise<void>): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let last: Promise<void> = Promise.resolve();
-    let failed = false;
-    const fail = (error: unknown) => {
-      if (failed) return;
-      failed = true;
-      stream.destroy();
-      reject(error);
-    };
-    stream.on('data', (chunk: Buffer) => {
-      stream.pause();
-      last = write(chunk).then(() => {
-        if (!failed) stream.resume();
-      }, fail);
-    });
-    stream.once('end', () => last.then(() => failed || resolve(), fail));
-    stream.once('error', fail);
-    stream.once('close', () => {
-      if (!stream.readableEnded) fail(new Error('the plaintext stream closed before its end'));
-    });
+async function eachChunk(stream: Readable, write: (chunk: Buffer) => Promise<void>): Promise<void> {
+  let last: Promise<void> = Promise.resolve();
+  let failure: { error: unknown } | undefined;
+  stream.on('data', (chunk: Buffer) => {
+    stream.pause();
+    last = write(chunk).then(
+      () => {
+        if (failure === undefined) stream.resume();
+      },
+      (error: unknown) => {
+        failure ??= { error };
+        stream.destroy();
+      },
+    );
   });
+  // `finished` also settles for a stream that ended or failed before we looked.
+  await finished(stream).catch((error: unknown) => {
+    failure ??= { error };
+  });
+  await last;
+  if (failure !== undefined) throw failure.error;
 }
 
 function hashing(hash: ReturnType<typeof createHash>): Transform {
