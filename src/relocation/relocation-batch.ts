@@ -50,14 +50,21 @@ export async function relocateBatch(ctx: BatchContext, items: readonly Item[]): 
 /**
  * The first step, outside the freeze: copies every installation not yet switched and reads
  * its samples back. Nothing is journaled that a later step relies on, so the job may run it
- * ahead, for the next batch while this one completes. False when it stopped for a pause or cancel.
+ * `ahead`, for the next batch while this one completes (see {@link completeBatch}); then it
+ * writes nothing but the copies: installations that moved by other means are left out, and
+ * marked and purged by their batch's completion. False when it stopped for a pause or cancel.
  */
-export async function copyBatch(ctx: BatchContext, items: readonly Item[]): Promise<boolean> {
+export async function copyBatch(
+  ctx: BatchContext,
+  items: readonly Item[],
+  options: { readonly ahead?: boolean } = {},
+): Promise<boolean> {
   const first = items[0];
   if (first === undefined) return true;
   const source = siteNamed(ctx, first.source);
   const target = siteNamed(ctx, first.target);
-  const live = await dropMovedElsewhere(ctx, items);
+  const live =
+    options.ahead === true ? await stillAtSource(ctx, items) : await dropMovedElsewhere(ctx, items);
   const before = live.filter((i) => BEFORE_SWITCH.includes(i.step));
   if (before.length === 0) return true;
   const stopped = await eachLimited(before, INSTALLATION_CONCURRENCY, async (item) => {
@@ -82,16 +89,26 @@ export async function copyBatch(ctx: BatchContext, items: readonly Item[]): Prom
  * The steps after the copy ({@link copyBatch} must have returned true for these items):
  * freeze, copy what changed, verify, switch, thaw, purge, log. False when a pause or cancel
  * came before the freeze; inside it the batch finishes.
+ *
+ * `copyAhead` is called once the batch's installations that moved by other means are
+ * purged at the target: from then on this batch deletes only at its source, so the job may
+ * copy a next batch of the same source and target meanwhile (it only reads at the source,
+ * where its installations keep their samples referenced, and only adds at the target).
  */
-export async function completeBatch(ctx: BatchContext, items: readonly Item[]): Promise<boolean> {
+export async function completeBatch(
+  ctx: BatchContext,
+  items: readonly Item[],
+  copyAhead: () => void = () => undefined,
+): Promise<boolean> {
   const first = items[0];
   if (first === undefined) return true;
   const source = siteNamed(ctx, first.source);
   const target = siteNamed(ctx, first.target);
   const live = await dropMovedElsewhere(ctx, items);
   const before = live.filter((i) => BEFORE_SWITCH.includes(i.step));
+  if (before.length > 0 && ctx.shouldStop()) return false;
+  copyAhead();
   if (before.length > 0) {
-    if (ctx.shouldStop()) return false;
     const ids = before.map((i) => i.installation_id);
     const thaw = await ctx.gate.freeze(ids);
     try {
@@ -255,6 +272,21 @@ async function switchSite(ctx: BatchContext, ids: readonly string[], source: str
       .where('installation_id', 'in', ids)
       .execute();
   });
+}
+
+/** The items whose installation is still at the batch's source, or already switched; writes nothing. */
+async function stillAtSource(ctx: BatchContext, items: readonly Item[]): Promise<Item[]> {
+  const rows = await ctx.db
+    .selectFrom('installations')
+    .select(['id', 'site'])
+    .where(
+      'id',
+      'in',
+      items.map((i) => i.installation_id),
+    )
+    .execute();
+  const siteOf = new Map(rows.map((r) => [r.id, r.site]));
+  return items.filter((i) => !BEFORE_SWITCH.includes(i.step) || siteOf.get(i.installation_id) === i.source);
 }
 
 /** Items whose installation is no longer at the batch's source (moved by other means) are skipped. */

@@ -356,12 +356,16 @@ export class RelocationService {
         }
         if (!copied) continue;
         const following = await this.#nextBatch(running.id, batch);
-        if (following.length > 0) {
-          const copying = copyBatch(ctx, following);
+        const sameRoute =
+          following[0] !== undefined &&
+          following[0].source === items[0]!.source &&
+          following[0].target === items[0]!.target;
+        await completeBatch(ctx, items, () => {
+          if (!sameRoute) return;
+          const copying = copyBatch(ctx, following, { ahead: true });
           copying.catch(() => undefined);
           ahead = { batch: following[0]!.batch, copied: copying };
-        }
-        await completeBatch(ctx, items);
+        });
       }
     } finally {
       await settleAhead();
