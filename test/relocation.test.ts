@@ -1,7 +1,8 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +14,7 @@ import {
   type Send,
   sendEvents,
   setPolicy,
+  sha256,
   uploadSample,
   waitForRelocation,
 } from './support/relocation.js';
@@ -310,6 +312,40 @@ describe('relocation', () => {
       expect(sentEntries.length).toBe(control.length);
       const text = JSON.stringify([control, received, sentEntries]);
       for (const id of sent.keys()) expect(text).not.toContain(id);
+    });
+  });
+});
+
+describe('a sample copied to another site', () => {
+  describe('when its bytes do not hash to its name', () => {
+    it('is refused and nothing is published or left behind at the target', async () => {
+      const moscow = h.glasshouse.sites.get('moscow')!;
+      const bytes = randomBytes(300_000);
+      const claimed = sha256(randomBytes(8));
+      const record = {
+        sha256: claimed,
+        sha1: '0'.repeat(40),
+        md5: '0'.repeat(32),
+        sha512: '0'.repeat(128),
+        size: bytes.length,
+        firstSeen: new Date().toISOString(),
+        lastSeen: new Date().toISOString(),
+      };
+      await expect(moscow.importSample(record, Readable.from([bytes]))).rejects.toThrow(/arrived as/);
+      expect(await moscow.authenticateSample(claimed)).toBe(false);
+      expect(readdirSync(join(h.dataDir, 'sites', 'moscow', 'tmp'))).toEqual([]);
+      expect(await moscow.findSample({ kind: 'sha256', value: claimed })).toBeUndefined();
+      // The same bytes under their own name are copied, and read back authentic.
+      expect(await moscow.importSample({ ...record, sha256: sha256(bytes) }, Readable.from([bytes]))).toEqual(
+        {
+          copied: true,
+        },
+      );
+      expect(await moscow.verifySample(sha256(bytes))).toBe(true);
+      // No submission references it: leave the site as the other tests expect it.
+      const { db, blobs } = moscow.vault.internals;
+      await db.deleteFrom('samples').where('sha256', '=', sha256(bytes)).execute();
+      await blobs.delete(sha256(bytes));
     });
   });
 });

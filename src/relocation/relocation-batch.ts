@@ -11,7 +11,9 @@ import type { WriteGate } from './write-gate.js';
 /** How many samples of one installation are copied at once (overlaps reads, crypto and fsyncs). */
 const SAMPLE_CONCURRENCY = 4;
 /** How many installations of a batch are copied at once, and samples verified at once. */
-const INSTALLATION_CONCURRENCY = 3;
+const INSTALLATION_CONCURRENCY = 4;
+
+const BEFORE_SWITCH: readonly ItemStep[] = ['pending', 'copied', 'verified'];
 
 export type Item = Pick<
   RelocationItemsTable,
@@ -42,30 +44,71 @@ export interface BatchContext {
  * Returns false when it stopped early for a pause or cancel (before any switch).
  */
 export async function relocateBatch(ctx: BatchContext, items: readonly Item[]): Promise<boolean> {
+  return (await copyBatch(ctx, items)) && (await completeBatch(ctx, items));
+}
+
+/**
+ * The first step, outside the freeze: copies every installation not yet switched and reads
+ * its samples back. Nothing is journaled that a later step relies on, so the job may run it
+ * `ahead`, for the next batch while this one completes (see {@link completeBatch}); then it
+ * writes nothing but the copies: installations that moved by other means are left out, and
+ * marked and purged by their batch's completion. False when it stopped for a pause or cancel.
+ */
+export async function copyBatch(
+  ctx: BatchContext,
+  items: readonly Item[],
+  options: { readonly ahead?: boolean } = {},
+): Promise<boolean> {
+  const first = items[0];
+  if (first === undefined) return true;
+  const source = siteNamed(ctx, first.source);
+  const target = siteNamed(ctx, first.target);
+  const live =
+    options.ahead === true ? await stillAtSource(ctx, items) : await dropMovedElsewhere(ctx, items);
+  const before = live.filter((i) => BEFORE_SWITCH.includes(i.step));
+  if (before.length === 0) return true;
+  const stopped = await eachLimited(before, INSTALLATION_CONCURRENCY, async (item) => {
+    if (ctx.shouldStop()) return false;
+    try {
+      const { records } = await syncInstallation(ctx, source, target, item.installation_id);
+      await verifySamples(
+        target,
+        records.samples.map((s) => s.sha256),
+      );
+    } catch (error) {
+      if (error instanceof CopyStopped) return false;
+      throw error;
+    }
+    await setStep(ctx, [item.installation_id], 'copied');
+    return true;
+  });
+  return !stopped.includes(false) && !ctx.shouldStop();
+}
+
+/**
+ * The steps after the copy ({@link copyBatch} must have returned true for these items):
+ * freeze, copy what changed, verify, switch, thaw, purge, log. False when a pause or cancel
+ * came before the freeze; inside it the batch finishes.
+ *
+ * `copyAhead` is called once the batch's installations that moved by other means are
+ * purged at the target: from then on this batch deletes only at its source, so the job may
+ * copy a next batch of the same source and target meanwhile (it only reads at the source,
+ * where its installations keep their samples referenced, and only adds at the target).
+ */
+export async function completeBatch(
+  ctx: BatchContext,
+  items: readonly Item[],
+  copyAhead: () => void = () => undefined,
+): Promise<boolean> {
   const first = items[0];
   if (first === undefined) return true;
   const source = siteNamed(ctx, first.source);
   const target = siteNamed(ctx, first.target);
   const live = await dropMovedElsewhere(ctx, items);
-  const before = live.filter((i) => ['pending', 'copied', 'verified'].includes(i.step));
+  const before = live.filter((i) => BEFORE_SWITCH.includes(i.step));
+  if (before.length > 0 && ctx.shouldStop()) return false;
+  copyAhead();
   if (before.length > 0) {
-    const stopped = await eachLimited(before, INSTALLATION_CONCURRENCY, async (item) => {
-      if (ctx.shouldStop()) return false;
-      try {
-        const { records } = await syncInstallation(ctx, source, target, item.installation_id);
-        await verifySamples(
-          target,
-          records.samples.map((s) => s.sha256),
-        );
-      } catch (error) {
-        if (error instanceof CopyStopped) return false;
-        throw error;
-      }
-      await setStep(ctx, [item.installation_id], 'copied');
-      return true;
-    });
-    if (stopped.includes(false)) return false;
-    if (ctx.shouldStop()) return false;
     const ids = before.map((i) => i.installation_id);
     const thaw = await ctx.gate.freeze(ids);
     try {
@@ -92,7 +135,7 @@ export async function relocateBatch(ctx: BatchContext, items: readonly Item[]): 
 
 /** Rolls back a batch that never switched: the target's copies go, the source stays whole. */
 export async function rollBackBatch(ctx: BatchContext, items: readonly Item[]): Promise<void> {
-  const unswitched = items.filter((i) => ['pending', 'copied', 'verified'].includes(i.step));
+  const unswitched = items.filter((i) => BEFORE_SWITCH.includes(i.step));
   if (unswitched.length === 0) return;
   const target = siteNamed(ctx, unswitched[0]!.target);
   const ids = unswitched.map((i) => i.installation_id);
@@ -123,6 +166,9 @@ async function syncInstallation(
       if (ctx.throttle.limited) {
         // Only a rate limit needs the extra stream hop; unlimited copies count when done.
         const throttled = ctx.throttle.stream(ctx.onBytes, ctx.shouldStop);
+        // It may fail (a stop) while importSample still waits for the sample's lock, before
+        // any reader listens; the reader finds the error on the stream all the same.
+        throttled.on('error', () => undefined);
         plaintext.on('error', (error) => throttled.destroy(error));
         throttled.once('close', () => plaintext.destroy());
         body = plaintext.pipe(throttled);
@@ -228,6 +274,21 @@ async function switchSite(ctx: BatchContext, ids: readonly string[], source: str
   });
 }
 
+/** The items whose installation is still at the batch's source, or already switched; writes nothing. */
+async function stillAtSource(ctx: BatchContext, items: readonly Item[]): Promise<Item[]> {
+  const rows = await ctx.db
+    .selectFrom('installations')
+    .select(['id', 'site'])
+    .where(
+      'id',
+      'in',
+      items.map((i) => i.installation_id),
+    )
+    .execute();
+  const siteOf = new Map(rows.map((r) => [r.id, r.site]));
+  return items.filter((i) => !BEFORE_SWITCH.includes(i.step) || siteOf.get(i.installation_id) === i.source);
+}
+
 /** Items whose installation is no longer at the batch's source (moved by other means) are skipped. */
 async function dropMovedElsewhere(ctx: BatchContext, items: readonly Item[]): Promise<Item[]> {
   const rows = await ctx.db
@@ -244,7 +305,7 @@ async function dropMovedElsewhere(ctx: BatchContext, items: readonly Item[]): Pr
   const skipped: string[] = [];
   for (const item of items) {
     const site = siteOf.get(item.installation_id);
-    const beforeSwitch = ['pending', 'copied', 'verified'].includes(item.step);
+    const beforeSwitch = BEFORE_SWITCH.includes(item.step);
     if (beforeSwitch && site !== item.source) skipped.push(item.installation_id);
     else live.push(item);
   }

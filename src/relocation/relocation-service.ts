@@ -5,7 +5,14 @@ import type { PolicyService } from '../residency/policy-service.js';
 import type { ResidencyTables } from '../residency/residency-tables.js';
 import type { SiteClient } from '../site/site-client.js';
 import { tablesOf } from '../storage/narrow.js';
-import { type BatchContext, type Item, relocateBatch, rollBackBatch } from './relocation-batch.js';
+import {
+  type BatchContext,
+  completeBatch,
+  copyBatch,
+  type Item,
+  relocateBatch,
+  rollBackBatch,
+} from './relocation-batch.js';
 import { RelocationError } from './relocation-errors.js';
 import { planRelocation, type RelocationPlan } from './relocation-plan.js';
 import type { RelocationState, RelocationTables } from './relocation-tables.js';
@@ -311,36 +318,70 @@ export class RelocationService {
       },
       shouldStop: () => this.#closed || this.#stopWanted,
     };
-    for (;;) {
-      const state = (await this.#row(running.id)).state;
-      this.#stopWanted = false;
-      const items = await this.#nextBatch(running.id);
-      if (state === 'cancelling') {
-        if (items.length > 0) {
-          await rollBackOrFinish(ctx, items);
-          continue;
+    // The next batch's copy, run while this one completes (freeze, switch, purge, log leave
+    // the cores idle). It journals nothing a later step relies on; it always settles before
+    // anything else touches its batch (a rollback, a completion) or the job returns.
+    let ahead: { readonly batch: number; readonly copied: Promise<boolean> } | undefined;
+    const settleAhead = async () => {
+      await ahead?.copied.catch(() => undefined);
+      ahead = undefined;
+    };
+    try {
+      for (;;) {
+        const state = (await this.#row(running.id)).state;
+        if (state !== 'running' || this.#closed) await settleAhead();
+        this.#stopWanted = false;
+        const items = await this.#nextBatch(running.id);
+        if (state === 'cancelling') {
+          if (items.length > 0) {
+            await rollBackOrFinish(ctx, items);
+            continue;
+          }
+          await this.#finish(running.id, 'cancelled', ctx.actor);
+          return;
         }
-        await this.#finish(running.id, 'cancelled', ctx.actor);
-        return;
+        if (state !== 'running' || this.#closed) return;
+        if (items.length === 0) {
+          await this.#finish(running.id, 'done', ctx.actor);
+          return;
+        }
+        const batch = items[0]!.batch;
+        let copied: boolean;
+        if (ahead?.batch === batch) {
+          copied = await ahead.copied;
+          ahead = undefined;
+        } else {
+          await settleAhead();
+          copied = await copyBatch(ctx, items);
+        }
+        if (!copied) continue;
+        const following = await this.#nextBatch(running.id, batch);
+        const sameRoute =
+          following[0] !== undefined &&
+          following[0].source === items[0]!.source &&
+          following[0].target === items[0]!.target;
+        await completeBatch(ctx, items, () => {
+          if (!sameRoute) return;
+          const copying = copyBatch(ctx, following, { ahead: true });
+          copying.catch(() => undefined);
+          ahead = { batch: following[0]!.batch, copied: copying };
+        });
       }
-      if (state !== 'running' || this.#closed) return;
-      if (items.length === 0) {
-        await this.#finish(running.id, 'done', ctx.actor);
-        return;
-      }
-      const completed = await relocateBatch(ctx, items);
-      if (!completed) continue;
+    } finally {
+      await settleAhead();
     }
   }
 
   #stopWanted = false;
   #relaunch = false;
 
-  async #nextBatch(id: string): Promise<Item[]> {
+  /** The unfinished items of the first batch with any (after batch `after`, if given). */
+  async #nextBatch(id: string, after = -1): Promise<Item[]> {
     const next = await this.#o.db
       .selectFrom('relocation_items')
       .select('batch')
       .where('relocation_id', '=', id)
+      .where('batch', '>', after)
       .where('step', 'not in', FINISHED_STEPS as ItemStepList)
       .orderBy('batch')
       .executeTakeFirst();

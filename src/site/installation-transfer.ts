@@ -1,6 +1,9 @@
 import { createHash } from 'node:crypto';
 import { type Readable, Transform, Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { finished, pipeline } from 'node:stream/promises';
+import type { LocalBlobFiles } from '../storage/ports.js';
+import { StorageError } from '../storage/storage-errors.js';
+import { blobFilePool, type SealSession } from '../vault/crypto/blob-file-pool.js';
 import { decryptField, encryptField, openStream, sealStream } from '../vault/crypto/index.js';
 import type {
   RelocatableRecords,
@@ -61,6 +64,13 @@ export async function exportInstallation(
 
 /** The sample's plaintext, for a copy (no download entry: the bytes go to another site's vault). */
 export async function openSamplePlaintext(parts: SiteParts, sha256: string): Promise<Readable> {
+  const { files } = parts.vault.blobs;
+  if (files !== undefined) {
+    // Read and decrypted on a worker thread; the same errors as the stream below.
+    const path = files.pathOf(sha256);
+    if (!(await parts.vault.blobs.has(sha256))) throw new StorageError('BLOB_NOT_FOUND', `no blob ${sha256}`);
+    return blobFilePool().openPlaintext(path, parts.vault.masterKey);
+  }
   const blob = await parts.vault.blobs.read(sha256);
   const plaintext = openStream(parts.vault.masterKey);
   blob.on('error', (error) => plaintext.destroy(error));
@@ -90,7 +100,9 @@ export async function importSample(
       plaintext.destroy();
       return { copied: false };
     }
-    if (!(await blobs.has(record.sha256))) {
+    if (!(await blobs.has(record.sha256)) && blobs.files !== undefined) {
+      await sealOnWorker(blobs.files, masterKey, record.sha256, plaintext);
+    } else if (!(await blobs.has(record.sha256))) {
       const hash = createHash('sha256');
       const { header, encrypt } = sealStream(masterKey);
       const writer = await blobs.createWriter();
@@ -125,6 +137,33 @@ export async function importSample(
     await durable();
     return { copied: true };
   });
+}
+
+/**
+ * Hashes and seals the plaintext into a new blob file on a worker thread, and publishes it
+ * (fsync, rename, fsync of the directory) only if it hashes to `sha256`.
+ */
+async function sealOnWorker(
+  files: LocalBlobFiles,
+  masterKey: Buffer,
+  sha256: string,
+  plaintext: Readable,
+): Promise<void> {
+  const file = await files.createFileWriter();
+  let sealing: SealSession | undefined;
+  try {
+    sealing = await blobFilePool().seal(file.path, masterKey);
+    const session = sealing;
+    await eachChunk(plaintext, (chunk) => session.write(chunk));
+    const actual = await sealing.finish();
+    if (actual !== sha256) throw new Error(`sample ${sha256} arrived as ${actual}`);
+    await file.commit(sha256);
+  } catch (error) {
+    plaintext.destroy();
+    sealing?.abort();
+    await file.abort();
+    throw error;
+  }
 }
 
 /**
@@ -173,6 +212,8 @@ export async function importInstallation(
  */
 export async function authenticateSample(parts: SiteParts, sha256: string): Promise<boolean> {
   if (!(await parts.vault.blobs.has(sha256))) return false;
+  const { files } = parts.vault.blobs;
+  if (files !== undefined) return blobFilePool().authenticate(files.pathOf(sha256), parts.vault.masterKey);
   try {
     await pipeline(await openSamplePlaintext(parts, sha256), discard());
   } catch {
@@ -237,6 +278,33 @@ export async function scanResidency(parts: SiteParts): Promise<SiteResidencyScan
 }
 
 export { hasKey };
+
+/**
+ * Hands each chunk to `write` as the stream made it, one at a time. Flowing mode, not
+ * `for await`: an async iterator's `read()` joins whatever is buffered into a new copy.
+ */
+async function eachChunk(stream: Readable, write: (chunk: Buffer) => Promise<void>): Promise<void> {
+  let last: Promise<void> = Promise.resolve();
+  let failure: { error: unknown } | undefined;
+  stream.on('data', (chunk: Buffer) => {
+    stream.pause();
+    last = write(chunk).then(
+      () => {
+        if (failure === undefined) stream.resume();
+      },
+      (error: unknown) => {
+        failure ??= { error };
+        stream.destroy();
+      },
+    );
+  });
+  // `finished` also settles for a stream that ended or failed before we looked.
+  await finished(stream).catch((error: unknown) => {
+    failure ??= { error };
+  });
+  await last;
+  if (failure !== undefined) throw failure.error;
+}
 
 function hashing(hash: ReturnType<typeof createHash>): Transform {
   return new Transform({

@@ -53,6 +53,25 @@ export interface BlobStore {
   list(): AsyncIterable<string>;
   /** Removes what a crash left half-written; returns how many leftovers it removed. */
   removeLeftovers(): Promise<number>;
+  /** Present when the blobs are files on this machine, which worker threads may use by path. */
+  readonly files?: LocalBlobFiles;
+}
+
+/** A blob store's files, for code that reads and writes them itself (off the event loop). */
+export interface LocalBlobFiles {
+  /** The file of the blob `key` (which may not exist). */
+  pathOf(key: string): string;
+  /** A temporary file not yet created (create it exclusively), and how to publish or discard it. */
+  createFileWriter(): Promise<BlobFileWriter>;
+}
+
+/** {@link BlobWriter} for bytes written to `path` by someone else. */
+export interface BlobFileWriter {
+  readonly path: string;
+  /** Flushes the file to stable storage, then publishes it under `key` atomically. */
+  commit(key: string): Promise<void>;
+  /** Removes the file, if it was created. */
+  abort(): Promise<void>;
 }
 
 /**

@@ -3,7 +3,7 @@ import { createWriteStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { finished } from 'node:stream/promises';
-import type { BlobStore, BlobWriter } from '../ports.js';
+import type { BlobStore, BlobWriter, LocalBlobFiles } from '../ports.js';
 import { StorageError } from '../storage-errors.js';
 
 const KEY_PATTERN = /^[0-9a-f]{64}$/;
@@ -28,28 +28,26 @@ export class FsBlobStore implements BlobStore {
     return this;
   }
 
+  readonly files: LocalBlobFiles = {
+    pathOf: (key) => this.#pathOf(key),
+    createFileWriter: async () => {
+      const path = this.#tmpPath();
+      return {
+        path,
+        commit: (key) => this.#publish(path, key),
+        abort: () => rm(path, { force: true }),
+      };
+    },
+  };
+
   async createWriter(): Promise<BlobWriter> {
-    const tmpPath = join(this.#tmp, `${Date.now()}-${randomBytes(8).toString('hex')}`);
+    const tmpPath = this.#tmpPath();
     const stream = createWriteStream(tmpPath, { flags: 'wx', mode: 0o600, highWaterMark: 1 << 20 });
     return {
       stream,
       commit: async (key) => {
-        const target = this.#pathOf(key);
         if (!stream.closed) await finished(stream);
-        // fsync applies to the file, not the descriptor: a fresh one flushes what the stream wrote.
-        await syncPath(tmpPath);
-        const directory = join(target, '..');
-        const firstCreated = await mkdir(directory, { recursive: true, mode: 0o700 });
-        await rename(tmpPath, target);
-        await syncPath(directory);
-        // New fan-out directories are entries in their parents: sync those too, or a power
-        // cut could lose the whole directory and the blob with it.
-        if (firstCreated !== undefined) {
-          for (let parent = directory; parent !== this.#blobs; ) {
-            parent = join(parent, '..');
-            await syncPath(parent);
-          }
-        }
+        await this.#publish(tmpPath, key);
       },
       abort: async () => {
         stream.destroy();
@@ -57,6 +55,29 @@ export class FsBlobStore implements BlobStore {
         await rm(tmpPath, { force: true });
       },
     };
+  }
+
+  #tmpPath(): string {
+    return join(this.#tmp, `${Date.now()}-${randomBytes(8).toString('hex')}`);
+  }
+
+  /** fsync, rename into place, fsync of the directory (and of any it had to create). */
+  async #publish(tmpPath: string, key: string): Promise<void> {
+    const target = this.#pathOf(key);
+    // fsync applies to the file, not the descriptor: a fresh one flushes what the writer wrote.
+    await syncPath(tmpPath);
+    const directory = join(target, '..');
+    const firstCreated = await mkdir(directory, { recursive: true, mode: 0o700 });
+    await rename(tmpPath, target);
+    await syncPath(directory);
+    // New fan-out directories are entries in their parents: sync those too, or a power
+    // cut could lose the whole directory and the blob with it.
+    if (firstCreated !== undefined) {
+      for (let parent = directory; parent !== this.#blobs; ) {
+        parent = join(parent, '..');
+        await syncPath(parent);
+      }
+    }
   }
 
   async read(key: string) {

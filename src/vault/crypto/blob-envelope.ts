@@ -3,10 +3,10 @@ import type { Transform } from 'node:stream';
 import { assertKey } from './aes-gcm.js';
 import {
   type ChunkProcessor,
-  createEncryptStream,
   NONCE_PREFIX_SIZE,
   processorTransform,
   SegmentOpener,
+  SegmentSealer,
 } from './chunked-aead.js';
 import { CryptoError } from './crypto-errors.js';
 import { generateKey, unwrapKey, WRAPPED_KEY_SIZE, wrapKey } from './field-cipher.js';
@@ -30,14 +30,32 @@ export const ENVELOPE_HEADER_SIZE = PREFIX_OFFSET + NONCE_PREFIX_SIZE;
  * await pipeline(source, encrypt, out);
  */
 export function sealStream(masterKey: Buffer): { readonly header: Buffer; readonly encrypt: Transform } {
+  const { header, sealer } = createBlobSealer(masterKey);
+  return { header, encrypt: processorTransform(sealer) };
+}
+
+/**
+ * {@link sealStream} without the stream: the synchronous core, for code that drives the
+ * segments itself (the blob-file workers of `blob-file-pool.ts`).
+ */
+export function createBlobSealer(masterKey: Buffer): {
+  readonly header: Buffer;
+  readonly sealer: ChunkProcessor;
+} {
   assertKey(masterKey, 'master key');
   const dek = generateKey();
   const noncePrefix = randomBytes(NONCE_PREFIX_SIZE);
   const header = Buffer.concat([MAGIC, Buffer.of(VERSION), wrapKey(masterKey, dek), noncePrefix]);
-  const encrypt = createEncryptStream({ key: dek, noncePrefix, header });
-  // The stream keeps its own copy of the DEK; don't leave another one on the heap.
+  const sealer = new SegmentSealer({ key: dek, noncePrefix, header });
+  // The sealer keeps its own copy of the DEK; don't leave another one on the heap.
   dek.fill(0);
-  return { header, encrypt };
+  return { header, sealer };
+}
+
+/** {@link openStream} without the stream: whole blob file in, authenticated plaintext out. */
+export function createBlobOpener(masterKey: Buffer): ChunkProcessor {
+  assertKey(masterKey, 'master key');
+  return new EnvelopeOpener(masterKey);
 }
 
 /**

@@ -80,7 +80,13 @@ export class SegmentSealer implements ChunkProcessor {
   update(chunk: Buffer, push: (out: Buffer) => void): void {
     let offset = 0;
     while (offset < chunk.length) {
-      if (this.#filled === SEGMENT_SIZE) this.#seal(false, push);
+      if (this.#filled === SEGMENT_SIZE) this.#seal(this.#buffer, false, push);
+      if (this.#filled === 0 && chunk.length - offset > SEGMENT_SIZE) {
+        // A whole segment with input after it is not the last: sealed in place, not copied.
+        this.#seal(chunk.subarray(offset, offset + SEGMENT_SIZE), false, push);
+        offset += SEGMENT_SIZE;
+        continue;
+      }
       const copied = chunk.copy(this.#buffer, this.#filled, offset);
       this.#filled += copied;
       offset += copied;
@@ -88,17 +94,17 @@ export class SegmentSealer implements ChunkProcessor {
   }
 
   final(push: (out: Buffer) => void): void {
-    this.#seal(true, push);
+    this.#seal(this.#buffer.subarray(0, this.#filled), true, push);
   }
 
-  #seal(last: boolean, push: (out: Buffer) => void): void {
+  #seal(segment: Buffer, last: boolean, push: (out: Buffer) => void): void {
     const cipher = createCipheriv(
       'aes-256-gcm',
       this.#params.key,
       segmentNonce(this.#params.prefix, this.#counter),
     );
     cipher.setAAD(this.#params.aad(last));
-    push(cipher.update(this.#buffer.subarray(0, this.#filled)));
+    push(cipher.update(segment));
     cipher.final();
     push(cipher.getAuthTag());
     this.#counter += 1;
@@ -123,7 +129,13 @@ export class SegmentOpener implements ChunkProcessor {
   update(chunk: Buffer, push: (out: Buffer) => void): void {
     let offset = 0;
     while (offset < chunk.length) {
-      if (this.#filled === SEALED_SEGMENT_SIZE) this.#open(false, push);
+      if (this.#filled === SEALED_SEGMENT_SIZE) this.#open(this.#buffer, false, push);
+      if (this.#filled === 0 && chunk.length - offset > SEALED_SEGMENT_SIZE) {
+        // A whole segment with input after it is not the last: opened in place, not copied.
+        this.#open(chunk.subarray(offset, offset + SEALED_SEGMENT_SIZE), false, push);
+        offset += SEALED_SEGMENT_SIZE;
+        continue;
+      }
       const copied = chunk.copy(this.#buffer, this.#filled, offset);
       this.#filled += copied;
       offset += copied;
@@ -136,12 +148,12 @@ export class SegmentOpener implements ChunkProcessor {
         details: { segment: this.#counter },
       });
     }
-    this.#open(true, push);
+    this.#open(this.#buffer.subarray(0, this.#filled), true, push);
   }
 
-  #open(last: boolean, push: (out: Buffer) => void): void {
-    const body = this.#buffer.subarray(0, this.#filled - GCM_TAG_SIZE);
-    const tag = this.#buffer.subarray(this.#filled - GCM_TAG_SIZE, this.#filled);
+  #open(sealed: Buffer, last: boolean, push: (out: Buffer) => void): void {
+    const body = sealed.subarray(0, sealed.length - GCM_TAG_SIZE);
+    const tag = sealed.subarray(sealed.length - GCM_TAG_SIZE);
     let plaintext: Buffer;
     try {
       const nonce = segmentNonce(this.#params.prefix, this.#counter);

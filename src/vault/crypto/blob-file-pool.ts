@@ -1,0 +1,298 @@
+import { availableParallelism } from 'node:os';
+import { Readable } from 'node:stream';
+import { Worker } from 'node:worker_threads';
+import type { WorkerReply, WorkerRequest } from './blob-file-protocol.js';
+import { CryptoError } from './crypto-errors.js';
+
+/** Plaintext writes a seal session keeps queued at its worker: enough to keep it busy. */
+const WRITES_IN_FLIGHT = 2;
+/** Plaintext a reader buffers ahead of its consumer (its worker sends about 1 MiB a reply). */
+const READ_AHEAD = 2 << 20;
+
+/**
+ * Blob files sealed, opened and authenticated on worker threads (`blob-file-worker.ts`),
+ * which do the file I/O too, so a relocation's bytes never cross the main thread's event loop
+ * but as transferred plaintext: the crypto of several samples runs on every core while the
+ * event loop only routes chunks. Sessions stay on one worker (a seal's hash and segment
+ * counter live there); a new one goes to the worker with the fewest open.
+ *
+ * @example
+ * const plaintext = blobFilePool().openPlaintext(path, masterKey);      // a Readable
+ * const sealing = await blobFilePool().seal(tmpPath, otherMasterKey);
+ * for await (const chunk of plaintext) await sealing.write(chunk);
+ * const sha256 = await sealing.finish();
+ */
+export class BlobFilePool {
+  readonly #size: number;
+  readonly #workers: (PoolWorker | undefined)[];
+  #nextId = 1;
+
+  constructor(size = Math.max(1, Math.min(4, availableParallelism()))) {
+    this.#size = size;
+    this.#workers = Array.from({ length: size }, () => undefined);
+  }
+
+  /** The blob file's plaintext, each segment authenticated before its bytes are released. */
+  openPlaintext(path: string, masterKey: Buffer): Readable {
+    return new PooledPlaintext(this.#pick(), this.#nextId++, path, masterKey);
+  }
+
+  /** Creates `path` (it must not exist) as a new blob under a fresh data key. */
+  async seal(path: string, masterKey: Buffer): Promise<SealSession> {
+    const worker = this.#pick();
+    const id = this.#nextId++;
+    worker.sessions += 1;
+    try {
+      await worker.request({ op: 'create', id, path, key: new Uint8Array(masterKey) });
+    } catch (error) {
+      worker.sessions -= 1;
+      throw error;
+    }
+    return new SealSession(worker, id);
+  }
+
+  /** True when the file exists and every segment is authentic under the master key. */
+  async authenticate(path: string, masterKey: Buffer): Promise<boolean> {
+    const worker = this.#pick();
+    worker.sessions += 1;
+    try {
+      const reply = await worker.request({
+        op: 'authenticate',
+        id: this.#nextId++,
+        path,
+        key: new Uint8Array(masterKey),
+      });
+      return reply.authentic === true;
+    } finally {
+      worker.sessions -= 1;
+    }
+  }
+
+  async close(): Promise<void> {
+    const workers = this.#workers.splice(0, this.#workers.length, ...Array(this.#size).fill(undefined));
+    await Promise.all(workers.map((w) => w?.terminate()));
+  }
+
+  #pick(): PoolWorker {
+    let best: PoolWorker | undefined;
+    for (let i = 0; i < this.#workers.length; i += 1) {
+      let worker = this.#workers[i];
+      if (worker === undefined || worker.dead) {
+        worker = new PoolWorker();
+        this.#workers[i] = worker;
+      }
+      if (best === undefined || worker.sessions < best.sessions) best = worker;
+    }
+    return best!;
+  }
+}
+
+let shared: BlobFilePool | undefined;
+
+/** The process's pool (workers start on first use and do not keep the process alive idle). */
+export function blobFilePool(): BlobFilePool {
+  shared ??= new BlobFilePool();
+  return shared;
+}
+
+/** Plaintext chunks made by our workers: theirs alone, so they may be transferred on. */
+const transferable = new WeakSet<ArrayBuffer>();
+
+/** A seal in progress at one worker; `finish` or `abort` ends it. */
+export class SealSession {
+  readonly #worker: PoolWorker;
+  readonly #id: number;
+  readonly #inFlight: Promise<unknown>[] = [];
+  #ended = false;
+
+  constructor(worker: PoolWorker, id: number) {
+    this.#worker = worker;
+    this.#id = id;
+  }
+
+  /** Hands plaintext to the worker; resolves once fewer than a few writes are queued there. */
+  async write(chunk: Buffer): Promise<void> {
+    if (chunk.length === 0) return;
+    const whole =
+      transferable.has(chunk.buffer as ArrayBuffer) &&
+      chunk.byteOffset === 0 &&
+      chunk.byteLength === chunk.buffer.byteLength;
+    const buffer = whole
+      ? (chunk.buffer as ArrayBuffer)
+      : chunk.buffer.slice(chunk.byteOffset, chunk.byteOffset + chunk.byteLength);
+    transferable.delete(buffer as ArrayBuffer);
+    const written = this.#worker.request({ op: 'write', id: this.#id, chunk: buffer as ArrayBuffer }, [
+      buffer as ArrayBuffer,
+    ]);
+    // A failure is thrown by a later write or by finish; never left unhandled.
+    written.catch(() => undefined);
+    this.#inFlight.push(written);
+    if (this.#inFlight.length >= WRITES_IN_FLIGHT) await this.#inFlight.shift();
+  }
+
+  /** Seals the final segment and closes the file; returns the plaintext's SHA-256 (hex). */
+  async finish(): Promise<string> {
+    try {
+      await Promise.all(this.#inFlight.splice(0));
+      const reply = await this.#worker.request({ op: 'finish', id: this.#id });
+      return reply.sha256!;
+    } finally {
+      this.#end();
+    }
+  }
+
+  /** Closes the file at the worker (the caller removes it). */
+  abort(): void {
+    if (this.#ended) return;
+    this.#worker.post({ op: 'close', id: this.#id });
+    this.#end();
+  }
+
+  #end(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#worker.sessions -= 1;
+  }
+}
+
+class PooledPlaintext extends Readable {
+  readonly #worker: PoolWorker;
+  readonly #id: number;
+  readonly #path: string;
+  readonly #key: Uint8Array;
+  #reading = false;
+  #open = false;
+  #released = false;
+
+  constructor(worker: PoolWorker, id: number, path: string, masterKey: Buffer) {
+    super({ highWaterMark: READ_AHEAD });
+    this.#worker = worker;
+    this.#id = id;
+    this.#path = path;
+    this.#key = new Uint8Array(masterKey);
+    worker.sessions += 1;
+  }
+
+  override _construct(callback: (error?: Error | null) => void): void {
+    this.#worker.request({ op: 'open', id: this.#id, path: this.#path, key: this.#key }).then(
+      () => {
+        this.#open = true;
+        callback();
+      },
+      (error: Error) => callback(error),
+    );
+    this.#key.fill(0);
+  }
+
+  override _read(): void {
+    if (this.#reading || !this.#open) return;
+    this.#reading = true;
+    this.#worker.request({ op: 'read', id: this.#id }).then(
+      (reply) => {
+        this.#reading = false;
+        if (this.destroyed) return;
+        const chunk = reply.chunk!;
+        if (reply.done === true) this.#close(false);
+        if (chunk.byteLength > 0) {
+          transferable.add(chunk);
+          this.push(Buffer.from(chunk));
+        }
+        if (reply.done === true) this.push(null);
+        else if (chunk.byteLength === 0) this._read();
+      },
+      (error: Error) => {
+        this.#reading = false;
+        this.#close(false);
+        this.destroy(error);
+      },
+    );
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.#close(true);
+    callback(error);
+  }
+
+  /** Ends the session: at the worker too unless it ended it itself (at the end of the file). */
+  #close(tellWorker: boolean): void {
+    if (this.#open && tellWorker) this.#worker.post({ op: 'close', id: this.#id });
+    this.#open = false;
+    if (!this.#released) {
+      this.#released = true;
+      this.#worker.sessions -= 1;
+    }
+  }
+}
+
+/** One worker thread and the replies it owes, in order per session. */
+class PoolWorker {
+  /** Sessions open (balancing). */
+  sessions = 0;
+  dead = false;
+  readonly #worker: Worker;
+  readonly #waiting = new Map<number, { resolve: (r: WorkerReply) => void; reject: (e: Error) => void }[]>();
+  #outstanding = 0;
+
+  constructor() {
+    this.#worker = spawn();
+    this.#worker.unref();
+    this.#worker.on('message', (reply: WorkerReply) => this.#settle(reply));
+    this.#worker.on('error', (error) => this.#fail(error));
+    this.#worker.on('exit', (code) => this.#fail(new Error(`blob-file worker exited with code ${code}`)));
+  }
+
+  request(message: WorkerRequest, transfer: ArrayBuffer[] = []): Promise<WorkerReply> {
+    if (this.dead) return Promise.reject(new Error('blob-file worker is gone'));
+    return new Promise((resolve, reject) => {
+      const queue = this.#waiting.get(message.id);
+      if (queue === undefined) this.#waiting.set(message.id, [{ resolve, reject }]);
+      else queue.push({ resolve, reject });
+      if (this.#outstanding++ === 0) this.#worker.ref();
+      this.#worker.postMessage(message, transfer);
+    });
+  }
+
+  /** A request without a reply (`close`). */
+  post(message: WorkerRequest): void {
+    if (!this.dead) this.#worker.postMessage(message);
+  }
+
+  async terminate(): Promise<void> {
+    this.dead = true;
+    await this.#worker.terminate();
+  }
+
+  #settle(reply: WorkerReply): void {
+    const queue = this.#waiting.get(reply.id);
+    const waiter = queue?.shift();
+    if (queue?.length === 0) this.#waiting.delete(reply.id);
+    if (waiter === undefined) return;
+    if (--this.#outstanding === 0) this.#worker.unref();
+    if (reply.error === undefined) waiter.resolve(reply);
+    else waiter.reject(errorOf(reply.error));
+  }
+
+  #fail(error: Error): void {
+    this.dead = true;
+    const waiters = [...this.#waiting.values()].flat();
+    this.#waiting.clear();
+    this.#outstanding = 0;
+    for (const waiter of waiters) waiter.reject(error);
+  }
+}
+
+function errorOf(error: NonNullable<WorkerReply['error']>): Error {
+  if (error.cryptoCode !== undefined) return new CryptoError(error.cryptoCode, error.message);
+  return Object.assign(new Error(error.message), error.code === undefined ? {} : { code: error.code });
+}
+
+/** The compiled worker; from the TypeScript sources (tests, tsx), through tsx's loader. */
+function spawn(): Worker {
+  const here = import.meta.url;
+  if (here.endsWith('.js')) return new Worker(new URL('./blob-file-worker.js', here));
+  const source = new URL('./blob-file-worker.ts', here).href;
+  return new Worker(
+    `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(source)}); })`,
+    { eval: true },
+  );
+}

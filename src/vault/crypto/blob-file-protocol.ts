@@ -1,0 +1,29 @@
+import type { CryptoErrorCode } from './crypto-errors.js';
+
+/** What the pool asks of a blob-file worker; `id` names the session (or the one-shot job). */
+export type WorkerRequest =
+  | { readonly op: 'open'; readonly id: number; readonly path: string; readonly key: Uint8Array }
+  | { readonly op: 'read'; readonly id: number }
+  | { readonly op: 'create'; readonly id: number; readonly path: string; readonly key: Uint8Array }
+  | { readonly op: 'write'; readonly id: number; readonly chunk: ArrayBuffer }
+  | { readonly op: 'finish'; readonly id: number }
+  | { readonly op: 'authenticate'; readonly id: number; readonly path: string; readonly key: Uint8Array }
+  | { readonly op: 'close'; readonly id: number };
+
+/** A worker's answer: one per request but `close`. */
+export interface WorkerReply {
+  readonly id: number;
+  /** `read`: plaintext (possibly empty), in an ArrayBuffer of its own, transferred. */
+  readonly chunk?: ArrayBuffer;
+  /** `read`: the file is at its end and every segment was authentic. */
+  readonly done?: boolean;
+  /** `finish`: the SHA-256 of the plaintext sealed, hex. */
+  readonly sha256?: string;
+  /** `authenticate`: every segment of the file is authentic. */
+  readonly authentic?: boolean;
+  readonly error?: {
+    readonly message: string;
+    readonly code?: string;
+    readonly cryptoCode?: CryptoErrorCode;
+  };
+}
