@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ROLES } from '../src/auth/roles.js';
 import { LOOKUP_ROLES } from '../src/lookup/lookup-routes.js';
@@ -89,6 +90,31 @@ describe('the single look-up fast path', () => {
       threat: 'Riskware.Ünïcödé.名前',
       firstSeen: '2021-03-04T05:06:07Z',
     });
+  });
+
+  it('reads the Authorization header whatever its case', async () => {
+    const hash = hex(32);
+    routeCalls.mockClear();
+    const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const url = new URL(`/v1/lookup/${hash}`, baseUrl);
+      const request = httpRequest(
+        url,
+        { headers: { AUTHORIZATION: `bearer ${productToken}` } },
+        (response) => {
+          let body = '';
+          response.setEncoding('utf8');
+          response.on('data', (chunk: string) => {
+            body += chunk;
+          });
+          response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+        },
+      );
+      request.on('error', reject);
+      request.end();
+    });
+    expect(answer.status).toBe(200);
+    expect(JSON.parse(answer.body)).toMatchObject({ hash, verdict: 'unknown' });
+    expect(routeCalls).not.toHaveBeenCalled();
   });
 
   it('shows a new verdict at once', async () => {

@@ -18,6 +18,19 @@ export interface LookupFastPathOptions {
   readonly isClosing: () => boolean;
 }
 
+/**
+ * The Authorization header from the raw list: reading `request.headers` would build an object
+ * of every header for this one value. Node joins no duplicates of it either (it keeps the
+ * first), so neither do we.
+ */
+function authorizationOf(raw: readonly string[]): string | undefined {
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === 13 && name.toLowerCase() === 'authorization') return raw[i + 1];
+  }
+  return undefined;
+}
+
 export const LOOKUP_ROUTE = '/v1/lookup/:hash';
 const PREFIX = '/v1/lookup/';
 const JSON_TYPE = 'application/json; charset=utf-8';
@@ -39,7 +52,7 @@ export function lookupFastPath(options: LookupFastPathOptions): FastPath {
     const url = request.url;
     if (url === undefined || !url.startsWith(PREFIX)) return false;
     const started = performance.now();
-    const role = cachedRoleOf(request.headers.authorization);
+    const role = cachedRoleOf(authorizationOf(request.rawHeaders));
     if (role === undefined || !roles.includes(role) || isClosing()) return false;
     // Not hex, or not 32, 40 or 64 digits (a '?', '%' or '/' included): Fastify's problem.
     const answer = index().lookupJson(url.slice(PREFIX.length));
