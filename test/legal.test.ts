@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseVerifierKey } from '../src/ledger/note/index.js';
 import { nodeSigner } from '../src/ledger/open-node-log.js';
 import { loadStixValidator } from '../src/legal/stix-validator.js';
-import { REPO_ROOT } from './support/cli.js';
+import { runCliAsync } from './support/cli.js';
 import { bearer, type Harness, startHarness } from './support/harness.js';
 
 /*
@@ -780,18 +780,7 @@ describe('historical requests', () => {
   });
 
   describe('glasshouse legal import', () => {
-    const run = async (args: readonly string[]) =>
-      promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', ...args], {
-        cwd: REPO_ROOT,
-        timeout: 60_000,
-      }).then(
-        ({ stdout, stderr }) => ({ status: 0, stdout, stderr }),
-        (error: { code?: number; stdout?: string; stderr?: string }) => ({
-          status: error.code ?? 1,
-          stdout: error.stdout ?? '',
-          stderr: error.stderr ?? '',
-        }),
-      );
+    const run = runCliAsync;
 
     it('loads a file on a server (--url, --token) or on the data directory, and lists the bad rows of a file by line', async () => {
       const scratch = mkdtempSync(join(tmpdir(), 'glasshouse-legal-'));

@@ -1,11 +1,9 @@
-import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT } from './support/cli.js';
+import { runCliAsync } from './support/cli.js';
 import { bearer, type Harness, startHarness } from './support/harness.js';
 
 let h: Harness;
@@ -346,18 +344,7 @@ describe('feed imports', () => {
 });
 
 describe('glasshouse verdicts import', () => {
-  const run = async (args: readonly string[]) =>
-    promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', ...args], {
-      cwd: REPO_ROOT,
-      timeout: 60_000,
-    }).then(
-      ({ stdout, stderr }) => ({ status: 0, stdout, stderr }),
-      (error: { code?: number; stdout?: string; stderr?: string }) => ({
-        status: error.code ?? 1,
-        stdout: error.stdout ?? '',
-        stderr: error.stderr ?? '',
-      }),
-    );
+  const run = runCliAsync;
 
   describe('when run on the data directory', () => {
     it('loads a good file, which the server picks up', async () => {

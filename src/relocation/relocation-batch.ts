@@ -274,8 +274,8 @@ async function switchSite(ctx: BatchContext, ids: readonly string[], source: str
   });
 }
 
-/** The items whose installation is still at the batch's source, or already switched; writes nothing. */
-async function stillAtSource(ctx: BatchContext, items: readonly Item[]): Promise<Item[]> {
+/** Each item's installation → its site in the registry now. */
+async function registrySites(ctx: BatchContext, items: readonly Item[]): Promise<Map<string, string>> {
   const rows = await ctx.db
     .selectFrom('installations')
     .select(['id', 'site'])
@@ -285,22 +285,18 @@ async function stillAtSource(ctx: BatchContext, items: readonly Item[]): Promise
       items.map((i) => i.installation_id),
     )
     .execute();
-  const siteOf = new Map(rows.map((r) => [r.id, r.site]));
+  return new Map(rows.map((r) => [r.id, r.site]));
+}
+
+/** The items whose installation is still at the batch's source, or already switched; writes nothing. */
+async function stillAtSource(ctx: BatchContext, items: readonly Item[]): Promise<Item[]> {
+  const siteOf = await registrySites(ctx, items);
   return items.filter((i) => !BEFORE_SWITCH.includes(i.step) || siteOf.get(i.installation_id) === i.source);
 }
 
 /** Items whose installation is no longer at the batch's source (moved by other means) are skipped. */
 async function dropMovedElsewhere(ctx: BatchContext, items: readonly Item[]): Promise<Item[]> {
-  const rows = await ctx.db
-    .selectFrom('installations')
-    .select(['id', 'site'])
-    .where(
-      'id',
-      'in',
-      items.map((i) => i.installation_id),
-    )
-    .execute();
-  const siteOf = new Map(rows.map((r) => [r.id, r.site]));
+  const siteOf = await registrySites(ctx, items);
   const live: Item[] = [];
   const skipped: string[] = [];
   for (const item of items) {

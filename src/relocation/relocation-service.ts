@@ -15,7 +15,7 @@ import {
 } from './relocation-batch.js';
 import { RelocationError } from './relocation-errors.js';
 import { planRelocation, type RelocationPlan } from './relocation-plan.js';
-import type { RelocationState, RelocationTables } from './relocation-tables.js';
+import type { ItemStep, RelocationState, RelocationTables } from './relocation-tables.js';
 import { Throttle } from './throttle.js';
 import type { WriteGate } from './write-gate.js';
 
@@ -177,12 +177,7 @@ export class RelocationService {
   }
 
   async get(id: string): Promise<RelocationStatus> {
-    const row = await this.#o.db
-      .selectFrom('relocations')
-      .selectAll()
-      .where('id', '=', id)
-      .executeTakeFirst();
-    if (row === undefined) throw new RelocationError('RELOCATION_NOT_FOUND', 'no relocation with that id');
+    const row = await this.#row(id);
     const items = await this.#o.db
       .selectFrom('relocation_items')
       .select(['step', 'submissions', 'samples', 'bytes', 'events'])
@@ -482,16 +477,7 @@ export class RelocationService {
   }
 }
 
-type ItemStepList = (
-  | 'pending'
-  | 'copied'
-  | 'verified'
-  | 'switched'
-  | 'purged'
-  | 'done'
-  | 'rolledback'
-  | 'skipped'
-)[];
+type ItemStepList = ItemStep[];
 
 /** A batch met by a cancel: switched items finish (purge, log); the others roll back. */
 async function rollBackOrFinish(ctx: BatchContext, items: readonly Item[]): Promise<void> {

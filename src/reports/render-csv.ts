@@ -1,6 +1,6 @@
 import { LEGAL_CATEGORIES, PRIVACY_TYPES, REJECTION_REASONS } from './desk-entries.js';
 import type { Report } from './report.js';
-import { sumRejected } from './report-numbers.js';
+import { type CountryRow, sumRejected } from './report-numbers.js';
 
 /** The CSV tables of a report, by name; the first is the one people load most. */
 export const CSV_TABLES = [
@@ -92,15 +92,7 @@ function tableRows(r: Report, table: CsvTable): Cell[][] {
           'rejected',
           'open',
         ],
-        ...legal.byCountry.map((c) => [
-          end,
-          c.name,
-          c.country,
-          c.total,
-          ...LEGAL_CATEGORIES.map((k) => c.byCategory[k]),
-          c.rejected,
-          c.open,
-        ]),
+        ...legal.byCountry.map((c) => [end, ...countryCells(c)]),
       ];
     case 'legal-by-authority':
       return [
@@ -157,6 +149,11 @@ function tableRows(r: Report, table: CsvTable): Cell[][] {
         ]),
       ];
   }
+}
+
+/** A requester country's row (name, code, total, per category, rejected, open): every format. */
+export function countryCells(c: CountryRow): (string | number)[] {
+  return [c.name, c.country, c.total, ...LEGAL_CATEGORIES.map((k) => c.byCategory[k]), c.rejected, c.open];
 }
 
 /** Metric, this period, the previous one: shared by every format. */

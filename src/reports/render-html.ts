@@ -1,5 +1,5 @@
 import { AUTHORITY_KINDS, LEGAL_CATEGORIES, PRIVACY_TYPES } from './desk-entries.js';
-import { CSV_TABLES, type CsvTable, comparisonRows, renderCsv } from './render-csv.js';
+import { CSV_TABLES, type CsvTable, comparisonRows, countryCells, renderCsv } from './render-csv.js';
 import { change, outcomeRows } from './render-markdown.js';
 import type { Report } from './report.js';
 import {
@@ -58,14 +58,7 @@ export function renderHtml(r: Report, options: HtmlOptions = {}): string {
         table(
           `Legal requests by requester country, ${r.period}`,
           ['Country', 'Code', 'Requests', ...LEGAL_CATEGORIES.map(label), 'Rejected', 'Open'],
-          l.byCountry.map((c) => [
-            c.name,
-            c.country,
-            c.total,
-            ...LEGAL_CATEGORIES.map((k) => c.byCategory[k]),
-            c.rejected,
-            c.open,
-          ]),
+          l.byCountry.map(countryCells),
           'by-country',
         ),
       'countries',

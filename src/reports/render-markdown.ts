@@ -1,5 +1,5 @@
 import { AUTHORITY_KINDS, LEGAL_CATEGORIES, PRIVACY_TYPES, REJECTION_REASONS } from './desk-entries.js';
-import { comparisonRows } from './render-csv.js';
+import { comparisonRows, countryCells } from './render-csv.js';
 import type { Report } from './report.js';
 import type { LegalOutcomes } from './report-numbers.js';
 import {
@@ -26,14 +26,7 @@ export function renderMarkdown(r: Report): string {
     `## Counting rules\n\n${COUNTING_RULES.map((rule) => `- ${rule}`).join('\n')}`,
     `## Legal requests by country\n\n${table(
       ['Country', 'Code', 'Requests', ...LEGAL_CATEGORIES.map(label), 'Rejected', 'Open'],
-      l.byCountry.map((c) => [
-        c.name,
-        c.country,
-        c.total,
-        ...LEGAL_CATEGORIES.map((k) => c.byCategory[k]),
-        c.rejected,
-        c.open,
-      ]),
+      l.byCountry.map(countryCells),
     )}`,
     `## Outcomes by category\n\n${table(
       ['Outcome', 'All', ...LEGAL_CATEGORIES.map(label)],
