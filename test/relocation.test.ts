@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import fc from 'fast-check';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { BlobFilePool } from '../src/vault/crypto/blob-file-pool.js';
 import { REPO_ROOT } from './support/cli.js';
 import { type Harness, startHarness } from './support/harness.js';
 import {
@@ -346,6 +347,52 @@ describe('a sample copied to another site', () => {
       const { db, blobs } = moscow.vault.internals;
       await db.deleteFrom('samples').where('sha256', '=', sha256(bytes)).execute();
       await blobs.delete(sha256(bytes));
+    });
+  });
+});
+
+describe('a sample copied from another local site', () => {
+  describe('when its blob file is resealed on one worker', () => {
+    it('checks the plaintext against the name at the target, and publishes only what hashes to it', async () => {
+      const zurich = h.glasshouse.sites.get('zurich')!;
+      const moscow = h.glasshouse.sites.get('moscow')!;
+      const bytes = randomBytes(1_500_000);
+      const record = {
+        sha256: sha256(bytes),
+        sha1: '0'.repeat(40),
+        md5: '0'.repeat(32),
+        sha512: '0'.repeat(128),
+        size: bytes.length,
+        firstSeen: new Date().toISOString(),
+        lastSeen: new Date().toISOString(),
+      };
+      // At zurich through the streaming path, as another site's copy would arrive.
+      expect(await zurich.importSample(record, Readable.from([bytes]))).toEqual({ copied: true });
+      const reseal = vi.spyOn(BlobFilePool.prototype, 'reseal');
+      try {
+        const claimed = sha256(randomBytes(8));
+        await expect(
+          moscow.importSample({ ...record, sha256: claimed }, await zurich.openSamplePlaintext(record.sha256)),
+        ).rejects.toThrow(/arrived as/);
+        expect(reseal).toHaveBeenCalledTimes(1);
+        expect(await moscow.authenticateSample(claimed)).toBe(false);
+        expect(readdirSync(join(h.dataDir, 'sites', 'moscow', 'tmp'))).toEqual([]);
+
+        expect(await moscow.importSample(record, await zurich.openSamplePlaintext(record.sha256))).toEqual({
+          copied: true,
+        });
+        expect(reseal).toHaveBeenCalledTimes(2);
+        expect(await moscow.verifySample(record.sha256)).toBe(true);
+        expect(await zurich.verifySample(record.sha256)).toBe(true);
+      } finally {
+        reseal.mockRestore();
+        // No submission references it: leave both sites as the other tests expect them.
+        for (const site of [zurich, moscow]) {
+          const { db, blobs } = site.vault.internals;
+          await db.deleteFrom('samples').where('sha256', '=', record.sha256).execute();
+          await blobs.delete(record.sha256);
+        }
+      }
     });
   });
 });

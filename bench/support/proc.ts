@@ -78,3 +78,24 @@ export class RssSampler {
     clearInterval(this.#timer);
   }
 }
+
+/** Clock ticks per second of /proc/stat (USER_HZ): 100 on every Linux architecture we run. */
+const USER_HZ = 100;
+
+/**
+ * CPU seconds the whole machine spent busy (user, nice, system, irq, softirq, steal; not idle
+ * or waiting on I/O) since boot, from `/proc/stat`: a difference across a measure counts the
+ * kernel's work for it too (page cache, writeback), which a process's own times leave out.
+ * `undefined` where there is no /proc.
+ */
+export function machineBusySeconds(): number | undefined {
+  let stat: string;
+  try {
+    stat = readFileSync('/proc/stat', 'utf8');
+  } catch {
+    return undefined;
+  }
+  const fields = stat.slice(0, stat.indexOf('\n')).trim().split(/\s+/).slice(1).map(Number);
+  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = fields;
+  return (user + nice + system + irq + softirq + steal) / USER_HZ;
+}

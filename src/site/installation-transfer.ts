@@ -3,7 +3,12 @@ import { type Readable, Transform, Writable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import type { LocalBlobFiles } from '../storage/ports.js';
 import { StorageError } from '../storage/storage-errors.js';
-import { blobFilePool, type SealSession } from '../vault/crypto/blob-file-pool.js';
+import {
+  blobFilePool,
+  type SealedFile,
+  type SealSession,
+  takeSealedFile,
+} from '../vault/crypto/blob-file-pool.js';
 import { decryptField, encryptField, openStream, sealStream } from '../vault/crypto/index.js';
 import type {
   RelocatableRecords,
@@ -101,7 +106,9 @@ export async function importSample(
       return { copied: false };
     }
     if (!(await blobs.has(record.sha256)) && blobs.files !== undefined) {
-      await sealOnWorker(blobs.files, masterKey, record.sha256, plaintext);
+      const sourceFile = takeSealedFile(plaintext);
+      if (sourceFile !== undefined) await resealOnWorker(blobs.files, masterKey, record.sha256, sourceFile);
+      else await sealOnWorker(blobs.files, masterKey, record.sha256, plaintext);
     } else if (!(await blobs.has(record.sha256))) {
       const hash = createHash('sha256');
       const { header, encrypt } = sealStream(masterKey);
@@ -163,6 +170,30 @@ async function sealOnWorker(
     sealing?.abort();
     await file.abort();
     throw error;
+  }
+}
+
+/**
+ * The same as {@link sealOnWorker} for a plaintext that is another local site's blob file
+ * nobody has read yet: one worker reads, authenticates, hashes and seals it again in a
+ * single pass, and the plaintext never leaves that worker.
+ */
+async function resealOnWorker(
+  files: LocalBlobFiles,
+  masterKey: Buffer,
+  sha256: string,
+  source: SealedFile,
+): Promise<void> {
+  const file = await files.createFileWriter();
+  try {
+    const actual = await blobFilePool().reseal(source, { path: file.path, masterKey });
+    if (actual !== sha256) throw new Error(`sample ${sha256} arrived as ${actual}`);
+    await file.commit(sha256);
+  } catch (error) {
+    await file.abort();
+    throw error;
+  } finally {
+    source.masterKey.fill(0);
   }
 }
 

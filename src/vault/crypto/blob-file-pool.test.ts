@@ -7,7 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openStream, sealStream } from './blob-envelope.js';
-import { BlobFilePool } from './blob-file-pool.js';
+import { BlobFilePool, takeSealedFile } from './blob-file-pool.js';
 import { CryptoError } from './crypto-errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'glasshouse-blob-file-pool-'));
@@ -125,6 +125,64 @@ describe('blob files on worker threads', () => {
       for await (const _chunk of stream) break;
       expect(stream.destroyed).toBe(true);
       expect(await pool.authenticate(path, masterKey)).toBe(true);
+    });
+  });
+
+  describe('when a blob is resealed file to file under another key', () => {
+    it('writes a blob that opens under the new key to the same plaintext, and reports its SHA-256', async () => {
+      await fc.assert(
+        fc.asyncProperty(fc.integer({ min: 0, max: 2_500_000 }), async (size) => {
+          const plaintext = randomBytes(size);
+          const { path: from } = await sealOnPool(masterKey, plaintext);
+          const before = readFileSync(from);
+          const otherKey = randomBytes(32);
+          const to = fresh();
+          const reported = await pool.reseal({ path: from, masterKey }, { path: to, masterKey: otherKey });
+          expect(reported).toBe(sha256(plaintext));
+          expect((await run(openStream(otherKey), readFileSync(to))).equals(plaintext)).toBe(true);
+          expect(await pool.authenticate(to, otherKey)).toBe(true);
+          expect(await pool.authenticate(to, masterKey)).toBe(false);
+          expect(readFileSync(from).equals(before)).toBe(true);
+        }),
+        { numRuns: 12 },
+      );
+    });
+
+    it('fails with DECRYPT_FAILED on a tampered source, and never overwrites an existing target', async () => {
+      const { path: from } = await sealOnPool(masterKey, randomBytes(300_000));
+      const taken = fresh();
+      writeFileSync(taken, 'taken');
+      await expect(
+        pool.reseal({ path: from, masterKey }, { path: taken, masterKey: randomBytes(32) }),
+      ).rejects.toMatchObject({ code: 'EEXIST' });
+      expect(readFileSync(taken, 'utf8')).toBe('taken');
+
+      const bytes = readFileSync(from);
+      bytes[bytes.length - 100]! ^= 1;
+      writeFileSync(from, bytes);
+      const error = await pool
+        .reseal({ path: from, masterKey }, { path: fresh(), masterKey: randomBytes(32) })
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(CryptoError);
+      expect((error as CryptoError).code).toBe('DECRYPT_FAILED');
+    });
+
+    it('takes the file behind a plaintext stream of the pool only while nobody has read it', async () => {
+      const plaintext = randomBytes(100_000);
+      const { path } = await sealOnPool(masterKey, plaintext);
+      const unread = pool.openPlaintext(path, masterKey);
+      const taken = takeSealedFile(unread);
+      expect(taken?.path).toBe(path);
+      expect(taken?.masterKey.equals(masterKey)).toBe(true);
+      expect(unread.destroyed).toBe(true);
+      expect(takeSealedFile(unread)).toBeUndefined();
+
+      const reading = pool.openPlaintext(path, masterKey);
+      const first = await new Promise<Buffer>((resolve) => reading.once('data', resolve));
+      expect(first.length).toBeGreaterThan(0);
+      expect(takeSealedFile(reading)).toBeUndefined();
+      reading.destroy();
+      expect(takeSealedFile(Readable.from([plaintext]))).toBeUndefined();
     });
   });
 

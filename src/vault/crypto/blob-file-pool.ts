@@ -10,11 +10,11 @@ const WRITES_IN_FLIGHT = 2;
 const READ_AHEAD = 2 << 20;
 
 /**
- * Blob files sealed, opened and authenticated on worker threads (`blob-file-worker.ts`),
- * which do the file I/O too, so a relocation's bytes never cross the main thread's event loop
- * but as transferred plaintext: the crypto of several samples runs on every core while the
- * event loop only routes chunks. Sessions stay on one worker (a seal's hash and segment
- * counter live there); a new one goes to the worker with the fewest open.
+ * Blob files sealed, opened, resealed and authenticated on worker threads
+ * (`blob-file-worker.ts`), which do the file I/O too, so a relocation's bytes never cross the
+ * main thread's event loop (a reseal) or cross it only as transferred plaintext (a stream):
+ * the crypto of several samples runs on every core. Sessions stay on one worker (a seal's
+ * hash and segment counter live there); a new one goes to the worker with the fewest open.
  *
  * @example
  * const plaintext = blobFilePool().openPlaintext(path, masterKey);      // a Readable
@@ -27,7 +27,7 @@ export class BlobFilePool {
   readonly #workers: (PoolWorker | undefined)[];
   #nextId = 1;
 
-  constructor(size = Math.max(1, Math.min(4, availableParallelism()))) {
+  constructor(size = defaultPoolSize()) {
     this.#size = size;
     this.#workers = Array.from({ length: size }, () => undefined);
   }
@@ -49,6 +49,28 @@ export class BlobFilePool {
       throw error;
     }
     return new SealSession(worker, id);
+  }
+
+  /**
+   * Copies the blob file `from` (under `fromKey`) to a new file `to` (it must not exist) under
+   * `toKey` and a fresh data key, on one worker in one pass; returns the plaintext's SHA-256.
+   */
+  async reseal(from: SealedFile, to: SealedFile): Promise<string> {
+    const worker = this.#pick();
+    worker.sessions += 1;
+    try {
+      const reply = await worker.request({
+        op: 'reseal',
+        id: this.#nextId++,
+        from: from.path,
+        fromKey: new Uint8Array(from.masterKey),
+        to: to.path,
+        toKey: new Uint8Array(to.masterKey),
+      });
+      return reply.sha256!;
+    } finally {
+      worker.sessions -= 1;
+    }
   }
 
   /** True when the file exists and every segment is authentic under the master key. */
@@ -87,12 +109,36 @@ export class BlobFilePool {
   }
 }
 
+/**
+ * Two workers a core, at most 8: a worker waits on the device for its direct reads and
+ * writes (`direct-io.ts`), and the other one keeps the core busy meanwhile. (One a core
+ * left the cores 35-40% idle in I/O wait in the relocation benchmark.)
+ */
+function defaultPoolSize(): number {
+  return Math.max(2, Math.min(8, 2 * availableParallelism()));
+}
+
 let shared: BlobFilePool | undefined;
 
 /** The process's pool (workers start on first use and do not keep the process alive idle). */
 export function blobFilePool(): BlobFilePool {
   shared ??= new BlobFilePool();
   return shared;
+}
+
+/** A blob file and the master key it is sealed under. */
+export interface SealedFile {
+  readonly path: string;
+  readonly masterKey: Buffer;
+}
+
+/**
+ * The blob file behind a plaintext stream of the pool that nobody has read yet, for a copy
+ * that can reseal file to file ({@link BlobFilePool.reseal}); the stream is then destroyed.
+ * `undefined` for any other stream, or once reading has begun.
+ */
+export function takeSealedFile(plaintext: Readable): SealedFile | undefined {
+  return plaintext instanceof PooledPlaintext ? plaintext.takeFile() : undefined;
 }
 
 /** Plaintext chunks made by our workers: theirs alone, so they may be transferred on. */
@@ -155,37 +201,36 @@ export class SealSession {
   }
 }
 
+/** Opens its file at the worker on the first read, so a copier may take the file instead. */
 class PooledPlaintext extends Readable {
   readonly #worker: PoolWorker;
   readonly #id: number;
   readonly #path: string;
-  readonly #key: Uint8Array;
+  readonly #key: Buffer;
+  #state: 'unopened' | 'opening' | 'open' | 'closed' = 'unopened';
   #reading = false;
-  #open = false;
-  #released = false;
 
   constructor(worker: PoolWorker, id: number, path: string, masterKey: Buffer) {
     super({ highWaterMark: READ_AHEAD });
     this.#worker = worker;
     this.#id = id;
     this.#path = path;
-    this.#key = new Uint8Array(masterKey);
-    worker.sessions += 1;
+    this.#key = Buffer.from(masterKey);
   }
 
-  override _construct(callback: (error?: Error | null) => void): void {
-    this.#worker.request({ op: 'open', id: this.#id, path: this.#path, key: this.#key }).then(
-      () => {
-        this.#open = true;
-        callback();
-      },
-      (error: Error) => callback(error),
-    );
-    this.#key.fill(0);
+  takeFile(): SealedFile | undefined {
+    if (this.#state !== 'unopened' || this.destroyed) return undefined;
+    const file = { path: this.#path, masterKey: Buffer.from(this.#key) };
+    this.destroy();
+    return file;
   }
 
   override _read(): void {
-    if (this.#reading || !this.#open) return;
+    if (this.#state === 'unopened') {
+      this.#open();
+      return;
+    }
+    if (this.#reading || this.#state !== 'open') return;
     this.#reading = true;
     this.#worker.request({ op: 'read', id: this.#id }).then(
       (reply) => {
@@ -213,14 +258,33 @@ class PooledPlaintext extends Readable {
     callback(error);
   }
 
+  #open(): void {
+    this.#state = 'opening';
+    this.#worker.sessions += 1;
+    const key = new Uint8Array(this.#key);
+    this.#key.fill(0);
+    this.#worker.request({ op: 'open', id: this.#id, path: this.#path, key }).then(
+      () => {
+        if (this.#state !== 'opening') return;
+        this.#state = 'open';
+        this._read();
+      },
+      (error: Error) => {
+        this.#close(false);
+        this.destroy(error);
+      },
+    );
+  }
+
   /** Ends the session: at the worker too unless it ended it itself (at the end of the file). */
   #close(tellWorker: boolean): void {
-    if (this.#open && tellWorker) this.#worker.post({ op: 'close', id: this.#id });
-    this.#open = false;
-    if (!this.#released) {
-      this.#released = true;
-      this.#worker.sessions -= 1;
-    }
+    const state = this.#state;
+    this.#state = 'closed';
+    this.#key.fill(0);
+    if (state === 'unopened' || state === 'closed') return;
+    // A session still opening is closed too: the worker handles requests in order.
+    if (tellWorker) this.#worker.post({ op: 'close', id: this.#id });
+    this.#worker.sessions -= 1;
   }
 }
 

@@ -7,6 +7,14 @@ export type WorkerRequest =
   | { readonly op: 'create'; readonly id: number; readonly path: string; readonly key: Uint8Array }
   | { readonly op: 'write'; readonly id: number; readonly chunk: ArrayBuffer }
   | { readonly op: 'finish'; readonly id: number }
+  | {
+      readonly op: 'reseal';
+      readonly id: number;
+      readonly from: string;
+      readonly fromKey: Uint8Array;
+      readonly to: string;
+      readonly toKey: Uint8Array;
+    }
   | { readonly op: 'authenticate'; readonly id: number; readonly path: string; readonly key: Uint8Array }
   | { readonly op: 'close'; readonly id: number };
 
@@ -17,7 +25,7 @@ export interface WorkerReply {
   readonly chunk?: ArrayBuffer;
   /** `read`: the file is at its end and every segment was authentic. */
   readonly done?: boolean;
-  /** `finish`: the SHA-256 of the plaintext sealed, hex. */
+  /** `finish`, `reseal`: the SHA-256 of the plaintext sealed, hex. */
   readonly sha256?: string;
   /** `authenticate`: every segment of the file is authentic. */
   readonly authentic?: boolean;

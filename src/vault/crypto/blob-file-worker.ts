@@ -1,15 +1,17 @@
 /**
- * A worker thread of `blob-file-pool.ts`: opens, seals and authenticates blob files with
- * synchronous file I/O and the envelope's synchronous core, so the bytes never pass through
- * the main thread's event loop. Every request names a session; replies carry its id.
+ * A worker thread of `blob-file-pool.ts`: opens, seals, reseals and authenticates blob files
+ * with synchronous file I/O and the envelope's synchronous core, so the bytes never pass
+ * through the main thread's event loop. Every request names a session; replies carry its id.
+ * Blob files are written and read back around the page cache (`direct-io.ts`).
  */
 import { createHash, type Hash } from 'node:crypto';
-import { closeSync, openSync, readSync, writeSync, writevSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import { createBlobOpener, createBlobSealer } from './blob-envelope.js';
 import type { WorkerReply, WorkerRequest } from './blob-file-protocol.js';
 import type { ChunkProcessor } from './chunked-aead.js';
 import { CryptoError } from './crypto-errors.js';
+import { alignedBuffer, DIRECT_CHUNK, DirectFileWriter, readWholeFile } from './direct-io.js';
 
 /** Ciphertext read per request: 16 sealed segments, about 1 MiB of plaintext. */
 const READ_SIZE = 16 * (65536 + 16);
@@ -23,13 +25,20 @@ interface Reading {
 
 interface Sealing {
   readonly kind: 'seal';
-  readonly fd: number;
+  readonly writer: DirectFileWriter;
+  readonly stage: Buffer;
   readonly sealer: ChunkProcessor;
   readonly hash: Hash;
 }
 
 const sessions = new Map<number, Reading | Sealing>();
 const port = parentPort ?? outsideWorker();
+
+/** For one-shot jobs (reseal, authenticate): the worker runs one at a time. */
+const jobReadBuffer = alignedBuffer(DIRECT_CHUNK);
+const jobStage = alignedBuffer(DIRECT_CHUNK);
+/** Staging buffers of finished seal sessions, for the next ones (an aligned buffer is costly to map). */
+const spareStages: Buffer[] = [];
 
 port.on('message', (request: WorkerRequest) => {
   try {
@@ -72,9 +81,16 @@ function handle(request: WorkerRequest): void {
       const key = Buffer.from(request.key);
       const { header, sealer } = createBlobSealer(key);
       key.fill(0);
-      const fd = openSync(request.path, 'wx', 0o600);
-      sessions.set(request.id, { kind: 'seal', fd, sealer, hash: createHash('sha256') });
-      writeAll(fd, [header]);
+      const stage = spareStages.pop() ?? alignedBuffer(DIRECT_CHUNK);
+      let writer: DirectFileWriter;
+      try {
+        writer = new DirectFileWriter(request.path, stage);
+      } catch (error) {
+        spareStages.push(stage);
+        throw error;
+      }
+      sessions.set(request.id, { kind: 'seal', writer, stage, sealer, hash: createHash('sha256') });
+      writer.append(header);
       reply({ id: request.id });
       return;
     }
@@ -82,19 +98,26 @@ function handle(request: WorkerRequest): void {
       const session = sessionOf(request.id, 'seal');
       const plaintext = Buffer.from(request.chunk);
       session.hash.update(plaintext);
-      const pieces: Buffer[] = [];
-      session.sealer.update(plaintext, (out) => pieces.push(out));
-      writeAll(session.fd, pieces);
+      session.sealer.update(plaintext, (out) => session.writer.append(out));
       reply({ id: request.id });
       return;
     }
     case 'finish': {
       const session = sessionOf(request.id, 'seal');
-      const pieces: Buffer[] = [];
-      session.sealer.final((out) => pieces.push(out));
-      writeAll(session.fd, pieces);
+      session.sealer.final((out) => session.writer.append(out));
+      session.writer.finish();
       const sha256 = session.hash.digest('hex');
       closeSession(request.id);
+      reply({ id: request.id, sha256 });
+      return;
+    }
+    case 'reseal': {
+      const sha256 = reseal(
+        request.from,
+        Buffer.from(request.fromKey),
+        request.to,
+        Buffer.from(request.toKey),
+      );
       reply({ id: request.id, sha256 });
       return;
     }
@@ -111,31 +134,53 @@ function handle(request: WorkerRequest): void {
 
 /** Opens the whole file and checks every segment's tag; the plaintext is dropped. */
 function authenticate(path: string, key: Buffer): boolean {
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch {
-    key.fill(0);
-    return false;
-  }
   try {
     const opener = createBlobOpener(key);
-    key.fill(0);
-    const buffer = Buffer.allocUnsafe(READ_SIZE);
     const drop = () => undefined;
-    for (;;) {
-      const n = readFully(fd, buffer);
-      if (n > 0) opener.update(buffer.subarray(0, n), drop);
-      if (n < buffer.length) break;
-    }
+    readWholeFile(path, jobReadBuffer, (chunk) => opener.update(chunk, drop));
     opener.final(drop);
     return true;
   } catch (error) {
-    if (error instanceof CryptoError) return false;
+    if (error instanceof CryptoError || (error as NodeJS.ErrnoException).code === 'ENOENT') return false;
     throw error;
   } finally {
-    closeSync(fd);
+    key.fill(0);
   }
+}
+
+/**
+ * Copies a blob file to a new one under another master key, in one pass over the bytes:
+ * each segment is authenticated, hashed and sealed again while it is in the cache. Returns
+ * the plaintext's SHA-256 (hex); the caller compares it with the sample's name.
+ */
+function reseal(from: string, fromKey: Buffer, to: string, toKey: Buffer): string {
+  let opener: ChunkProcessor;
+  let sealing: ReturnType<typeof createBlobSealer>;
+  try {
+    opener = createBlobOpener(fromKey);
+    sealing = createBlobSealer(toKey);
+  } finally {
+    fromKey.fill(0);
+    toKey.fill(0);
+  }
+  const { header, sealer } = sealing;
+  const hash = createHash('sha256');
+  const writer = new DirectFileWriter(to, jobStage);
+  try {
+    writer.append(header);
+    const seal = (plaintext: Buffer) => {
+      hash.update(plaintext);
+      sealer.update(plaintext, (out) => writer.append(out));
+    };
+    // The source through the page cache: its read-ahead overlaps the disk with our crypto.
+    readWholeFile(from, jobReadBuffer, (chunk) => opener.update(chunk, seal), { direct: false });
+    opener.final(seal);
+    sealer.final((out) => writer.append(out));
+    writer.finish();
+  } finally {
+    writer.close();
+  }
+  return hash.digest('hex');
 }
 
 function sessionOf<K extends 'read' | 'seal'>(id: number, kind: K): Extract<Reading | Sealing, { kind: K }> {
@@ -148,7 +193,12 @@ function closeSession(id: number): void {
   const session = sessions.get(id);
   if (session === undefined) return;
   sessions.delete(id);
-  closeSync(session.fd);
+  if (session.kind === 'read') {
+    closeSync(session.fd);
+    return;
+  }
+  session.writer.close();
+  if (spareStages.length < 4) spareStages.push(session.stage);
 }
 
 /** Reads until the buffer is full or the file ends; returns the bytes read. */
@@ -160,19 +210,6 @@ function readFully(fd: number, buffer: Buffer): number {
     filled += n;
   }
   return filled;
-}
-
-function writeAll(fd: number, pieces: readonly Buffer[]): void {
-  let skip = pieces.length > 0 ? writevSync(fd, pieces as Buffer[]) : 0;
-  // writev may write less than asked: the rest piece by piece.
-  for (const piece of pieces) {
-    if (skip >= piece.length) {
-      skip -= piece.length;
-      continue;
-    }
-    for (let offset = skip; offset < piece.length; ) offset += writeSync(fd, piece, offset);
-    skip = 0;
-  }
 }
 
 /** The pieces in one fresh ArrayBuffer of exactly their size, to transfer without a copy. */
