@@ -317,21 +317,27 @@ describe('relocation', () => {
   });
 });
 
+/** A sample's record as a copy carries it, for `bytes` named `name` (their own SHA-256 by default). */
+function sampleRecord(bytes: Buffer, name = sha256(bytes)) {
+  const now = new Date().toISOString();
+  return {
+    sha256: name,
+    sha1: '0'.repeat(40),
+    md5: '0'.repeat(32),
+    sha512: '0'.repeat(128),
+    size: bytes.length,
+    firstSeen: now,
+    lastSeen: now,
+  };
+}
+
 describe('a sample copied to another site', () => {
   describe('when its bytes do not hash to its name', () => {
     it('is refused and nothing is published or left behind at the target', async () => {
       const moscow = h.glasshouse.sites.get('moscow')!;
       const bytes = randomBytes(300_000);
       const claimed = sha256(randomBytes(8));
-      const record = {
-        sha256: claimed,
-        sha1: '0'.repeat(40),
-        md5: '0'.repeat(32),
-        sha512: '0'.repeat(128),
-        size: bytes.length,
-        firstSeen: new Date().toISOString(),
-        lastSeen: new Date().toISOString(),
-      };
+      const record = sampleRecord(bytes, claimed);
       await expect(moscow.importSample(record, Readable.from([bytes]))).rejects.toThrow(/arrived as/);
       expect(await moscow.authenticateSample(claimed)).toBe(false);
       expect(readdirSync(join(h.dataDir, 'sites', 'moscow', 'tmp'))).toEqual([]);
@@ -357,22 +363,17 @@ describe('a sample copied from another local site', () => {
       const zurich = h.glasshouse.sites.get('zurich')!;
       const moscow = h.glasshouse.sites.get('moscow')!;
       const bytes = randomBytes(1_500_000);
-      const record = {
-        sha256: sha256(bytes),
-        sha1: '0'.repeat(40),
-        md5: '0'.repeat(32),
-        sha512: '0'.repeat(128),
-        size: bytes.length,
-        firstSeen: new Date().toISOString(),
-        lastSeen: new Date().toISOString(),
-      };
+      const record = sampleRecord(bytes);
       // At zurich through the streaming path, as another site's copy would arrive.
       expect(await zurich.importSample(record, Readable.from([bytes]))).toEqual({ copied: true });
       const reseal = vi.spyOn(BlobFilePool.prototype, 'reseal');
       try {
         const claimed = sha256(randomBytes(8));
         await expect(
-          moscow.importSample({ ...record, sha256: claimed }, await zurich.openSamplePlaintext(record.sha256)),
+          moscow.importSample(
+            { ...record, sha256: claimed },
+            await zurich.openSamplePlaintext(record.sha256),
+          ),
         ).rejects.toThrow(/arrived as/);
         expect(reseal).toHaveBeenCalledTimes(1);
         expect(await moscow.authenticateSample(claimed)).toBe(false);

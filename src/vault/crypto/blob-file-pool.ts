@@ -56,43 +56,37 @@ export class BlobFilePool {
    * `toKey` and a fresh data key, on one worker in one pass; returns the plaintext's SHA-256.
    */
   async reseal(from: SealedFile, to: SealedFile): Promise<string> {
-    const worker = this.#pick();
-    worker.sessions += 1;
-    try {
-      const reply = await worker.request({
-        op: 'reseal',
-        id: this.#nextId++,
-        from: from.path,
-        fromKey: new Uint8Array(from.masterKey),
-        to: to.path,
-        toKey: new Uint8Array(to.masterKey),
-      });
-      return reply.sha256!;
-    } finally {
-      worker.sessions -= 1;
-    }
+    const reply = await this.#job((id) => ({
+      op: 'reseal',
+      id,
+      from: from.path,
+      fromKey: new Uint8Array(from.masterKey),
+      to: to.path,
+      toKey: new Uint8Array(to.masterKey),
+    }));
+    return reply.sha256!;
   }
 
   /** True when the file exists and every segment is authentic under the master key. */
   async authenticate(path: string, masterKey: Buffer): Promise<boolean> {
-    const worker = this.#pick();
-    worker.sessions += 1;
-    try {
-      const reply = await worker.request({
-        op: 'authenticate',
-        id: this.#nextId++,
-        path,
-        key: new Uint8Array(masterKey),
-      });
-      return reply.authentic === true;
-    } finally {
-      worker.sessions -= 1;
-    }
+    const reply = await this.#job((id) => ({ op: 'authenticate', id, path, key: new Uint8Array(masterKey) }));
+    return reply.authentic === true;
   }
 
   async close(): Promise<void> {
     const workers = this.#workers.splice(0, this.#workers.length, ...Array(this.#size).fill(undefined));
     await Promise.all(workers.map((w) => w?.terminate()));
+  }
+
+  /** A one-shot job on the least busy worker, counted there as a session while it runs. */
+  async #job(request: (id: number) => WorkerRequest): Promise<WorkerReply> {
+    const worker = this.#pick();
+    worker.sessions += 1;
+    try {
+      return await worker.request(request(this.#nextId++));
+    } finally {
+      worker.sessions -= 1;
+    }
   }
 
   #pick(): PoolWorker {
