@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import type { Kysely } from 'kysely';
 import type { Actor, AuditSink } from '../ledger/audit-sink.js';
 import type { ResidencyTables } from '../residency/residency-tables.js';
+import { eachLimited } from '../shared/each-limited.js';
 import { inventoryOf, type RelocatableRecords } from '../site/installation-records.js';
 import type { SiteClient } from '../site/site-client.js';
 import type { ItemStep, RelocationItemsTable, RelocationTables } from './relocation-tables.js';
@@ -206,33 +207,6 @@ async function verifySamples(target: SiteClient, sha256s: readonly string[]): Pr
       throw new Error(`sample ${sha256} does not decrypt at ${target.name}`);
     }
   });
-}
-
-/**
- * Runs `work` over the items with at most `limit` at once; every started call settles before
- * this returns (nothing keeps writing behind a failure), then the first failure is thrown.
- */
-async function eachLimited<T, R>(
-  items: readonly T[],
-  limit: number,
-  work: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const results: R[] = [];
-  let next = 0;
-  let failure: { error: unknown } | undefined;
-  const worker = async () => {
-    while (next < items.length && failure === undefined) {
-      const index = next++;
-      try {
-        results[index] = await work(items[index]!);
-      } catch (error) {
-        failure ??= { error };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  if (failure !== undefined) throw failure.error;
-  return results;
 }
 
 /** In the freeze: the target holds exactly what the source holds, key included. */

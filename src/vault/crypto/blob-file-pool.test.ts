@@ -116,6 +116,20 @@ describe('blob files on worker threads', () => {
       const missing = join(dir, 'missing');
       await expect(readAll(pool.openPlaintext(missing, masterKey))).rejects.toMatchObject({ code: 'ENOENT' });
       expect(await pool.authenticate(missing, masterKey)).toBe(false);
+      expect(await pool.digest(missing, masterKey)).toBeUndefined();
+    });
+
+    it('digests the plaintext of an authentic blob, and of nothing else', async () => {
+      for (const size of [0, 1, 65_536, 65_537, 1_100_000]) {
+        const plaintext = randomBytes(size);
+        const { path } = await sealOnPool(masterKey, plaintext);
+        expect(await pool.digest(path, masterKey)).toBe(sha256(plaintext));
+        expect(await pool.digest(path, randomBytes(32))).toBeUndefined();
+        const bytes = readFileSync(path);
+        bytes[bytes.length - 1]! ^= 1;
+        writeFileSync(path, bytes);
+        expect(await pool.digest(path, masterKey)).toBeUndefined();
+      }
     });
 
     it('stops reading when its consumer stops, and the worker keeps serving others', async () => {

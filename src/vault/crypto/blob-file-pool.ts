@@ -67,6 +67,12 @@ export class BlobFilePool {
     return reply.sha256!;
   }
 
+  /** The plaintext's SHA-256 (hex) if the file exists and every segment is authentic, else undefined. */
+  async digest(path: string, masterKey: Buffer): Promise<string | undefined> {
+    const reply = await this.#job((id) => ({ op: 'digest', id, path, key: new Uint8Array(masterKey) }));
+    return reply.authentic === true ? reply.sha256 : undefined;
+  }
+
   /** True when the file exists and every segment is authentic under the master key. */
   async authenticate(path: string, masterKey: Buffer): Promise<boolean> {
     const reply = await this.#job((id) => ({ op: 'authenticate', id, path, key: new Uint8Array(masterKey) }));

@@ -16,6 +16,7 @@ export type WorkerRequest =
       readonly toKey: Uint8Array;
     }
   | { readonly op: 'authenticate'; readonly id: number; readonly path: string; readonly key: Uint8Array }
+  | { readonly op: 'digest'; readonly id: number; readonly path: string; readonly key: Uint8Array }
   | { readonly op: 'close'; readonly id: number };
 
 /** A worker's answer: one per request but `close`. */
@@ -25,9 +26,9 @@ export interface WorkerReply {
   readonly chunk?: ArrayBuffer;
   /** `read`: the file is at its end and every segment was authentic. */
   readonly done?: boolean;
-  /** `finish`, `reseal`: the SHA-256 of the plaintext sealed, hex. */
+  /** `finish`, `reseal`: the SHA-256 of the plaintext sealed; `digest`: of the plaintext opened (if authentic). Hex. */
   readonly sha256?: string;
-  /** `authenticate`: every segment of the file is authentic. */
+  /** `authenticate`, `digest`: the file exists and every segment of it is authentic. */
   readonly authentic?: boolean;
   readonly error?: {
     readonly message: string;

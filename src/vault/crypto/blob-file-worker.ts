@@ -122,7 +122,15 @@ function handle(request: WorkerRequest): void {
       return;
     }
     case 'authenticate': {
-      reply({ id: request.id, authentic: authenticate(request.path, Buffer.from(request.key)) });
+      reply({ id: request.id, authentic: openWhole(request.path, Buffer.from(request.key)) });
+      return;
+    }
+    case 'digest': {
+      const hash = createHash('sha256');
+      const authentic = openWhole(request.path, Buffer.from(request.key), (plaintext) =>
+        hash.update(plaintext),
+      );
+      reply({ id: request.id, authentic, ...(authentic ? { sha256: hash.digest('hex') } : {}) });
       return;
     }
     case 'close': {
@@ -132,13 +140,19 @@ function handle(request: WorkerRequest): void {
   }
 }
 
-/** Opens the whole file and checks every segment's tag; the plaintext is dropped. */
-function authenticate(path: string, key: Buffer): boolean {
+/**
+ * Opens the whole file, read from the device, and checks every segment's tag, handing each
+ * authenticated segment's plaintext to `onPlaintext`. False for a missing or inauthentic file.
+ */
+function openWhole(
+  path: string,
+  key: Buffer,
+  onPlaintext: (plaintext: Buffer) => void = () => undefined,
+): boolean {
   try {
     const opener = createBlobOpener(key);
-    const drop = () => undefined;
-    readWholeFile(path, jobReadBuffer, (chunk) => opener.update(chunk, drop));
-    opener.final(drop);
+    readWholeFile(path, jobReadBuffer, (chunk) => opener.update(chunk, onPlaintext));
+    opener.final(onPlaintext);
     return true;
   } catch (error) {
     if (error instanceof CryptoError || (error as NodeJS.ErrnoException).code === 'ENOENT') return false;
