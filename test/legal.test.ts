@@ -13,6 +13,7 @@ import { nodeSigner } from '../src/ledger/open-node-log.js';
 import { loadStixValidator } from '../src/legal/stix-validator.js';
 import { runCliAsync } from './support/cli.js';
 import { bearer, type Harness, startHarness } from './support/harness.js';
+import { registerInstallation, submitSample } from './support/installations.js';
 
 /*
  * The legal desk end to end, over HTTP: requests, the state machine, four eyes, the
@@ -23,6 +24,7 @@ import { bearer, type Harness, startHarness } from './support/harness.js';
 let h: Harness;
 let officerA: Record<string, string>;
 let officerB: Record<string, string>;
+let productToken: string;
 let product: Record<string, string>;
 let analyst: Record<string, string>;
 
@@ -30,7 +32,8 @@ beforeAll(async () => {
   h = await startHarness({ stats: { minGroupSize: 1 } });
   officerA = bearer(await h.token('legal'));
   officerB = bearer(await h.token('legal'));
-  product = bearer(await h.token('product'));
+  productToken = await h.token('product');
+  product = bearer(productToken);
   analyst = bearer(await h.token('analyst'));
 });
 afterAll(() => h.close());
@@ -101,15 +104,8 @@ async function legalEntriesOf(id: string) {
   return (await controlEntries()).filter((e) => e.request === id);
 }
 
-async function register(country: string): Promise<{ id: string; site: string }> {
-  const response = await h.app.inject({
-    method: 'POST',
-    url: '/v1/installations',
-    headers: product,
-    payload: { country, product: 'endpoint-12' },
-  });
-  expect(response.statusCode).toBe(201);
-  return response.json();
+function register(country: string): Promise<{ id: string; site: string }> {
+  return registerInstallation(h.app, productToken, country);
 }
 
 async function submit(
@@ -117,12 +113,7 @@ async function submit(
   filename: string,
   body: Buffer,
 ): Promise<{ sha256: string; md5: string }> {
-  const response = await h.app.inject({
-    method: 'POST',
-    url: `/v1/samples?installation=${installation}&filename=${encodeURIComponent(filename)}`,
-    headers: { ...product, 'content-type': 'application/octet-stream' },
-    payload: body,
-  });
+  const response = await submitSample(h.app, productToken, installation, filename, body);
   expect(response.statusCode, response.body).toBeLessThan(300);
   return response.json();
 }

@@ -246,9 +246,10 @@ export async function importInstallation(
  * docs/relocation.md ("Verifying a copy").
  */
 export async function authenticateSample(parts: SiteParts, sha256: string): Promise<boolean> {
-  if (!(await parts.vault.blobs.has(sha256))) return false;
   const { files } = parts.vault.blobs;
+  // The worker answers false for a missing file: no separate existence check.
   if (files !== undefined) return blobFilePool().authenticate(files.pathOf(sha256), parts.vault.masterKey);
+  if (!(await parts.vault.blobs.has(sha256))) return false;
   try {
     await pipeline(await openSamplePlaintext(parts, sha256), discard());
   } catch {
@@ -259,11 +260,12 @@ export async function authenticateSample(parts: SiteParts, sha256: string): Prom
 
 /** Reads the blob back, decrypts it and checks it hashes to its name (the residency audit). */
 export async function verifySample(parts: SiteParts, sha256: string): Promise<boolean> {
-  if (!(await parts.vault.blobs.has(sha256))) return false;
   const { files } = parts.vault.blobs;
   // On a worker, read from the device: the audit checks what is at rest, off the event loop.
+  // A missing file digests to nothing: no separate existence check.
   if (files !== undefined)
     return (await blobFilePool().digest(files.pathOf(sha256), parts.vault.masterKey)) === sha256;
+  if (!(await parts.vault.blobs.has(sha256))) return false;
   const hash = createHash('sha256');
   try {
     await pipeline(await openSamplePlaintext(parts, sha256), hashingSink(hash));

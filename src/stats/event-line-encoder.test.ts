@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { PRODUCT_EVENT } from '../../test/support/events.js';
 import { encodePlainLine } from './event-line-encoder.js';
 import { parseEventBatch, rowsWithCountry } from './ndjson-batch.js';
 import { RowWriter } from './row-writer.js';
@@ -138,17 +139,7 @@ describe('encodePlainLine', () => {
   });
 
   it('takes the lines products send', () => {
-    const sent = {
-      ts: '2026-11-23T10:00:00.123Z',
-      installation: '3F9A1C2E-0B4D-4E5F-8A6B-7C8D9E0F1A2B',
-      type: 'detection',
-      sha256: 'A'.repeat(64),
-      md5: 'b'.repeat(32),
-      verdict: 'Malicious',
-      threat: 'Trojan.Win32.Agent',
-      product: 'endpoint-12',
-      os: 'windows-11',
-    };
+    const sent = { ...PRODUCT_EVENT, ts: '2026-11-23T10:00:00.123Z' };
     for (const variant of [
       sent,
       { ...sent, ts: '2026-11-23T10:00:00Z', sha256: null, verdict: undefined, country: 'DE' },

@@ -1,19 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { PRODUCT_EVENT } from '../../test/support/events.js';
 import { encodeEventRow, validateEvent } from './telemetry-event.js';
 
 const rules = { now: new Date('2026-11-23T12:00:00Z'), retentionDays: 365 };
-const valid = {
-  ts: '2026-11-23T10:00:00Z',
-  installation: '3F9A1C2E-0B4D-4E5F-8A6B-7C8D9E0F1A2B',
-  type: 'detection',
-  sha256: 'A'.repeat(64),
-  md5: 'b'.repeat(32),
-  verdict: 'Malicious',
-  threat: 'Trojan.Win32.Agent',
-  product: 'endpoint-12',
-  os: 'windows-11',
-};
+const valid = PRODUCT_EVENT;
 
 describe('validateEvent', () => {
   describe('when the event is valid', () => {
