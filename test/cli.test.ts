@@ -107,9 +107,11 @@ describe('glasshouse policy', () => {
   describe('when a version is set from a file', () => {
     it('adds it to the history, and refuses a bad file naming the problem', () => {
       const file = join(dataDir, '..', 'v6.yaml');
+      // The CLI runs on the real clock: dates a year and a year and a half after the run.
+      const inDays = (days: number) => new Date(Date.now() + days * 86_400_000).toISOString();
       writeFileSync(
         file,
-        'effectiveFrom: 2099-01-01T00:00:00Z\ndefault: zurich\nassign:\n  - countries: [RU]\n    site: moscow\n',
+        `effectiveFrom: ${inDays(365)}\ndefault: zurich\nassign:\n  - countries: [RU]\n    site: moscow\n`,
       );
       const added = cli('policy', 'set', file, '--json');
       expect(added.status, added.stderr).toBe(0);
@@ -119,7 +121,7 @@ describe('glasshouse policy', () => {
       expect(shown.inForce).toBe(5);
       writeFileSync(
         file,
-        'effectiveFrom: 2099-06-01T00:00:00Z\ndefault: zurich\nassign:\n  - countries: [RU]\n    site: geneva\n',
+        `effectiveFrom: ${inDays(545)}\ndefault: zurich\nassign:\n  - countries: [RU]\n    site: geneva\n`,
       );
       const refused = cli('policy', 'set', file);
       expect(refused.status).toBe(1);

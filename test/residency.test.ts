@@ -136,11 +136,13 @@ describe('GET /v1/policy/resolve', () => {
 });
 
 describe('POST /v1/policy/versions', () => {
+  // The harness runs on a pinned clock, a week before `future`, whatever the day of the run.
+  const today = new Date('2026-11-23T00:00:00Z');
   const future = '2026-12-01T00:00:00Z';
 
   describe('when an admin adds a complete mapping effective later', () => {
     it('keeps the history and applies the new version from its date', async () => {
-      let now = new Date('2026-11-23T00:00:00Z');
+      let now = today;
       harness = await startHarness({ now: () => now });
       const admin = await harness.token('admin');
       const added = await harness.app.inject({
@@ -212,7 +214,7 @@ describe('POST /v1/policy/versions', () => {
       [{ effectiveFrom: future, default: 'moscow' }, 'VALIDATION_FAILED'],
       [{ effectiveFrom: 'next tuesday', default: 'moscow', assign: [] }, 'VALIDATION_FAILED'],
     ])('rejects %j with %s and stores nothing', async (payload, code) => {
-      harness = await startHarness();
+      harness = await startHarness({ now: () => today });
       const admin = await harness.token('admin');
       const response = await harness.app.inject({
         method: 'POST',
