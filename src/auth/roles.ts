@@ -12,7 +12,3 @@ export interface Principal {
   /** The sites this token may touch; `'*'` means every configured site. */
   readonly sites: readonly string[] | '*';
 }
-
-export function mayAccessSite(principal: Principal, site: string): boolean {
-  return principal.sites === '*' || principal.sites.includes(site);
-}

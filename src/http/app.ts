@@ -103,7 +103,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       problem(404, 'ROUTE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`),
     ),
   );
-  registerAuthentication(app, glasshouse.tokens, glasshouse.registry);
+  registerAuthentication(app, glasshouse.tokens, {
+    installations: glasshouse.registry,
+    sites: [...glasshouse.sites.keys()],
+  });
   const metrics = registerMetrics(app, glasshouse.sites);
   let closing = false;
   app.addHook('preClose', (done) => {

@@ -1,19 +1,23 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AuthError } from '../auth/auth-errors.js';
 import type { Principal, Role } from '../auth/roles.js';
+import { everySiteRefusal } from '../auth/site-scope.js';
 import type { TokenService } from '../auth/token-service.js';
 import './fastify-types.js';
 
 /**
  * Bearer-token authentication and role checks for every `/v1` route. It runs `onRequest`,
  * before any body is read, so an unauthenticated upload is refused without being received.
- * A `/v1` route that forgets to declare its roles fails at start-up, not at run time.
+ * A `/v1` route that forgets to declare its roles fails at start-up, not at run time. A route
+ * that declares `everySite` (deployment-wide actions) also refuses a token that does not reach
+ * every configured site, before any body is read.
  */
 export function registerAuthentication(
   app: FastifyInstance,
   tokens: TokenService,
-  installations?: InstallationVerifier,
+  options: { readonly installations?: InstallationVerifier; readonly sites: readonly string[] },
 ): void {
+  const { installations, sites } = options;
   app.decorateRequest('principal', null);
   app.decorateRequest('installation', null);
   app.decorateRequest('receiptToken', null);
@@ -51,12 +55,12 @@ export function registerAuthentication(
     const cached = tokens.authenticateCached(bearerOf(request));
     if (cached !== undefined) {
       request.principal = cached;
-      return done(authorizationError(cached, roles));
+      return done(authorizationError(cached, roles, config.everySite === true ? sites : undefined));
     }
     authenticate(request, tokens).then(
       (principal) => {
         request.principal = principal;
-        done(authorizationError(principal, roles));
+        done(authorizationError(principal, roles, config.everySite === true ? sites : undefined));
       },
       (error: Error) => done(error),
     );
@@ -106,12 +110,18 @@ async function authenticate(request: FastifyRequest, tokens: TokenService): Prom
   return principal;
 }
 
-function authorizationError(principal: Principal, roles: readonly Role[]): AuthError | undefined {
-  if (roles.includes(principal.role)) return undefined;
-  return new AuthError(
-    'FORBIDDEN_ROLE',
-    `this route admits the roles ${roles.join(', ')}; the token's role is ${principal.role}`,
-  );
+function authorizationError(
+  principal: Principal,
+  roles: readonly Role[],
+  everySite: readonly string[] | undefined,
+): AuthError | undefined {
+  if (!roles.includes(principal.role)) {
+    return new AuthError(
+      'FORBIDDEN_ROLE',
+      `this route admits the roles ${roles.join(', ')}; the token's role is ${principal.role}`,
+    );
+  }
+  return everySite === undefined ? undefined : everySiteRefusal(principal, everySite);
 }
 
 /** The installation that authenticated with its own secret, or `undefined` for a token. */

@@ -8,6 +8,11 @@ declare module 'fastify' {
     installationAuth?: boolean;
     /** Also admit `Authorization: Receipt TOKEN`, checked by the route itself (erasure receipts). */
     receiptAuth?: boolean;
+    /**
+     * The route acts on every site's data (a policy version, a relocation): the token must
+     * reach every configured site, else 403 `FORBIDDEN_SITE` (see `auth/site-scope.ts`).
+     */
+    everySite?: boolean;
   }
   interface FastifyRequest {
     principal: Principal | null;

@@ -4,6 +4,7 @@ import { stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { Kysely } from 'kysely';
 import type { Principal } from '../auth/roles.js';
+import { assertSitesAccess, mayAccessSites } from '../auth/site-scope.js';
 import type { Actor, AuditSink } from '../ledger/audit-sink.js';
 import { type ActionInput, decideStep } from './legal-decision.js';
 import { LegalError } from './legal-errors.js';
@@ -72,6 +73,7 @@ export class LegalDesk {
   async receive(input: NewLegalRequest, principal: Principal): Promise<LegalRequest> {
     const now = this.#o.now();
     const checked = validateNewRequest(input, utcDate(now));
+    assertSitesAccess(principal, await this.#sitesOf(checked.scope.installations));
     const request: LegalRequest = {
       ...checked,
       id: randomUUID(),
@@ -95,13 +97,24 @@ export class LegalDesk {
     });
   }
 
-  async get(id: string): Promise<LegalRequest & { history: HistoryItem[] }> {
-    const stored = await this.#stored(id);
+  async get(id: string, principal: Principal): Promise<LegalRequest & { history: HistoryItem[] }> {
+    const stored = await this.#reachable(id, principal);
     return { ...stored.request, history: await this.#store.history(id) };
   }
 
-  list(filter: RequestFilter): Promise<LegalRequest[]> {
-    return this.#store.list(filter);
+  /** The requests the token may see (see {@link LegalDesk.#sitesOf}), newest first. */
+  async list(filter: RequestFilter, principal: Principal): Promise<LegalRequest[]> {
+    if (principal.sites === '*') return this.#store.list(filter);
+    const all = await this.#store.list({ ...filter, limit: Number.MAX_SAFE_INTEGER });
+    const located = await this.#o.registry.locate([...new Set(all.flatMap((r) => r.scope.installations))]);
+    return all
+      .filter((r) =>
+        mayAccessSites(
+          principal,
+          r.scope.installations.flatMap((i) => located.get(i)?.site ?? []),
+        ),
+      )
+      .slice(0, filter.limit);
   }
 
   /**
@@ -110,7 +123,7 @@ export class LegalDesk {
    */
   act(id: string, input: ActionInput, principal: Principal): Promise<ActionResult> {
     return this.#exclusive(async () => {
-      const { request, salt } = await this.#stored(id);
+      const { request, salt } = await this.#reachable(id, principal);
       assertActionAllowed(request.state, input.action);
       const now = this.#o.now();
       const decided = await decideStep(request, input, principal, now, this.#o);
@@ -228,7 +241,7 @@ export class LegalDesk {
     id: string,
     principal: Principal,
   ): Promise<{ stream: Readable; bytes: number; sha256: string }> {
-    const { request } = await this.#stored(id);
+    const { request } = await this.#reachable(id, principal);
     const info = request.package;
     if (info === null)
       throw new LegalError('LEGAL_PACKAGE_NOT_FOUND', 'this request has no disclosure package');
@@ -248,6 +261,24 @@ export class LegalDesk {
       historyItem('package_downloaded', request, actor, now, { sha256: info.sha256 }),
     );
     return { stream: createReadStream(path), bytes: size, sha256: info.sha256 };
+  }
+
+  /**
+   * Site scope of a request: the sites the registry assigns its installations to now. A
+   * request naming none (technical expertise, history) is every legal officer's; one naming
+   * installations at two sites is reached only by a token of both. Refused with 403
+   * `FORBIDDEN_SITE` before anything is read further or changed.
+   */
+  async #reachable(id: string, principal: Principal) {
+    const stored = await this.#stored(id);
+    assertSitesAccess(principal, await this.#sitesOf(stored.request.scope.installations));
+    return stored;
+  }
+
+  async #sitesOf(installations: readonly string[]): Promise<Set<string>> {
+    if (installations.length === 0) return new Set();
+    const located = await this.#o.registry.locate(installations);
+    return new Set([...located.values()].map((l) => l.site));
   }
 
   async #stored(id: string) {

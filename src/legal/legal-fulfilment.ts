@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import type { Principal } from '../auth/roles.js';
+import { visibleSiteMap } from '../auth/site-scope.js';
 import type { VerdictService } from '../lookup/verdict-service.js';
 import type { InstallationRegistry } from '../residency/installation-registry.js';
 import type { SiteClient } from '../site/site-client.js';
@@ -45,7 +46,7 @@ export async function fulfil(
 ): Promise<Fulfilment> {
   return request.category === 'technical_expertise'
     ? fulfilTechnical(request, sources, principal, now)
-    : fulfilUserData(request, sources, now);
+    : fulfilUserData(request, sources, principal, now);
 }
 
 async function fulfilTechnical(
@@ -84,20 +85,33 @@ async function fulfilTechnical(
   };
 }
 
+/**
+ * Only the sites the officer's token reaches are searched (site scope): the desk has checked
+ * that these include every site the registry assigns the installations to, so what is left
+ * out is data left at a former site, and the manifest names those sites (`notSearched`).
+ */
 async function fulfilUserData(
   request: LegalRequest,
   sources: FulfilmentSources,
+  principal: Principal,
   now: Date,
 ): Promise<Fulfilment> {
   const jurisdictions = request.verification?.jurisdictions ?? [];
+  const searched = visibleSiteMap(principal, sources.sites);
   const content = await gatherUserData(
     request.scope,
     scopeRange(request.scope),
     jurisdictions,
-    sources.sites,
+    searched,
     sources.registry,
   );
-  const summary = { disclosed: content.disclosed, withheld: content.withheld, notFound: content.notFound };
+  const notSearched = [...sources.sites.keys()].filter((name) => !searched.has(name));
+  const summary = {
+    disclosed: content.disclosed,
+    withheld: content.withheld,
+    notFound: content.notFound,
+    ...(notSearched.length === 0 ? {} : { notSearched }),
+  };
   if (content.disclosed.length === 0) {
     const reason = content.withheld.length === 0 ? 'no_data' : 'legal_requirements_not_met';
     return { state: 'rejected', reason, written: undefined, summary };

@@ -134,7 +134,9 @@ export const legalRoutes: FastifyPluginAsyncTypebox<{ desk: LegalDesk }> = async
     },
     async (request) => {
       const { state, category, from, to, limit } = request.query;
-      return { requests: await desk.list({ state, category, from, to, limit: limit ?? 1000 }) };
+      return {
+        requests: await desk.list({ state, category, from, to, limit: limit ?? 1000 }, principalOf(request)),
+      };
     },
   );
 
@@ -149,7 +151,7 @@ export const legalRoutes: FastifyPluginAsyncTypebox<{ desk: LegalDesk }> = async
         response: { 200: RequestView, ...errorResponses(404) },
       },
     },
-    async (request) => desk.get(request.params.id),
+    async (request) => desk.get(request.params.id, principalOf(request)),
   );
 
   app.post(

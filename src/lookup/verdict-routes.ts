@@ -58,11 +58,7 @@ export const verdictRoutes: FastifyPluginAsyncTypebox<{ verdicts: VerdictService
       },
     },
     async (request) => {
-      const principal = principalOf(request);
-      const set = await verdicts.set(request.params.hash, request.body, {
-        role: principal.role,
-        token: principal.tokenId,
-      });
+      const set = await verdicts.set(request.params.hash, request.body, principalOf(request));
       return { ...set, hashes: [...set.hashes] };
     },
   );

@@ -1,3 +1,5 @@
+import type { Principal } from '../auth/roles.js';
+import { visibleSites } from '../auth/site-scope.js';
 import type { Actor, AuditSink } from '../ledger/audit-sink.js';
 import type { SiteClient } from '../site/site-client.js';
 import { LookupError } from './lookup-errors.js';
@@ -128,13 +130,15 @@ export class VerdictService {
   }
 
   /**
-   * Sets the verdict of a hash; when a site holds a sample with that hash, its MD5, SHA-1 and
-   * SHA-256 all get the verdict. One log entry.
+   * Sets the verdict of a hash; when a site the analyst's token reaches holds a sample with
+   * that hash, its MD5, SHA-1 and SHA-256 all get the verdict (site scope: a sample only
+   * another site holds is neither extended nor revealed). One log entry.
    *
    * @example
-   * await service.set(sha256, { verdict: 'malicious', threat: 'Trojan.Win32.Agent' }, actor);
+   * await service.set(sha256, { verdict: 'malicious', threat: 'Trojan.Win32.Agent' }, principal);
    */
-  async set(hashText: string, request: VerdictRequest, actor: Actor): Promise<VerdictSet> {
+  async set(hashText: string, request: VerdictRequest, principal: Principal): Promise<VerdictSet> {
+    const actor: Actor = { role: principal.role, token: principal.tokenId };
     const { kind, digest } = parseVerdictHash(hashText);
     const now = this.#o.now();
     const nowSeconds = Math.floor(now.getTime() / 1000);
@@ -149,7 +153,7 @@ export class VerdictService {
       source: request.source ?? `${actor.role}:${actor.token}`,
     };
     const rows: VerdictInput[] = [{ ...base, kind, digest }];
-    for (const sibling of await this.#siblings(kind, digest.toString('hex')))
+    for (const sibling of await this.#siblings(kind, digest.toString('hex'), principal))
       rows.push({ ...base, ...sibling });
     let stored: readonly IndexedVerdict[] = [];
     await this.#exclusive(async () => {
@@ -271,10 +275,14 @@ export class VerdictService {
     if (generation === this.#generation + 1) this.#generation = generation;
   }
 
-  /** The other hashes of a sample some site holds (`[]` when none does). */
-  async #siblings(kind: string, hex: string): Promise<{ kind: 'md5' | 'sha1' | 'sha256'; digest: Buffer }[]> {
+  /** The other hashes of a sample some site of the token holds (`[]` when none does). */
+  async #siblings(
+    kind: string,
+    hex: string,
+    principal: Principal,
+  ): Promise<{ kind: 'md5' | 'sha1' | 'sha256'; digest: Buffer }[]> {
     const answers = await Promise.all(
-      [...this.#o.sites.values()].map((site) =>
+      visibleSites(principal, this.#o.sites).map((site) =>
         site.findSample({ kind: kind as 'md5' | 'sha1' | 'sha256', value: hex }),
       ),
     );

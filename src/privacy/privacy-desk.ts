@@ -3,6 +3,7 @@ import type { Readable } from 'node:stream';
 import { type Kysely, sql } from 'kysely';
 import { AuthError } from '../auth/auth-errors.js';
 import type { Principal } from '../auth/roles.js';
+import { assertSiteAccess, mayAccessSite, visibleSiteMap } from '../auth/site-scope.js';
 import type { Actor } from '../ledger/audit-sink.js';
 import type { TransparencyLog } from '../ledger/transparency-log.js';
 import type { InstallationRegistry } from '../residency/installation-registry.js';
@@ -38,8 +39,16 @@ export type Filer =
   | { readonly kind: 'user' }
   | { readonly kind: 'officer'; readonly principal: Principal; readonly verificationNote?: string };
 
-/** Who reads a request: its own installation, or a privacy officer. */
-export type Viewer = { readonly kind: 'installation'; readonly id: string } | { readonly kind: 'officer' };
+/**
+ * Who reads or acts on a request: its own installation, a privacy officer (within the sites
+ * of their token), or the desk itself (its own follow-ups).
+ */
+export type Viewer =
+  | { readonly kind: 'installation'; readonly id: string }
+  | { readonly kind: 'officer'; readonly principal: Principal }
+  | { readonly kind: 'desk' };
+
+const DESK: Viewer = { kind: 'desk' };
 
 export interface RequestFilter {
   readonly state?: RequestState;
@@ -73,6 +82,7 @@ export class PrivacyDesk {
     filer: Filer,
   ): Promise<PrivacyRequest & { readonly receiptToken?: string }> {
     const installation = await this.#o.registry.get(input.installation);
+    if (filer.kind === 'officer') assertSiteAccess(filer.principal, installation.site);
     const site = this.#site(installation.site);
     // Taken now, while the key exists: every entry of this request carries it, even after erasure.
     const commitment = await site.commitInstallation(installation.id, 'installation', installation.id);
@@ -99,6 +109,7 @@ export class PrivacyDesk {
       answer: null,
       imported: 0,
       receipt_token_hash: receiptToken === undefined ? null : sha256Hex(receiptToken),
+      site: installation.site,
     };
     await this.#o.db.insertInto('privacy_requests').values(row).execute();
     await this.#o.audit.append(privacyLogEntry(row, 'received', actorOf(filer), now));
@@ -108,6 +119,7 @@ export class PrivacyDesk {
         'too_many_requests',
         `request ${open} of this type is still open`,
         DESK_ACTOR,
+        DESK,
       );
     }
     if (verified) this.#o.onReady?.();
@@ -119,23 +131,27 @@ export class PrivacyDesk {
     return this.#toRequest(await this.#row(id, viewer));
   }
 
-  async list(filter: RequestFilter = {}): Promise<PrivacyRequest[]> {
+  /** Requests newest first; an officer's list holds only those of the token's sites. */
+  async list(filter: RequestFilter, principal: Principal): Promise<PrivacyRequest[]> {
     let query = this.#o.db.selectFrom('privacy_requests').selectAll();
     if (filter.state !== undefined) query = query.where('state', '=', filter.state);
     if (filter.type !== undefined) query = query.where('type', '=', filter.type);
     if (filter.overdue === true) {
       query = query.where('state', 'not in', ['completed', 'rejected']).where('due_at', '<', this.#nowIso());
     }
-    const rows = await query
-      .orderBy('received_at', 'desc')
-      .limit(filter.limit ?? 1000)
-      .execute();
+    const limit = filter.limit ?? 1000;
+    const ordered = query.orderBy('received_at', 'desc');
+    const rows =
+      principal.sites === '*'
+        ? await ordered.limit(limit).execute()
+        : (await this.#visible(await ordered.execute(), principal)).slice(0, limit);
     return Promise.all(rows.map((row) => this.#toRequest(row)));
   }
 
   /** An officer confirms the identity behind a request filed without a verification note. */
   async verify(id: string, note: string, principal: Principal): Promise<PrivacyRequest> {
-    const row = await this.#row(id, { kind: 'officer' });
+    const viewer: Viewer = { kind: 'officer', principal };
+    const row = await this.#row(id, viewer);
     if (row.state !== 'received') throw closed(row, 'only a received request can be verified');
     await this.#o.db
       .updateTable('privacy_requests')
@@ -144,12 +160,18 @@ export class PrivacyDesk {
       .where('state', '=', 'received')
       .execute();
     this.#o.onReady?.();
-    return this.get(id, { kind: 'officer' });
+    return this.get(id, viewer);
   }
 
   /** Rejects a request the job has not started, with a Data Rights Protocol reason. */
-  async reject(id: string, reason: RejectionReason, note: string, actor: Actor): Promise<PrivacyRequest> {
-    const row = await this.#row(id, { kind: 'officer' });
+  async reject(
+    id: string,
+    reason: RejectionReason,
+    note: string,
+    actor: Actor,
+    viewer: Viewer,
+  ): Promise<PrivacyRequest> {
+    const row = await this.#row(id, viewer);
     if (row.state !== 'received' && row.state !== 'verified') {
       throw closed(row, 'only a request not yet in progress can be rejected');
     }
@@ -162,14 +184,14 @@ export class PrivacyDesk {
       .executeTakeFirst();
     // The worker may have taken it meanwhile.
     if (updated.numUpdatedRows === 0n) throw closed(row, 'the request is already being answered');
-    const after = await this.#row(id, { kind: 'officer' });
+    const after = await this.#row(id, DESK);
     await this.#o.audit.append(privacyLogEntry(after, 'rejected', actor, now));
     return this.#toRequest(after);
   }
 
   /** Extends the due date of an open request, with the reason the user is told. */
-  async extend(id: string, days: number, reason: string): Promise<PrivacyRequest> {
-    const row = await this.#row(id, { kind: 'officer' });
+  async extend(id: string, days: number, reason: string, viewer: Viewer): Promise<PrivacyRequest> {
+    const row = await this.#row(id, viewer);
     if (!isOpen(row.state as RequestState)) throw closed(row, 'the request is closed');
     const extensions: Extension[] = [
       ...(JSON.parse(row.extensions) as Extension[]),
@@ -183,7 +205,7 @@ export class PrivacyDesk {
       })
       .where('id', '=', id)
       .execute();
-    return this.get(id, { kind: 'officer' });
+    return this.get(id, viewer);
   }
 
   /**
@@ -195,13 +217,15 @@ export class PrivacyDesk {
     if (row.type !== 'export' || row.state !== 'completed' || row.installation_id === null) {
       throw new PrivacyError('EXPORT_NOT_AVAILABLE', 'only a completed export request has an export');
     }
+    // An officer's copy holds what the token's sites hold; the user's own copy, every site's.
+    const sites = viewer.kind === 'officer' ? visibleSiteMap(viewer.principal, this.#o.sites) : this.#o.sites;
     const document: ExportDocument = {
       format: 'glasshouse-privacy-export/v1',
       generatedAt: this.#nowIso(),
       installation: await this.#o.registry.get(row.installation_id),
-      sites: await collectRecords(row.installation_id, this.#o.sites),
+      sites: await collectRecords(row.installation_id, sites),
     };
-    return exportArchive(document, this.#o.sites, { role: 'privacy', token: `export:${row.id}` });
+    return exportArchive(document, sites, { role: 'privacy', token: `export:${row.id}` });
   }
 
   /** The receipt of an erasure, for the user who holds the receipt token given at filing. */
@@ -247,6 +271,7 @@ export class PrivacyDesk {
         answer: null,
         imported: 1,
         receipt_token_hash: null,
+        site: null,
       }),
     );
     await this.#o.db.transaction().execute(async (trx) => {
@@ -282,7 +307,33 @@ export class PrivacyDesk {
     if (row === undefined || (viewer.kind === 'installation' && row.installation_id !== viewer.id)) {
       throw new PrivacyError('PRIVACY_REQUEST_NOT_FOUND', 'no privacy request with that id');
     }
+    if (viewer.kind === 'officer') {
+      const site = await this.#siteOf(row);
+      if (site !== undefined) assertSiteAccess(viewer.principal, site);
+    }
     return row;
+  }
+
+  /**
+   * A request's site scope: where the registry has its installation now (relocation moves
+   * it), or, once erased, where it was when filed. Imported history has none: every officer's.
+   */
+  async #siteOf(row: PrivacyRequestsTable): Promise<string | undefined> {
+    if (row.installation_id !== null) {
+      const located = await this.#o.registry.locate([row.installation_id]);
+      const site = located.get(row.installation_id)?.site;
+      if (site !== undefined) return site;
+    }
+    return row.site ?? undefined;
+  }
+
+  async #visible(rows: PrivacyRequestsTable[], principal: Principal): Promise<PrivacyRequestsTable[]> {
+    const ids = rows.flatMap((r) => (r.installation_id === null ? [] : [r.installation_id]));
+    const located = await this.#o.registry.locate([...new Set(ids)]);
+    return rows.filter((r) => {
+      const site = (r.installation_id === null ? undefined : located.get(r.installation_id)?.site) ?? r.site;
+      return site === null || mayAccessSite(principal, site);
+    });
   }
 
   async #toRequest(row: PrivacyRequestsTable): Promise<PrivacyRequest> {

@@ -125,7 +125,7 @@ export const privacyRoutes: FastifyPluginAsyncTypebox<PrivacyRoutesOptions> = as
         response: { 200: Type.Object({ requests: Type.Array(RequestSchema) }), ...errorResponses(400) },
       },
     },
-    async (request) => ({ requests: await desk.list(request.query) }),
+    async (request) => ({ requests: await desk.list(request.query, principalOf(request)) }),
   );
 
   app.get(
@@ -180,7 +180,7 @@ export const privacyRoutes: FastifyPluginAsyncTypebox<PrivacyRoutesOptions> = as
     },
     async (request) =>
       request.receiptToken === null
-        ? desk.get(request.params.id, { kind: 'officer' })
+        ? desk.get(request.params.id, viewerOf(request))
         : desk.receipt(request.params.id, request.receiptToken),
   );
 
@@ -213,10 +213,13 @@ export const privacyRoutes: FastifyPluginAsyncTypebox<PrivacyRoutesOptions> = as
     },
     async (request) => {
       const principal = principalOf(request);
-      return desk.reject(request.params.id, request.body.reason, request.body.note, {
-        role: principal.role,
-        token: principal.tokenId,
-      });
+      return desk.reject(
+        request.params.id,
+        request.body.reason,
+        request.body.note,
+        { role: principal.role, token: principal.tokenId },
+        { kind: 'officer', principal },
+      );
     },
   );
 
@@ -235,7 +238,8 @@ export const privacyRoutes: FastifyPluginAsyncTypebox<PrivacyRoutesOptions> = as
         response: { 200: RequestSchema, ...errorResponses(400, 404, 409) },
       },
     },
-    async (request) => desk.extend(request.params.id, request.body.days, request.body.reason),
+    async (request) =>
+      desk.extend(request.params.id, request.body.days, request.body.reason, viewerOf(request)),
   );
 
   app.post(
@@ -265,5 +269,7 @@ export const privacyRoutes: FastifyPluginAsyncTypebox<PrivacyRoutesOptions> = as
 
 function viewerOf(request: FastifyRequest): Viewer {
   const installation = installationOf(request);
-  return installation === undefined ? { kind: 'officer' } : { kind: 'installation', id: installation };
+  return installation === undefined
+    ? { kind: 'officer', principal: principalOf(request) }
+    : { kind: 'installation', id: installation };
 }

@@ -26,6 +26,8 @@ export interface PrivacyRequestsTable {
   imported: number;
   /** SHA-256 of the token an erasure's user reads the receipt with (they can no longer authenticate). */
   receipt_token_hash: string | null;
+  /** The installation's site when filed: the request's site scope once the installation is erased. */
+  site: string | null;
 }
 
 /** The durable journal of the background job: one row per step done, with what it did. */
@@ -79,6 +81,11 @@ export const privacyMigrations: Record<string, Migration> = {
         .addColumn('done_at', 'text', (c) => c.notNull())
         .addPrimaryKeyConstraint('privacy_steps_pk', ['request_id', 'step'])
         .execute();
+    },
+  },
+  '0600_privacy_request_site': {
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('privacy_requests').addColumn('site', 'text').execute();
     },
   },
 };

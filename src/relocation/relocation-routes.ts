@@ -96,7 +96,7 @@ export const relocationRoutes: FastifyPluginAsyncTypebox<{
   app.post(
     '/relocations',
     {
-      config: { roles: ['admin'] },
+      config: { roles: ['admin'], everySite: true },
       schema: {
         summary:
           'Plan (dryRun) or start moving stored records to the sites the policy in force assigns; a background job',
@@ -131,7 +131,7 @@ export const relocationRoutes: FastifyPluginAsyncTypebox<{
   app.get(
     '/relocations',
     {
-      config: { roles: ['admin'] },
+      config: { roles: ['admin'], everySite: true },
       schema: {
         summary: 'Every relocation, newest first, with its progress',
         tags: ['residency'],
@@ -147,7 +147,7 @@ export const relocationRoutes: FastifyPluginAsyncTypebox<{
   app.get(
     '/relocations/:id',
     {
-      config: { roles: ['admin'] },
+      config: { roles: ['admin'], everySite: true },
       schema: {
         summary:
           'A relocation: state, installations, records and bytes done and to do, rate, time left, errors',
@@ -163,7 +163,7 @@ export const relocationRoutes: FastifyPluginAsyncTypebox<{
     app.post(
       `/relocations/:id/${action}`,
       {
-        config: { roles: ['admin'] },
+        config: { roles: ['admin'], everySite: true },
         schema: {
           summary: {
             pause: 'Pause a running relocation after the installation in progress',
@@ -190,6 +190,6 @@ export const relocationRoutes: FastifyPluginAsyncTypebox<{
         response: { 200: AuditSchema, ...errorResponses(503) },
       },
     },
-    async () => audit.run(),
+    async (request) => audit.run(principalOf(request)),
   );
 };

@@ -1,4 +1,6 @@
 import type { Kysely } from 'kysely';
+import type { Principal } from '../auth/roles.js';
+import { visibleSiteMap } from '../auth/site-scope.js';
 import type { PolicyService } from '../residency/policy-service.js';
 import type { ResidencyTables } from '../residency/residency-tables.js';
 import type { SiteClient } from '../site/site-client.js';
@@ -19,7 +21,13 @@ export class ResidencyAuditService {
     this.#o = options;
   }
 
-  run(): Promise<ResidencyAuditReport> {
-    return auditResidency({ ...this.#o, now: this.#o.now() });
+  /**
+   * The audit of every site, or, for a token of some sites, of those sites only: their
+   * counts, and the violations at them or of installations assigned to them.
+   */
+  run(principal?: Principal): Promise<ResidencyAuditReport> {
+    const scoped = principal !== undefined && principal.sites !== '*';
+    const sites = principal === undefined ? this.#o.sites : visibleSiteMap(principal, this.#o.sites);
+    return auditResidency({ ...this.#o, sites, scoped, now: this.#o.now() });
   }
 }

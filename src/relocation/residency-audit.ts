@@ -50,7 +50,10 @@ export interface ResidencyAuditReport {
 export async function auditResidency(options: {
   readonly db: Kysely<ResidencyTables>;
   readonly policy: PolicyService;
+  /** The sites scanned; with `scoped`, only what these sites hold or are assigned is reported. */
   readonly sites: ReadonlyMap<string, SiteClient>;
+  /** Audit only `sites` (a token's site scope), not the whole deployment. */
+  readonly scoped?: boolean;
   readonly now: Date;
 }): Promise<ResidencyAuditReport> {
   const { db, policy, sites, now } = options;
@@ -58,8 +61,11 @@ export async function auditResidency(options: {
   const registry = new Map(
     (await db.selectFrom('installations').select(['id', 'country', 'site']).execute()).map((r) => [r.id, r]),
   );
+  // Installations assigned elsewhere stay in `registry` (to tell "at the wrong site" from
+  // "unknown"), but only those assigned to the audited sites are counted and checked.
+  const assigned = [...registry.values()].filter((r) => options.scoped !== true || sites.has(r.site));
   const resolved = new Map<string, string>();
-  for (const row of registry.values()) {
+  for (const row of assigned) {
     let site = resolved.get(row.country);
     if (site === undefined) {
       site = (await policy.resolve(row.country, now)).site;
@@ -125,7 +131,7 @@ export async function auditResidency(options: {
       samplesUnreferenced: scan.samples.unreferenced,
     });
   }
-  for (const row of registry.values()) {
+  for (const row of assigned) {
     if (!keyed.has(row.id) && sites.has(row.site)) {
       violations.push({
         kind: 'KEY_MISSING',
@@ -139,7 +145,7 @@ export async function auditResidency(options: {
   return {
     at: now.toISOString(),
     policyVersion: inForce?.version ?? null,
-    installations: registry.size,
+    installations: assigned.length,
     sites: summaries,
     clean: violations.length === 0,
     violations,

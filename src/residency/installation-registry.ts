@@ -1,7 +1,7 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import { AuthError } from '../auth/auth-errors.js';
-import { mayAccessSite, type Principal } from '../auth/roles.js';
+import type { Principal } from '../auth/roles.js';
+import { assertSiteAccess } from '../auth/site-scope.js';
 import type { SiteClient } from '../site/site-client.js';
 import type { PolicyService } from './policy-service.js';
 import { RegistryError } from './registry-errors.js';
@@ -44,9 +44,7 @@ export class InstallationRegistry {
   ): Promise<Installation & { secret: string }> {
     const now = this.#o.now();
     const resolution = await this.#o.policy.resolve(request.country, now);
-    if (!mayAccessSite(principal, resolution.site)) {
-      throw new AuthError('FORBIDDEN_SITE', `this token may not send data to site ${resolution.site}`);
-    }
+    assertSiteAccess(principal, resolution.site);
     const site = this.#o.sites.get(resolution.site);
     if (site === undefined) throw new Error(`policy names site ${resolution.site}, which is not running`);
     const id = randomUUID();

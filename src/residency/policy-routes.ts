@@ -98,7 +98,7 @@ export const policyRoutes: FastifyPluginAsyncTypebox<{ policy: PolicyService }> 
   app.post(
     '/policy/versions',
     {
-      config: { roles: ['admin'] },
+      config: { roles: ['admin'], everySite: true },
       schema: {
         summary: 'Add a policy version (a complete mapping), effective now or later',
         tags: ['residency'],

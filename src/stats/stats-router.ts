@@ -1,5 +1,5 @@
-import { AuthError } from '../auth/auth-errors.js';
-import { mayAccessSite, type Principal } from '../auth/roles.js';
+import type { Principal } from '../auth/roles.js';
+import { assertSiteAccess, mayAccessSite, visibleSites } from '../auth/site-scope.js';
 import type { WriteGate } from '../relocation/write-gate.js';
 import type { InstallationRegistry } from '../residency/installation-registry.js';
 import type { SiteClient } from '../site/site-client.js';
@@ -195,17 +195,14 @@ export class StatsRouter {
   }
 
   #visibleSites(principal: Principal, siteName: string | undefined): SiteClient[] {
-    if (siteName === undefined)
-      return [...this.#o.sites.values()].filter((s) => mayAccessSite(principal, s.name));
+    if (siteName === undefined) return visibleSites(principal, this.#o.sites);
     const site = this.#o.sites.get(siteName);
     if (site === undefined) {
       throw new StatsError('INVALID_STATS_QUERY', `no site named ${siteName}`, {
         details: { field: 'site', value: siteName },
       });
     }
-    if (!mayAccessSite(principal, siteName)) {
-      throw new AuthError('FORBIDDEN_SITE', `this token may not access site ${siteName}`);
-    }
+    assertSiteAccess(principal, siteName);
     return [site];
   }
 

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
-import { AuthError } from '../auth/auth-errors.js';
-import { mayAccessSite, type Principal } from '../auth/roles.js';
+import type { Principal } from '../auth/roles.js';
+import { assertSiteAccess, visibleSites } from '../auth/site-scope.js';
 import type { WriteGate } from '../relocation/write-gate.js';
 import type { InstallationRegistry } from '../residency/installation-registry.js';
 import type { SiteClient } from '../site/site-client.js';
@@ -120,7 +120,7 @@ export class SampleRouter {
 
   async #findEverywhere(principal: Principal, hashText: string): Promise<SampleAtSite[]> {
     const hash = parseSampleHash(hashText);
-    const visible = [...this.#o.sites.values()].filter((s) => mayAccessSite(principal, s.name));
+    const visible = visibleSites(principal, this.#o.sites);
     const answers = await Promise.all(visible.map((s) => s.findSample(hash)));
     return answers.filter((a): a is SampleAtSite => a !== undefined);
   }
@@ -130,9 +130,7 @@ export class SampleRouter {
     if (site === undefined) {
       throw new VaultError('SAMPLE_NOT_FOUND', `no site named ${name}`);
     }
-    if (!mayAccessSite(principal, name)) {
-      throw new AuthError('FORBIDDEN_SITE', `this token may not access site ${name}`);
-    }
+    assertSiteAccess(principal, name);
     return site;
   }
 }
