@@ -308,31 +308,30 @@ export class PrivacyDesk {
       throw new PrivacyError('PRIVACY_REQUEST_NOT_FOUND', 'no privacy request with that id');
     }
     if (viewer.kind === 'officer') {
-      const site = await this.#siteOf(row);
-      if (site !== undefined) assertSiteAccess(viewer.principal, site);
+      const [site] = await this.#sitesOf([row]);
+      if (site !== null && site !== undefined) assertSiteAccess(viewer.principal, site);
     }
     return row;
   }
 
   /**
-   * A request's site scope: where the registry has its installation now (relocation moves
-   * it), or, once erased, where it was when filed. Imported history has none: every officer's.
+   * Each request's site scope: where the registry has its installation now (relocation moves
+   * it), or, once erased, where it was when filed; `null` for imported history, which is
+   * every officer's.
    */
-  async #siteOf(row: PrivacyRequestsTable): Promise<string | undefined> {
-    if (row.installation_id !== null) {
-      const located = await this.#o.registry.locate([row.installation_id]);
-      const site = located.get(row.installation_id)?.site;
-      if (site !== undefined) return site;
-    }
-    return row.site ?? undefined;
+  async #sitesOf(rows: readonly PrivacyRequestsTable[]): Promise<(string | null)[]> {
+    const ids = rows.flatMap((r) => (r.installation_id === null ? [] : [r.installation_id]));
+    const located = await this.#o.registry.locate([...new Set(ids)]);
+    return rows.map(
+      (r) => (r.installation_id === null ? undefined : located.get(r.installation_id)?.site) ?? r.site,
+    );
   }
 
   async #visible(rows: PrivacyRequestsTable[], principal: Principal): Promise<PrivacyRequestsTable[]> {
-    const ids = rows.flatMap((r) => (r.installation_id === null ? [] : [r.installation_id]));
-    const located = await this.#o.registry.locate([...new Set(ids)]);
-    return rows.filter((r) => {
-      const site = (r.installation_id === null ? undefined : located.get(r.installation_id)?.site) ?? r.site;
-      return site === null || mayAccessSite(principal, site);
+    const sites = await this.#sitesOf(rows);
+    return rows.filter((_, k) => {
+      const site = sites[k];
+      return site === null || site === undefined || mayAccessSite(principal, site);
     });
   }
 
