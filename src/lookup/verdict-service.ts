@@ -224,19 +224,25 @@ export class VerdictService {
       return result;
     }
     await this.#exclusive(async () => {
+      // On the record before the merge, as for a single verdict.
+      try {
+        await this.#o.audit.append({
+          type: 'verdicts.imported',
+          time: now.toISOString(),
+          actor,
+          format: request.format,
+          sha256: report.sha256,
+          bytes: report.bytes,
+          records: report.records,
+          loaded: report.good,
+          skippedBadLines: report.bad,
+        });
+      } catch (error) {
+        await session.discard();
+        throw error;
+      }
       const { generation } = await session.commit(this.#sink());
       this.#advance(generation);
-    });
-    await this.#o.audit.append({
-      type: 'verdicts.imported',
-      time: now.toISOString(),
-      actor,
-      format: request.format,
-      sha256: report.sha256,
-      bytes: report.bytes,
-      records: report.records,
-      loaded: report.good,
-      skippedBadLines: report.bad,
     });
     return result;
   }
