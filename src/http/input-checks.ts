@@ -6,12 +6,14 @@ import { HttpError } from './http-errors.js';
 export const MAX_BODY_DEPTH = 32;
 
 /**
- * Refuses, before validation, a missing body where the route declares one (Fastify skips
- * validation when no content type says how to read it), and text that no route could store or put on the record: a lone
- * surrogate or a control character (bar tab and line breaks) in any string of a JSON body,
- * its member names included, or in the query string or path parameters, and bodies nested
- * deeper than {@link MAX_BODY_DEPTH}. One place for every route, so a write never begins
- * with text its log entry would refuse (RFC 8785 has no form for a lone surrogate).
+ * Refuses, before validation and in one place for every route:
+ * - a missing body where the route declares one (Fastify skips validation when no content
+ *   type says how to read it, and the handler would meet `undefined`);
+ * - text no route could store or put on the record: a lone surrogate (RFC 8785 has no form
+ *   for it, so the log entry would fail after the write) or a control character (bar tab
+ *   and line breaks) in any string of a JSON body, member names included, the query string
+ *   or the path parameters;
+ * - bodies nested deeper than {@link MAX_BODY_DEPTH}.
  *
  * @example
  * registerInputChecks(app);
