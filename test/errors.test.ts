@@ -130,6 +130,46 @@ describe('a member name that is not Unicode, or a body nested past the limit', (
   });
 });
 
+describe('a verdict feed with threat names that are not text', () => {
+  const SHA1 = '3395856ce81f2b7382dee72602f798b642f14140';
+
+  it('is refused whole with 400 INVALID_FEED listing the lines (CSV: NUL, invalid UTF-8)', async () => {
+    const feed = Buffer.concat([
+      Buffer.from(`hash,verdict,threat\n${SHA1},malicious,Good\n${MD5},malicious,Evil`),
+      Buffer.from([0x00]),
+      Buffer.from(`\n${SHA1},clean,Bad`),
+      Buffer.from([0xc0, 0xae]),
+      Buffer.from('\n'),
+    ]);
+    const before = await storesAndLogs(h);
+    const response = await h.app.inject({
+      method: 'POST',
+      url: '/v1/verdicts/import',
+      headers: { ...analyst, 'content-type': 'text/csv' },
+      payload: feed,
+    });
+    expectProblem(response, 400, 'INVALID_FEED');
+    expect(response.json().errors.map((e: { line: number }) => e.line)).toEqual([3, 4]);
+    expect(await storesAndLogs(h)).toEqual(before);
+  });
+
+  it('is refused whole with 400 INVALID_FEED listing the lines (NDJSON: escaped NUL)', async () => {
+    const feed = `{"hash":"${SHA1}","verdict":"malicious","threat":"Good"}\n{"hash":"${MD5}","verdict":"malicious","threat":"Evil\\u0000"}\n`;
+    const before = await storesAndLogs(h);
+    const response = await h.app.inject({
+      method: 'POST',
+      url: '/v1/verdicts/import',
+      headers: { ...analyst, 'content-type': 'application/x-ndjson' },
+      payload: feed,
+    });
+    expectProblem(response, 400, 'INVALID_FEED');
+    expect(response.json().errors).toEqual([{ line: 2, message: 'threat holds a NUL character' }]);
+    expect(await storesAndLogs(h)).toEqual(before);
+    const lookup = await h.app.inject({ url: `/v1/lookup/${SHA1}`, headers: product });
+    expect(lookup.json().verdict).toBe('unknown');
+  });
+});
+
 describe('a batch look-up with no body and no content type', () => {
   it('is refused with 400 MISSING_BODY', async () => {
     expectProblem(
