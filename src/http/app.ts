@@ -17,9 +17,12 @@ import { policyRoutes } from '../residency/policy-routes.js';
 import { statsRoutes } from '../stats/stats-routes.js';
 import { sampleRoutes } from '../vault/sample-routes.js';
 import { bearerToken, registerAuthentication } from './authenticate.js';
+import { answerClientError, answerFrameworkError } from './client-errors.js';
+import { registerInputChecks } from './input-checks.js';
 import { registerMetrics } from './metrics.js';
 import { handleError, problem, sendProblem } from './problem.js';
 import { ProblemSchema } from './schemas.js';
+import { buildStrictBodyValidator } from './validation.js';
 
 export interface AppOptions {
   readonly glasshouse: Glasshouse;
@@ -78,7 +81,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     },
     // A SHA-512 in hex is 128 characters, past Fastify's default of 100.
     routerOptions: { maxParamLength: 256 },
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
+    // Input validation and error shaping (see validation.ts, client-errors.ts).
+    schemaController: { compilersFactory: { buildValidator: buildStrictBodyValidator } },
+    clientErrorHandler: answerClientError,
+    frameworkErrors: answerFrameworkError,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.addSchema(ProblemSchema);
@@ -97,6 +103,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.setErrorHandler(handleError);
+  registerInputChecks(app);
   app.setNotFoundHandler((request, reply) =>
     sendProblem(
       reply,

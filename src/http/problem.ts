@@ -18,6 +18,7 @@ import type { SubjectErrorCode } from '../subjects/subject-errors.js';
 import type { CryptoErrorCode } from '../vault/crypto/index.js';
 import type { SampleZipErrorCode } from '../vault/sample-zip.js';
 import type { VaultErrorCode } from '../vault/vault-errors.js';
+import type { HttpErrorCode } from './http-errors.js';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
@@ -40,6 +41,7 @@ type KnownCode =
   | ReportErrorCode
   | PrivacyErrorCode
   | RelocationErrorCode
+  | HttpErrorCode
   | 'VALIDATION_FAILED'
   | 'ROUTE_NOT_FOUND';
 
@@ -64,6 +66,7 @@ export const PROBLEM_STATUS = {
   NO_POLICY_IN_FORCE: 404,
   BLOB_NOT_FOUND: 500,
   INVALID_BLOB_KEY: 500,
+  INVALID_TILE_KEY: 500,
   SUBJECT_NOT_AT_SITE: 409,
   DECRYPT_FAILED: 500,
   BAD_HEADER: 500,
@@ -129,6 +132,15 @@ export const PROBLEM_STATUS = {
   PRIVACY_REQUEST_CLOSED: 409,
   EXPORT_NOT_AVAILABLE: 409,
   INVALID_PRIVACY_HISTORY: 400,
+  // Refused before a route: the HTTP framing, the URL, text no route could store or log.
+  MALFORMED_REQUEST: 400,
+  HEADERS_TOO_LARGE: 431,
+  REQUEST_TIMEOUT: 408,
+  INVALID_URL: 400,
+  INVALID_TEXT: 400,
+  BODY_TOO_DEEP: 400,
+  MISSING_BODY: 400,
+  SITE_NOT_RUNNING: 503,
 } as const satisfies Record<KnownCode, number>;
 
 export interface Problem {
@@ -146,9 +158,11 @@ const TITLES: Readonly<Record<number, string>> = {
   401: 'Unauthorized',
   403: 'Forbidden',
   404: 'Not Found',
+  408: 'Request Timeout',
   409: 'Conflict',
   413: 'Content Too Large',
   415: 'Unsupported Media Type',
+  431: 'Request Header Fields Too Large',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
 };
@@ -192,7 +206,9 @@ export function handleError(error: FastifyError | Error, request: FastifyRequest
 function toProblem(error: FastifyError | Error): Problem {
   if (error instanceof GlasshouseError && error.code in PROBLEM_STATUS) {
     const status = PROBLEM_STATUS[error.code as KnownCode];
-    if (status >= 500) return problem(500, 'INTERNAL', 'the server failed to complete the request');
+    // A 503 says to come back later; any other server-side failure says nothing more.
+    if (status >= 500 && status !== 503)
+      return problem(500, 'INTERNAL', 'the server failed to complete the request');
     return problem(status, error.code, error.message, safeDetails(error.details));
   }
   const fastifyError = error as FastifyError;

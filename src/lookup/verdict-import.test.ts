@@ -6,9 +6,9 @@ import { type FeedFormat, MAX_REPORTED_BAD_LINES, readFeed } from './verdict-imp
 const MD5 = '44d88612fea8a8f36de82e1278abb02f';
 const SHA1 = '3395856ce81f2b7382dee72602f798b642f14140';
 
-async function read(text: string | string[], format: FeedFormat, keepGoodAfterBad = false) {
+async function read(text: string | Buffer | string[], format: FeedFormat, keepGoodAfterBad = false) {
   const rows: VerdictInput[] = [];
-  const chunks = typeof text === 'string' ? [text] : text;
+  const chunks = Array.isArray(text) ? text : [text];
   const report = await readFeed(
     (async function* () {
       for (const chunk of chunks) yield Buffer.from(chunk);
@@ -104,6 +104,51 @@ describe('readFeed', () => {
         }),
         { numRuns: 100 },
       );
+    });
+  });
+
+  describe('when a threat name is not one line of Unicode text', () => {
+    const bytes = (...parts: (string | number[])[]) =>
+      Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : Buffer.from(p))));
+
+    it('refuses NUL bytes, control characters and invalid UTF-8 in a CSV feed, by line', async () => {
+      const feed = bytes(
+        `hash,verdict,threat\n${MD5},malicious,Good\n`,
+        `${MD5},malicious,Evil`,
+        [0x00],
+        `\n${MD5},malicious,Evil`,
+        [0xc0, 0xae, 0xff],
+        `\n${SHA1},malicious,"Evil`,
+        [0xed, 0xa0, 0x80],
+        '"\n',
+        `${MD5},malicious,Evil\u001b[31m\n`,
+      );
+      const { rows, report } = await read(feed, 'csv');
+      expect(report.badLines.map((b) => b.line)).toEqual([3, 4, 5, 6]);
+      expect(report.badLines[3]!.message).toMatch(/threat holds a control character/);
+      expect(report.badLines[0]!.message).toMatch(/threat holds a NUL/);
+      expect(report.badLines[1]!.message).toMatch(/threat is not valid UTF-8/);
+      expect(rows).toHaveLength(0);
+    });
+
+    it('refuses escaped NUL, lone surrogates and invalid UTF-8 in an NDJSON feed', async () => {
+      const line = (threat: string) => `{"hash":"${MD5}","verdict":"malicious","threat":"${threat}"}\n`;
+      const feed = bytes(
+        line('Good'),
+        line('Evil\\u0000'),
+        line('Evil\\ud800'),
+        `{"hash":"${MD5}","verdict":"malicious","threat":"Evil`,
+        [0xff, 0xfe],
+        '"}\n',
+      );
+      const { rows, report } = await read(feed, 'ndjson');
+      expect(report.badLines.map((b) => b.line)).toEqual([2, 3, 4]);
+      expect(report.badLines.map((b) => b.message)).toEqual([
+        'threat holds a NUL character',
+        'threat holds a lone surrogate (not Unicode text)',
+        'threat is not valid UTF-8',
+      ]);
+      expect(rows).toHaveLength(0);
     });
   });
 });

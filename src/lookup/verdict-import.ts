@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { parse as parseCsv } from 'csv-parse';
+import { textFault } from '../shared/text.js';
 import {
   decodeVerdictHash,
   isVerdictName,
@@ -240,6 +241,8 @@ export function toVerdictInput(
   if (threat !== undefined && threat !== null && typeof threat !== 'string') return 'threat must be a string';
   const threatName = (threat ?? '').trim();
   if (threatName.length > MAX_THREAT_LENGTH) return `threat is longer than ${MAX_THREAT_LENGTH} characters`;
+  const threatFault = nameFault(threatName);
+  if (threatFault !== undefined) return `threat ${threatFault}`;
   const first = seenTime(firstSeen, defaults.now);
   if (first === undefined) return 'firstSeen must be a date (YYYY-MM-DD) or a date-time with a zone';
   const last = seenTime(lastSeen, Math.max(first, defaults.now));
@@ -248,6 +251,8 @@ export function toVerdictInput(
   if (source !== undefined && source !== null && typeof source !== 'string') return 'source must be a string';
   const sourceName = source === undefined || source === null || source === '' ? defaults.source : source;
   if (sourceName.length > MAX_SOURCE_LENGTH) return `source is longer than ${MAX_SOURCE_LENGTH} characters`;
+  const sourceFault = nameFault(sourceName);
+  if (sourceFault !== undefined) return `source ${sourceFault}`;
   return {
     kind: decoded.kind,
     digest: decoded.digest,
@@ -258,6 +263,18 @@ export function toVerdictInput(
     source: sourceName,
   };
 }
+
+/**
+ * Names from a feed are Unicode text without NUL or control characters (line breaks aside). Bytes that are not UTF-8 reach us decoded
+ * as U+FFFD (the decoders replace them), and no threat is named with a replacement
+ * character, so its presence means the feed is mis-encoded.
+ */
+function nameFault(name: string): string | undefined {
+  if (name.includes(REPLACEMENT_CHARACTER)) return 'is not valid UTF-8';
+  return textFault(name);
+}
+
+const REPLACEMENT_CHARACTER = '\uFFFD';
 
 function seenTime(value: unknown, fallback: number): number | undefined {
   if (value === undefined || value === null || value === '') return fallback;

@@ -1,6 +1,7 @@
 import type { Principal } from '../auth/roles.js';
 import { visibleSites } from '../auth/site-scope.js';
 import type { Actor, AuditSink } from '../ledger/audit-sink.js';
+import { textFault } from '../shared/text.js';
 import type { SiteClient } from '../site/site-client.js';
 import { LookupError } from './lookup-errors.js';
 import {
@@ -147,29 +148,31 @@ export class VerdictService {
     if (lastSeen < firstSeen) throw invalid('lastSeen', 'lastSeen is before firstSeen');
     const base = {
       verdict: request.verdict,
-      threat: (request.threat ?? '').trim(),
+      threat: checkedName((request.threat ?? '').trim(), 'threat'),
       firstSeen,
       lastSeen,
-      source: request.source ?? `${actor.role}:${actor.token}`,
+      source: checkedName(request.source ?? `${actor.role}:${actor.token}`, 'source'),
     };
     const rows: VerdictInput[] = [{ ...base, kind, digest }];
     for (const sibling of await this.#siblings(kind, digest.toString('hex'), principal))
       rows.push({ ...base, ...sibling });
+    const hashes = rows.map((r) => r.digest.toString('hex'));
     let stored: readonly IndexedVerdict[] = [];
     await this.#exclusive(async () => {
+      // On the record first (as every desk does): a change is never off the log, and an entry
+      // the log refuses leaves the verdict as it was.
+      await this.#o.audit.append({
+        type: 'verdict.set',
+        time: now.toISOString(),
+        actor,
+        hash: hashes[0],
+        verdict: base.verdict,
+        threat: base.threat,
+        hashes,
+      });
       const written = await this.#o.store.put(rows, nowSeconds, this.#sink());
       stored = written.stored;
       this.#advance(written.generation);
-    });
-    const hashes = rows.map((r) => r.digest.toString('hex'));
-    await this.#o.audit.append({
-      type: 'verdict.set',
-      time: now.toISOString(),
-      actor,
-      hash: hashes[0],
-      verdict: base.verdict,
-      threat: base.threat,
-      hashes,
     });
     return {
       hash: hashes[0]!,
@@ -225,19 +228,25 @@ export class VerdictService {
       return result;
     }
     await this.#exclusive(async () => {
+      // On the record before the merge, as for a single verdict.
+      try {
+        await this.#o.audit.append({
+          type: 'verdicts.imported',
+          time: now.toISOString(),
+          actor,
+          format: request.format,
+          sha256: report.sha256,
+          bytes: report.bytes,
+          records: report.records,
+          loaded: report.good,
+          skippedBadLines: report.bad,
+        });
+      } catch (error) {
+        await session.discard();
+        throw error;
+      }
       const { generation } = await session.commit(this.#sink());
       this.#advance(generation);
-    });
-    await this.#o.audit.append({
-      type: 'verdicts.imported',
-      time: now.toISOString(),
-      actor,
-      format: request.format,
-      sha256: report.sha256,
-      bytes: report.bytes,
-      records: report.records,
-      loaded: report.good,
-      skippedBadLines: report.bad,
     });
     return result;
   }
@@ -306,6 +315,13 @@ function seen(text: string | undefined, field: string, fallback: number): number
   if (seconds === undefined)
     throw invalid(field, `${field} must be a date (YYYY-MM-DD) or a date-time with a zone`);
   return seconds;
+}
+
+/** Threat names and sources are Unicode text without NUL or control characters (line breaks aside). */
+function checkedName(text: string, field: string): string {
+  const fault = textFault(text);
+  if (fault !== undefined) throw invalid(field, `${field} ${fault}`);
+  return text;
 }
 
 function invalid(field: string, message: string): LookupError {

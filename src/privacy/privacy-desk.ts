@@ -363,7 +363,8 @@ export class PrivacyDesk {
 
   #site(name: string): SiteClient {
     const site = this.#o.sites.get(name);
-    if (site === undefined) throw new Error(`the registry names site ${name}, which is not running`);
+    if (site === undefined)
+      throw new PrivacyError('SITE_NOT_RUNNING', `the registry names site ${name}, which is not running`);
     return site;
   }
 

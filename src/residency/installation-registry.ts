@@ -46,7 +46,12 @@ export class InstallationRegistry {
     const resolution = await this.#o.policy.resolve(request.country, now);
     assertSiteAccess(principal, resolution.site);
     const site = this.#o.sites.get(resolution.site);
-    if (site === undefined) throw new Error(`policy names site ${resolution.site}, which is not running`);
+    if (site === undefined) {
+      throw new RegistryError(
+        'SITE_NOT_RUNNING',
+        `the policy names site ${resolution.site}, which is not running`,
+      );
+    }
     const id = randomUUID();
     const secret = randomBytes(32).toString('base64url');
     // The site's key first: a crash before the registry row leaves an unused key, never an

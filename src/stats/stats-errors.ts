@@ -6,6 +6,7 @@ export type StatsErrorCode =
   | 'UNSUPPORTED_MEDIA_TYPE'
   | 'INVALID_STATS_QUERY'
   | 'STATS_CLOSED'
-  | 'STATS_WAL_CORRUPT';
+  | 'STATS_WAL_CORRUPT'
+  | 'SITE_NOT_RUNNING';
 
 export class StatsError extends GlasshouseError<StatsErrorCode> {}

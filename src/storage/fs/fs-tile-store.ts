@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { dirname, join, normalize, sep } from 'node:path';
 import type { TileStore } from '../ports.js';
+import { StorageError } from '../storage-errors.js';
 
 /** Static log files under a directory, published by write, fsync, rename. */
 export class FsTileStore implements TileStore {
@@ -62,7 +63,8 @@ export class FsTileStore implements TileStore {
   /** Paths come from requests: never let one escape the root. */
   #resolve(path: string): string {
     const full = normalize(join(this.#root, path));
-    if (!full.startsWith(this.#root + sep)) throw new Error(`path escapes the tile store: ${path}`);
+    if (!full.startsWith(this.#root + sep))
+      throw new StorageError('INVALID_TILE_KEY', `path escapes the tile store: ${path}`);
     return full;
   }
 }

@@ -1,0 +1,16 @@
+import { GlasshouseError } from '../shared/errors.js';
+
+/**
+ * Requests refused before any route sees them: the HTTP framing (Node's parser), the URL,
+ * or a body whose text no route could store or log.
+ */
+export type HttpErrorCode =
+  | 'MALFORMED_REQUEST'
+  | 'HEADERS_TOO_LARGE'
+  | 'REQUEST_TIMEOUT'
+  | 'INVALID_URL'
+  | 'INVALID_TEXT'
+  | 'BODY_TOO_DEEP'
+  | 'MISSING_BODY';
+
+export class HttpError extends GlasshouseError<HttpErrorCode> {}

@@ -1,0 +1,84 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { textFault } from '../shared/text.js';
+import { HttpError } from './http-errors.js';
+
+/** Deeper than any body a route takes (legal scopes are the deepest, at 3). */
+export const MAX_BODY_DEPTH = 32;
+
+/**
+ * Refuses, before validation and in one place for every route:
+ * - a missing body where the route declares one (Fastify skips validation when no content
+ *   type says how to read it, and the handler would meet `undefined`);
+ * - text no route could store or put on the record: a lone surrogate (RFC 8785 has no form
+ *   for it, so the log entry would fail after the write) or a control character (bar tab
+ *   and line breaks) in any string of a JSON body, member names included, the query string
+ *   or the path parameters;
+ * - bodies nested deeper than {@link MAX_BODY_DEPTH}.
+ *
+ * @example
+ * registerInputChecks(app);
+ */
+export function registerInputChecks(app: FastifyInstance): void {
+  app.addHook('preValidation', async (request: FastifyRequest) => {
+    if (request.body === undefined && request.routeOptions.schema?.body !== undefined) {
+      throw new HttpError('MISSING_BODY', 'this route needs a body, sent with its content type');
+    }
+    checkFlat(request.query, 'querystring');
+    checkFlat(request.params, 'params');
+    if (isJsonValue(request.body)) checkJson(request.body);
+  });
+}
+
+function checkFlat(values: unknown, part: string): void {
+  if (values === null || typeof values !== 'object') return;
+  for (const [name, value] of Object.entries(values)) {
+    for (const text of [name, ...(Array.isArray(value) ? value : [value])]) {
+      if (typeof text === 'string') refuseFault(text, `${part}/${name}`);
+    }
+  }
+}
+
+/** Walks the body without recursion, so a hostile depth cannot exhaust the stack. */
+function checkJson(body: object): void {
+  const pending: { value: unknown; path: string; depth: number }[] = [
+    { value: body, path: 'body', depth: 1 },
+  ];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const { value, path, depth } = next;
+    if (typeof value === 'string') refuseFault(value, path);
+    if (value === null || typeof value !== 'object') continue;
+    if (depth > MAX_BODY_DEPTH) {
+      throw new HttpError('BODY_TOO_DEEP', `the body is nested deeper than ${MAX_BODY_DEPTH} levels`, {
+        details: { limit: MAX_BODY_DEPTH },
+      });
+    }
+    for (const [name, member] of Object.entries(value)) {
+      const memberPath = `${path}/${name}`;
+      refuseFault(name, memberPath);
+      pending.push({ value: member, path: memberPath, depth: depth + 1 });
+    }
+  }
+}
+
+function refuseFault(text: string, field: string): void {
+  const fault = textFault(text);
+  if (fault !== undefined) {
+    const named = safeField(field);
+    throw new HttpError('INVALID_TEXT', `${named} ${fault}`, { details: { field: named } });
+  }
+}
+
+/** The path names members the client sent: keep it short and well formed before echoing it. */
+function safeField(field: string): string {
+  return textFault(field) === undefined ? field.slice(0, 200) : '(a member name that is not text)';
+}
+
+/** A parsed JSON body (streams, buffers and plain text are the routes' own business). */
+function isJsonValue(body: unknown): body is object {
+  return Array.isArray(body) || (body !== null && typeof body === 'object' && isPlain(body));
+}
+
+function isPlain(value: object): boolean {
+  const prototype = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null;
+}
