@@ -2,15 +2,17 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Principal } from '../auth/roles.js';
 import type { AuditEntry, AuditSink } from '../ledger/audit-sink.js';
 import { NoteError } from '../ledger/note/note-errors.js';
 import { openSqliteVerdictStore } from '../storage/sqlite/sqlite-verdict-store.js';
 import { LookupError } from './lookup-errors.js';
-import type { VerdictStore } from './verdict-store.js';
 import { VerdictService } from './verdict-service.js';
+import type { VerdictStore } from './verdict-store.js';
 
 const MD5 = '44d88612fea8a8f36de82e1278abb02f';
 const ACTOR = { role: 'analyst', token: 'tok_1' };
+const ANALYST: Principal = { role: 'analyst', tokenId: 'tok_1', sites: '*' };
 const NOW = new Date('2024-05-01T12:00:00Z');
 
 /** A log that takes entries until told to refuse them, as a full disk or a closed log would. */
@@ -35,7 +37,7 @@ beforeEach(async () => {
   log = new ControlledLog();
   service = new VerdictService({ store, audit: log, sites: new Map(), now: () => NOW });
   await service.load();
-  await service.set(MD5, { verdict: 'suspicious', threat: 'Before' }, ACTOR);
+  await service.set(MD5, { verdict: 'suspicious', threat: 'Before' }, ANALYST);
 });
 afterEach(async () => {
   await store.close();
@@ -52,9 +54,9 @@ describe('VerdictService', () => {
   describe('when the log refuses the entry of a verdict', () => {
     it('leaves the verdict as it was, in the store and the index', async () => {
       log.refusing = true;
-      await expect(service.set(MD5, { verdict: 'malicious', threat: 'After' }, ACTOR)).rejects.toBeInstanceOf(
-        NoteError,
-      );
+      await expect(
+        service.set(MD5, { verdict: 'malicious', threat: 'After' }, ANALYST),
+      ).rejects.toBeInstanceOf(NoteError);
       expect(service.lookup(MD5)).toMatchObject({ verdict: 'suspicious', threat: 'Before' });
       await service.load();
       expect(service.lookup(MD5)).toMatchObject({ verdict: 'suspicious', threat: 'Before' });
@@ -80,7 +82,7 @@ describe('VerdictService', () => {
         { verdict: 'malicious' as const, threat: 'Evil\u0000' },
         { verdict: 'malicious' as const, source: 'feed\u001b' },
       ]) {
-        await expect(service.set(MD5, request, ACTOR)).rejects.toMatchObject({
+        await expect(service.set(MD5, request, ANALYST)).rejects.toMatchObject({
           constructor: LookupError,
           code: 'INVALID_VERDICT',
         });
