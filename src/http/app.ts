@@ -17,9 +17,12 @@ import { policyRoutes } from '../residency/policy-routes.js';
 import { statsRoutes } from '../stats/stats-routes.js';
 import { sampleRoutes } from '../vault/sample-routes.js';
 import { bearerToken, registerAuthentication } from './authenticate.js';
+import { TrustedProxies } from './client-address.js';
+import { registerLimits } from './limits.js';
 import { registerMetrics } from './metrics.js';
 import { handleError, problem, sendProblem } from './problem.js';
 import { ProblemSchema } from './schemas.js';
+import { checkingIntervalMs, limitServer } from './server-limits.js';
 
 export interface AppOptions {
   readonly glasshouse: Glasshouse;
@@ -38,23 +41,23 @@ export interface AppOptions {
  */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { glasshouse } = options;
+  const { server: serverConfig, rateLimits } = glasshouse.config;
+  const trusted = new TrustedProxies(serverConfig.trustProxy);
   let hotRouteLogger: FastifyBaseLogger | undefined;
   // Set once the routes exist; `inject` (tests) never reaches it, only a listening server.
   let fastPath: FastPath | undefined;
   const app = Fastify({
     serverFactory: (handler, factoryOptions) => {
-      const serverOptions = factoryOptions as {
-        keepAliveTimeout?: number;
-        requestTimeout?: number;
-        connectionTimeout?: number;
-      };
-      const server = createServer((request, response) => {
-        if (fastPath === undefined || !fastPath(request, response)) handler(request, response);
-      });
-      // What Fastify does to the servers it creates itself.
-      server.keepAliveTimeout = serverOptions.keepAliveTimeout ?? server.keepAliveTimeout;
-      server.requestTimeout = serverOptions.requestTimeout ?? server.requestTimeout;
+      const serverOptions = factoryOptions as { connectionTimeout?: number };
+      const server = createServer(
+        { connectionsCheckingInterval: checkingIntervalMs(serverConfig) },
+        (request, response) => {
+          if (fastPath === undefined || !fastPath(request, response)) handler(request, response);
+        },
+      );
+      // What Fastify does to the servers it creates itself; our timeouts replace its others.
       server.setTimeout(serverOptions.connectionTimeout ?? 0);
+      limitServer(server, serverConfig, trusted);
       return server;
     },
     logger: {
@@ -76,6 +79,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       hotRouteLogger ??= logger.child({}, { level: 'warn' });
       return hotRouteLogger;
     },
+    // The client address (`request.ip`) comes from X-Forwarded-For only on a connection from
+    // a configured proxy; with none configured, from the socket alone.
+    trustProxy: trusted.entries.length === 0 ? false : [...trusted.entries],
     // A SHA-512 in hex is 128 characters, past Fastify's default of 100.
     routerOptions: { maxParamLength: 256 },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
@@ -103,6 +109,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       problem(404, 'ROUTE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`),
     ),
   );
+  // Before authentication: an address refused for failed authentications is refused first.
+  const limits = await registerLimits(app, {
+    rateLimits,
+    trusted,
+    bodyLimits: {
+      'POST /v1/events': glasshouse.config.stats.maxBatchBytes,
+      'POST /v1/verdicts/import': glasshouse.config.lookup.maxImportBytes,
+    },
+    unmetered: [`GET ${LOOKUP_ROUTE}`, 'POST /v1/lookup'],
+  });
   registerAuthentication(app, glasshouse.tokens, glasshouse.registry);
   const metrics = registerMetrics(app, glasshouse.sites);
   let closing = false;
@@ -139,6 +155,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     cachedRoleOf: (authorization) => glasshouse.tokens.authenticateCached(bearerToken(authorization))?.role,
     countAnswer: metrics.recorder('GET', LOOKUP_ROUTE, 200),
     isClosing: () => closing,
+    admits: limits.admits,
   });
   await app.register(verdictRoutes, { prefix: '/v1', verdicts: glasshouse.verdicts });
   await app.register(statsRoutes, {

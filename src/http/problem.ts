@@ -18,6 +18,7 @@ import type { SubjectErrorCode } from '../subjects/subject-errors.js';
 import type { CryptoErrorCode } from '../vault/crypto/index.js';
 import type { SampleZipErrorCode } from '../vault/sample-zip.js';
 import type { VaultErrorCode } from '../vault/vault-errors.js';
+import type { LimitErrorCode } from './limit-errors.js';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
@@ -40,6 +41,7 @@ type KnownCode =
   | ReportErrorCode
   | PrivacyErrorCode
   | RelocationErrorCode
+  | LimitErrorCode
   | 'VALIDATION_FAILED'
   | 'ROUTE_NOT_FOUND';
 
@@ -129,6 +131,8 @@ export const PROBLEM_STATUS = {
   PRIVACY_REQUEST_CLOSED: 409,
   EXPORT_NOT_AVAILABLE: 409,
   INVALID_PRIVACY_HISTORY: 400,
+  RATE_LIMITED: 429,
+  BODY_TOO_LARGE: 413,
 } as const satisfies Record<KnownCode, number>;
 
 export interface Problem {
@@ -149,6 +153,7 @@ const TITLES: Readonly<Record<number, string>> = {
   409: 'Conflict',
   413: 'Content Too Large',
   415: 'Unsupported Media Type',
+  429: 'Too Many Requests',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
 };
@@ -214,9 +219,9 @@ function toProblem(error: FastifyError | Error): Problem {
 /** Only the non-personal hints a caller needs to fix the request. */
 function safeDetails(details: Readonly<Record<string, unknown>> | undefined): Record<string, unknown> {
   if (details === undefined) return {};
-  const { field, value, limit, sites, country, region, invalidLines, errors } = details;
+  const { field, value, limit, sites, country, region, invalidLines, errors, retryAfter } = details;
   return Object.fromEntries(
-    Object.entries({ field, value, limit, sites, country, region, invalidLines, errors }).filter(
+    Object.entries({ field, value, limit, sites, country, region, invalidLines, errors, retryAfter }).filter(
       ([, v]) => v !== undefined,
     ),
   );
