@@ -1,4 +1,3 @@
-import { createServer } from 'node:http';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -22,7 +21,7 @@ import { registerLimits } from './limits.js';
 import { registerMetrics } from './metrics.js';
 import { handleError, problem, sendProblem } from './problem.js';
 import { ProblemSchema } from './schemas.js';
-import { checkingIntervalMs, limitServer } from './server-limits.js';
+import { createLimitedServer } from './server-limits.js';
 
 export interface AppOptions {
   readonly glasshouse: Glasshouse;
@@ -49,15 +48,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     serverFactory: (handler, factoryOptions) => {
       const serverOptions = factoryOptions as { connectionTimeout?: number };
-      const server = createServer(
-        { connectionsCheckingInterval: checkingIntervalMs(serverConfig) },
-        (request, response) => {
-          if (fastPath === undefined || !fastPath(request, response)) handler(request, response);
-        },
-      );
+      const server = createLimitedServer(serverConfig, trusted, (request, response) => {
+        if (fastPath === undefined || !fastPath(request, response)) handler(request, response);
+      });
       // What Fastify does to the servers it creates itself; our timeouts replace its others.
       server.setTimeout(serverOptions.connectionTimeout ?? 0);
-      limitServer(server, serverConfig, trusted);
       return server;
     },
     logger: {

@@ -1,4 +1,4 @@
-import type { IncomingMessage, Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { ServerConfig } from '../config/config.js';
@@ -24,8 +24,8 @@ export function checkingIntervalMs(limits: ServerLimits): number {
 }
 
 /**
- * Timeouts and caps that only the Node server can enforce, applied to the server the app
- * listens on (so they hold for the look-up fast path too, which answers before Fastify):
+ * Creates the HTTP server with the timeouts and caps that only the Node server can enforce,
+ * so they hold for the look-up fast path too, which answers before Fastify:
  * - headers must arrive within `headersTimeoutMs` and a whole request within
  *   `requestTimeoutMs` (Node answers 408 and closes); an idle keep-alive connection closes
  *   after `keepAliveTimeoutMs`; a connection that sends nothing is cut by the headers timeout;
@@ -35,12 +35,26 @@ export function checkingIntervalMs(limits: ServerLimits): number {
  * - one client address holds at most `maxConnectionsPerAddress` connections; further ones
  *   are closed at once. Trusted proxies carry many clients and are exempt.
  */
-export function limitServer(server: Server, limits: ServerLimits, trusted: TrustedProxies): void {
+export function createLimitedServer(
+  limits: ServerLimits,
+  trusted: TrustedProxies,
+  handler: (request: IncomingMessage, response: ServerResponse) => void,
+): Server {
+  const bodies = limits.minBodyBytesPerSecond > 0 ? new BodyRateWatch(limits) : undefined;
+  const server = createServer(
+    { connectionsCheckingInterval: checkingIntervalMs(limits) },
+    (request, response) => {
+      // Only requests that may carry a body are watched: a look-up (GET) costs one comparison.
+      if (bodies !== undefined && request.method !== 'GET' && request.method !== 'HEAD') bodies.add(request);
+      handler(request, response);
+    },
+  );
   server.headersTimeout = limits.headersTimeoutMs;
   server.requestTimeout = limits.requestTimeoutMs;
   server.keepAliveTimeout = limits.keepAliveTimeoutMs;
   if (limits.maxConnectionsPerAddress > 0) capConnections(server, limits.maxConnectionsPerAddress, trusted);
-  if (limits.minBodyBytesPerSecond > 0) watchBodyRates(server, limits);
+  bodies?.start(server);
+  return server;
 }
 
 function capConnections(server: Server, max: number, trusted: TrustedProxies): void {
@@ -69,31 +83,43 @@ interface Upload {
   readonly bytesBefore: number;
 }
 
-function watchBodyRates(server: Server, limits: ServerLimits): void {
-  const uploads = new Set<Upload>();
-  server.on('request', (request: IncomingMessage) => {
-    // Only requests that may carry a body; a look-up (GET) costs this one comparison.
-    if (request.method === 'GET' || request.method === 'HEAD' || request.complete) return;
+/** Bodies being received, checked against the minimum rate by one timer for them all. */
+class BodyRateWatch {
+  readonly #uploads = new Set<Upload>();
+  readonly #limits: ServerLimits;
+
+  constructor(limits: ServerLimits) {
+    this.#limits = limits;
+  }
+
+  add(request: IncomingMessage): void {
+    if (request.complete) return;
     // The socket's byte count, not a 'data' listener: the body stays unread for its route.
-    uploads.add({ request, started: performance.now(), bytesBefore: request.socket.bytesRead });
-  });
-  const timer = setInterval(() => {
+    this.#uploads.add({ request, started: performance.now(), bytesBefore: request.socket.bytesRead });
+  }
+
+  start(server: Server): void {
+    const timer = setInterval(() => this.#check(), checkingIntervalMs(this.#limits));
+    timer.unref();
+    server.once('close', () => clearInterval(timer));
+  }
+
+  #check(): void {
     const now = performance.now();
-    for (const upload of uploads) {
+    const { bodyGraceMs, minBodyBytesPerSecond } = this.#limits;
+    for (const upload of this.#uploads) {
       const { request } = upload;
       if (request.complete || request.destroyed) {
-        uploads.delete(upload);
+        this.#uploads.delete(upload);
         continue;
       }
       const elapsed = now - upload.started;
-      if (elapsed < limits.bodyGraceMs) continue;
+      if (elapsed < bodyGraceMs) continue;
       const received = request.socket.bytesRead - upload.bytesBefore;
-      if (received < (limits.minBodyBytesPerSecond * elapsed) / 1000) {
-        uploads.delete(upload);
+      if (received < (minBodyBytesPerSecond * elapsed) / 1000) {
+        this.#uploads.delete(upload);
         request.socket.destroy();
       }
     }
-  }, checkingIntervalMs(limits));
-  timer.unref();
-  server.once('close', () => clearInterval(timer));
+  }
 }
