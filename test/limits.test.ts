@@ -178,6 +178,22 @@ describe('failed authentications per client address', () => {
       expect((await from('192.0.2.2', wrong())).statusCode).toBe(401);
     });
 
+    it('counts wrong installation secrets alike', async () => {
+      const { app } = await harness({ rateLimits: FAILED_AUTH });
+      const installation = await registerInstallation(app, await h!.token('product'), 'CH');
+      const guess = () =>
+        app.inject({
+          method: 'POST',
+          url: '/v1/privacy-requests',
+          headers: { authorization: `Installation ${installation.id}:${randomBytes(16).toString('hex')}` },
+          payload: { type: 'inventory' },
+          remoteAddress: '192.0.2.1',
+        });
+      const statuses: number[] = [];
+      for (let i = 0; i < 6; i++) statuses.push((await guess()).statusCode);
+      expect(statuses).toEqual([401, 401, 401, 401, 401, 429]);
+    });
+
     it('refuses the look-up fast path to that address too', async () => {
       const { app } = await harness({ rateLimits: FAILED_AUTH });
       const product = bearer(await h!.token('product'));
