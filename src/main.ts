@@ -4,7 +4,13 @@ import type { AuthTables } from './auth/auth-tables.js';
 import { authMigrations } from './auth/auth-tables.js';
 import { TokenService } from './auth/token-service.js';
 import type { Config } from './config/config.js';
-import { CONTROL_NODE, controlDirectory, keysDirectory, readMasterKey } from './config/data-dir.js';
+import {
+  CONTROL_NODE,
+  controlDirectory,
+  keysDirectory,
+  readMasterKey,
+  restrictNewFiles,
+} from './config/data-dir.js';
 import { nodeSigner, openNodeLog } from './ledger/open-node-log.js';
 import type { TransparencyLog } from './ledger/transparency-log.js';
 import { packageSignerFromPem } from './legal/disclosure-package.js';
@@ -87,6 +93,7 @@ export interface OpenOptions {
  * const app = await openGlasshouse(loadConfig({ dataDir }));
  */
 export async function openGlasshouse(config: Config, options: OpenOptions = {}): Promise<Glasshouse> {
+  restrictNewFiles();
   const now = options.now ?? (() => new Date());
   const control = await openSqliteMetadataStore<ControlTables>({
     file: join(controlDirectory(config.dataDir), 'control.db'),

@@ -195,9 +195,12 @@ describe('the single look-up fast path', () => {
     expect((await count()) - before).toBe(25);
   });
 
-  it('keeps the timeouts Fastify gives the servers it creates', () => {
+  it('gives its server the configured timeouts', () => {
     const server = h.app.server;
-    expect(server.keepAliveTimeout).toBe(72_000);
+    const configured = h.glasshouse.config.server;
+    expect(server.keepAliveTimeout).toBe(configured.keepAliveTimeoutMs);
+    expect(server.headersTimeout).toBe(configured.headersTimeoutMs);
+    expect(server.requestTimeout).toBe(configured.requestTimeoutMs);
     expect(server.timeout).toBe(0);
   });
 });

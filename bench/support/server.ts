@@ -39,15 +39,24 @@ export interface DataDirSettings {
   readonly maxSampleBytes?: number;
 }
 
-/** `glasshouse init` on a new directory, then the settings patched into its config.yaml. */
+/**
+ * `glasshouse init` on a new directory, then the settings patched into its config.yaml. A
+ * benchmark is one client on one address doing a fleet's work: the rate limits are off, the
+ * connection cap and the largest verdict feed raised.
+ */
 export async function initDataDir(dataDir: string, settings: DataDirSettings = {}): Promise<void> {
   await glasshouseCli(['init', '--data', dataDir, '--json']);
+  const file = join(dataDir, 'config.yaml');
+  const document = parseDocument(readFileSync(file, 'utf8'));
   if (settings.maxSampleBytes !== undefined) {
-    const file = join(dataDir, 'config.yaml');
-    const document = parseDocument(readFileSync(file, 'utf8'));
     document.setIn(['limits', 'maxSampleBytes'], settings.maxSampleBytes);
-    writeFileSync(file, document.toString());
   }
+  for (const limit of ['perAddress', 'perToken', 'failedAuthPerAddress', 'registrationsPerAddress']) {
+    document.setIn(['rateLimits', limit, 'max'], 0);
+  }
+  document.setIn(['server', 'maxConnectionsPerAddress'], 0);
+  document.setIn(['lookup', 'maxImportBytes'], 64 * 1024 ** 3);
+  writeFileSync(file, document.toString());
 }
 
 export interface CreatedToken {

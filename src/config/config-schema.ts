@@ -29,6 +29,15 @@ export const PolicyVersionSchema = Type.Object(
   { additionalProperties: false },
 );
 
+/** At most `max` requests in `windowMs`; `max: 0` turns the limit off. */
+export const RateLimitSchema = Type.Object(
+  {
+    max: Type.Integer({ minimum: 0, maximum: 1_000_000_000 }),
+    windowMs: Type.Integer({ minimum: 1000, maximum: 2_592_000_000 }),
+  },
+  { additionalProperties: false },
+);
+
 /** The YAML configuration file, as written by `glasshouse init` and edited by operators. */
 export const ConfigFileSchema = Type.Object(
   {
@@ -38,6 +47,15 @@ export const ConfigFileSchema = Type.Object(
         {
           host: Type.Optional(Type.String({ minLength: 1 })),
           port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
+          trustProxy: Type.Optional(
+            Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 256 }),
+          ),
+          maxConnectionsPerAddress: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000 })),
+          headersTimeoutMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 3_600_000 })),
+          requestTimeoutMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 86_400_000 })),
+          keepAliveTimeoutMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 3_600_000 })),
+          minBodyBytesPerSecond: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_073_741_824 })),
+          bodyGraceMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 3_600_000 })),
         },
         { additionalProperties: false },
       ),
@@ -54,9 +72,24 @@ export const ConfigFileSchema = Type.Object(
         { additionalProperties: false },
       ),
     ),
+    rateLimits: Type.Optional(
+      Type.Object(
+        {
+          perAddress: Type.Optional(RateLimitSchema),
+          perToken: Type.Optional(RateLimitSchema),
+          failedAuthPerAddress: Type.Optional(RateLimitSchema),
+          registrationsPerAddress: Type.Optional(RateLimitSchema),
+          registrationsPerToken: Type.Optional(RateLimitSchema),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     lookup: Type.Optional(
       Type.Object(
-        { maxBatch: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })) },
+        {
+          maxBatch: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
+          maxImportBytes: Type.Optional(Type.Integer({ minimum: 1024, maximum: 1_099_511_627_776 })),
+        },
         { additionalProperties: false },
       ),
     ),

@@ -11,13 +11,15 @@ export interface Config {
   readonly deployment: string;
   readonly dataDir: string;
   readonly configFile: string;
-  readonly server: { readonly host: string; readonly port: number };
+  readonly server: ServerConfig;
+  /** Request rates and quotas against abuse (see src/http/limits.ts). */
+  readonly rateLimits: RateLimitsConfig;
   readonly limits: { readonly maxSampleBytes: number };
   readonly log: { readonly level: string };
   /** The transparency log of every node. */
   readonly ledger: { readonly checkpointIntervalMs: number };
-  /** Hash reputation: the most hashes one batch look-up may ask about. */
-  readonly lookup: { readonly maxBatch: number };
+  /** Hash reputation: the most hashes one batch look-up may ask about, the largest feed import. */
+  readonly lookup: { readonly maxBatch: number; readonly maxImportBytes: number };
   /** The statistics buffer: telemetry ingestion and aggregates (see src/stats). */
   readonly stats: StatsConfig;
   /** The privacy desk; `crashAfterStep` exists for the crash test only. */
@@ -25,6 +27,46 @@ export interface Config {
   readonly sites: readonly SiteConfig[];
   readonly regions: ReadonlyMap<string, readonly string[]>;
   readonly policy: readonly PolicyVersionInput[];
+}
+
+export interface ServerConfig {
+  readonly host: string;
+  readonly port: number;
+  /**
+   * Addresses or CIDRs of the load balancers in front of the server: only a connection from
+   * one of them has its `X-Forwarded-For` believed. Empty: the client address is the peer's.
+   */
+  readonly trustProxy: readonly string[];
+  /** Open connections one client address may hold (0: no cap); trusted proxies are exempt. */
+  readonly maxConnectionsPerAddress: number;
+  /** Time to receive a request's headers. */
+  readonly headersTimeoutMs: number;
+  /** Time to receive a whole request, headers and body. */
+  readonly requestTimeoutMs: number;
+  /** How long an idle keep-alive connection stays open. */
+  readonly keepAliveTimeoutMs: number;
+  /** A body must arrive at this average rate once `bodyGraceMs` have passed (0: no minimum). */
+  readonly minBodyBytesPerSecond: number;
+  readonly bodyGraceMs: number;
+}
+
+/** At most `max` requests in `windowMs`; `max: 0` turns the limit off. */
+export interface RateLimit {
+  readonly max: number;
+  readonly windowMs: number;
+}
+
+export interface RateLimitsConfig {
+  /** Every request from one client address, look-ups excepted. */
+  readonly perAddress: RateLimit;
+  /** Every request with one bearer token, look-ups excepted. */
+  readonly perToken: RateLimit;
+  /** Failed authentications (401) from one client address; past it, the address gets 429. */
+  readonly failedAuthPerAddress: RateLimit;
+  /** Installations registered from one client address. */
+  readonly registrationsPerAddress: RateLimit;
+  /** Installations registered with one token: a product token ships in every installed product. */
+  readonly registrationsPerToken: RateLimit;
 }
 
 export interface StatsConfig {
@@ -58,6 +100,23 @@ export const DEFAULTS = {
     memoryLimitMb: 512,
   },
   lookupMaxBatch: 10_000,
+  lookupMaxImportBytes: 1024 * 1024 * 1024,
+  server: {
+    trustProxy: [] as readonly string[],
+    maxConnectionsPerAddress: 64,
+    headersTimeoutMs: 20_000,
+    requestTimeoutMs: 300_000,
+    keepAliveTimeoutMs: 72_000,
+    minBodyBytesPerSecond: 1024,
+    bodyGraceMs: 10_000,
+  },
+  rateLimits: {
+    perAddress: { max: 6_000, windowMs: 60_000 },
+    perToken: { max: 60_000, windowMs: 60_000 },
+    failedAuthPerAddress: { max: 20, windowMs: 300_000 },
+    registrationsPerAddress: { max: 100, windowMs: 3_600_000 },
+    registrationsPerToken: { max: 0, windowMs: 86_400_000 },
+  },
 } as const;
 
 export type { PolicyVersionInput, SiteAssignment };

@@ -1,6 +1,7 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { isMainThread } from 'node:worker_threads';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError } from './config-errors.js';
 
@@ -15,6 +16,17 @@ export function keysDirectory(dataDir: string): string {
 
 export function controlDirectory(dataDir: string): string {
   return join(dataDir, 'control');
+}
+
+/**
+ * Makes every file and directory this process creates from now on owner-only (0600, 0700),
+ * whoever creates it: our stores pass modes themselves, but SQLite and DuckDB (databases,
+ * write-ahead logs, temporary files) create theirs with 0644 less the umask. The umask is
+ * process-wide and only the main thread may set it; workers create no files in the data
+ * directory.
+ */
+export function restrictNewFiles(): void {
+  if (isMainThread) process.umask(0o077);
 }
 
 export interface InitResult {
@@ -32,6 +44,7 @@ export interface InitResult {
  * initDataDir({ dataDir: './glasshouse-data', configFile: './glasshouse-data/config.yaml' });
  */
 export function initDataDir(paths: { dataDir: string; configFile: string }): InitResult {
+  restrictNewFiles();
   const created = !existsSync(paths.configFile);
   mkdirSync(paths.dataDir, { recursive: true, mode: 0o700 });
   chmodSync(paths.dataDir, 0o700);

@@ -41,7 +41,20 @@ describe('loadConfig', () => {
       ]);
       expect(config.policy).toHaveLength(5);
       expect(config.limits.maxSampleBytes).toBe(256 * 1024 * 1024);
-      expect(config.server).toEqual({ host: '127.0.0.1', port: 8080 });
+      expect(config.server).toEqual({
+        host: '127.0.0.1',
+        port: 8080,
+        trustProxy: [],
+        maxConnectionsPerAddress: 64,
+        headersTimeoutMs: 20_000,
+        requestTimeoutMs: 300_000,
+        keepAliveTimeoutMs: 72_000,
+        minBodyBytesPerSecond: 1024,
+        bodyGraceMs: 10_000,
+      });
+      expect(config.rateLimits.failedAuthPerAddress).toEqual({ max: 20, windowMs: 300_000 });
+      expect(config.rateLimits.registrationsPerToken.max).toBe(0);
+      expect(config.lookup.maxImportBytes).toBe(1024 ** 3);
       expect(Object.isFrozen(config)).toBe(true);
       expect(Object.isFrozen(config.server)).toBe(true);
     });
@@ -63,6 +76,13 @@ describe('loadConfig', () => {
         /sites\.zurich\.jurisdiction: "XX" is not an ISO 3166-1/,
       ],
       [example.replace('port: 8080', 'port: 99999'), /server\.port/],
+      [
+        example.replace('trustProxy: []', 'trustProxy: [10.0.0.0/8, proxy.example]'),
+        /server\.trustProxy\[1\]/,
+      ],
+      [example.replace('trustProxy: []', 'trustProxy: [10.0.0.0/33]'), /server\.trustProxy\[0\]/],
+      [example.replace('perAddress: { max: 6000', 'perAddress: { max: -1'), /rateLimits\.perAddress\.max/],
+      [example.replace('headersTimeoutMs: 20000', 'headersTimeoutMs: 400000'), /server\.headersTimeoutMs/],
       [example.replace('deployment:', 'deployment_name:'), /must not have additional properties|deployment/],
       [example.replace(/default: moscow/, 'default: geneva'), /policy\[0\]\.default/],
       [example.replace('maxSampleBytes: 268435456', 'maxSampleBytes: -1'), /limits\.maxSampleBytes/],

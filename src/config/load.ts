@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { Value } from 'typebox/value';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
@@ -45,11 +46,23 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     server: {
       host: overrides.host ?? env.GLASSHOUSE_HOST ?? file.server?.host ?? DEFAULTS.host,
       port: overrides.port ?? envPort ?? file.server?.port ?? DEFAULTS.port,
+      trustProxy: file.server?.trustProxy ?? DEFAULTS.server.trustProxy,
+      maxConnectionsPerAddress:
+        file.server?.maxConnectionsPerAddress ?? DEFAULTS.server.maxConnectionsPerAddress,
+      headersTimeoutMs: file.server?.headersTimeoutMs ?? DEFAULTS.server.headersTimeoutMs,
+      requestTimeoutMs: file.server?.requestTimeoutMs ?? DEFAULTS.server.requestTimeoutMs,
+      keepAliveTimeoutMs: file.server?.keepAliveTimeoutMs ?? DEFAULTS.server.keepAliveTimeoutMs,
+      minBodyBytesPerSecond: file.server?.minBodyBytesPerSecond ?? DEFAULTS.server.minBodyBytesPerSecond,
+      bodyGraceMs: file.server?.bodyGraceMs ?? DEFAULTS.server.bodyGraceMs,
     },
+    rateLimits: { ...DEFAULTS.rateLimits, ...file.rateLimits },
     limits: { maxSampleBytes: file.limits?.maxSampleBytes ?? DEFAULTS.maxSampleBytes },
     log: { level: overrides.logLevel ?? env.GLASSHOUSE_LOG_LEVEL ?? DEFAULTS.logLevel },
     ledger: { checkpointIntervalMs: file.ledger?.checkpointIntervalMs ?? DEFAULTS.checkpointIntervalMs },
-    lookup: { maxBatch: file.lookup?.maxBatch ?? DEFAULTS.lookupMaxBatch },
+    lookup: {
+      maxBatch: file.lookup?.maxBatch ?? DEFAULTS.lookupMaxBatch,
+      maxImportBytes: file.lookup?.maxImportBytes ?? DEFAULTS.lookupMaxImportBytes,
+    },
     stats: { ...DEFAULTS.stats, ...file.stats },
     privacy: { ...file.privacy },
     sites: Object.entries(file.sites).map(([name, site]) => ({
@@ -110,6 +123,13 @@ function checkSemantics(config: Config): void {
       );
     }
   }
+  for (const [i, entry] of config.server.trustProxy.entries()) {
+    if (!isAddressOrCidr(entry))
+      fail(where, `server.trustProxy[${i}]`, `"${entry}" is not an IP address or CIDR`);
+  }
+  if (config.server.headersTimeoutMs > config.server.requestTimeoutMs) {
+    fail(where, 'server.headersTimeoutMs', 'must not be longer than server.requestTimeoutMs');
+  }
   const ctx = { sites: new Set(config.sites.map((s) => s.name)), regions: config.regions };
   rethrowAt(where, 'regions', () => validateRegions(Object.fromEntries(config.regions)));
   let previous: ReturnType<typeof validatePolicyVersion> | undefined;
@@ -121,6 +141,15 @@ function checkSemantics(config: Config): void {
       validatePolicyVersion(version, ctx, previous === undefined ? { now } : { now, previous }),
     );
   });
+}
+
+function isAddressOrCidr(entry: string): boolean {
+  const [address, bits, ...rest] = entry.split('/');
+  const version = isIP(address ?? '');
+  if (version === 0 || rest.length > 0) return false;
+  if (bits === undefined) return true;
+  const prefix = Number(bits);
+  return /^\d{1,3}$/.test(bits) && prefix <= (version === 4 ? 32 : 128);
 }
 
 function rethrowAt<T>(source: string, key: string, check: () => T): T {

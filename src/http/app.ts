@@ -1,4 +1,3 @@
-import { createServer } from 'node:http';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -17,11 +16,14 @@ import { policyRoutes } from '../residency/policy-routes.js';
 import { statsRoutes } from '../stats/stats-routes.js';
 import { sampleRoutes } from '../vault/sample-routes.js';
 import { bearerToken, registerAuthentication } from './authenticate.js';
+import { TrustedProxies } from './client-address.js';
 import { answerClientError, answerFrameworkError } from './client-errors.js';
 import { registerInputChecks } from './input-checks.js';
+import { registerLimits } from './limits.js';
 import { registerMetrics } from './metrics.js';
 import { handleError, problem, sendProblem } from './problem.js';
 import { ProblemSchema } from './schemas.js';
+import { createLimitedServer } from './server-limits.js';
 import { buildStrictBodyValidator } from './validation.js';
 
 export interface AppOptions {
@@ -41,22 +43,18 @@ export interface AppOptions {
  */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { glasshouse } = options;
+  const { server: serverConfig, rateLimits } = glasshouse.config;
+  const trusted = new TrustedProxies(serverConfig.trustProxy);
   let hotRouteLogger: FastifyBaseLogger | undefined;
   // Set once the routes exist; `inject` (tests) never reaches it, only a listening server.
   let fastPath: FastPath | undefined;
   const app = Fastify({
     serverFactory: (handler, factoryOptions) => {
-      const serverOptions = factoryOptions as {
-        keepAliveTimeout?: number;
-        requestTimeout?: number;
-        connectionTimeout?: number;
-      };
-      const server = createServer((request, response) => {
+      const serverOptions = factoryOptions as { connectionTimeout?: number };
+      const server = createLimitedServer(serverConfig, trusted, (request, response) => {
         if (fastPath === undefined || !fastPath(request, response)) handler(request, response);
       });
-      // What Fastify does to the servers it creates itself.
-      server.keepAliveTimeout = serverOptions.keepAliveTimeout ?? server.keepAliveTimeout;
-      server.requestTimeout = serverOptions.requestTimeout ?? server.requestTimeout;
+      // What Fastify does to the servers it creates itself; our timeouts replace its others.
       server.setTimeout(serverOptions.connectionTimeout ?? 0);
       return server;
     },
@@ -79,6 +77,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       hotRouteLogger ??= logger.child({}, { level: 'warn' });
       return hotRouteLogger;
     },
+    // The client address (`request.ip`) comes from X-Forwarded-For only on a connection from
+    // a configured proxy; with none configured, from the socket alone.
+    trustProxy: trusted.entries.length === 0 ? false : [...trusted.entries],
     // A SHA-512 in hex is 128 characters, past Fastify's default of 100.
     routerOptions: { maxParamLength: 256 },
     // Input validation and error shaping (see validation.ts, client-errors.ts).
@@ -110,6 +111,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       problem(404, 'ROUTE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`),
     ),
   );
+  // Before authentication: an address refused for failed authentications is refused first.
+  const limits = await registerLimits(app, {
+    rateLimits,
+    trusted,
+    bodyLimits: {
+      'POST /v1/events': glasshouse.config.stats.maxBatchBytes,
+      'POST /v1/verdicts/import': glasshouse.config.lookup.maxImportBytes,
+    },
+    unmetered: [`GET ${LOOKUP_ROUTE}`, 'POST /v1/lookup'],
+  });
   registerAuthentication(app, glasshouse.tokens, {
     installations: glasshouse.registry,
     sites: [...glasshouse.sites.keys()],
@@ -149,6 +160,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     cachedRoleOf: (authorization) => glasshouse.tokens.authenticateCached(bearerToken(authorization))?.role,
     countAnswer: metrics.recorder('GET', LOOKUP_ROUTE, 200),
     isClosing: () => closing,
+    admits: limits.admits,
   });
   await app.register(verdictRoutes, { prefix: '/v1', verdicts: glasshouse.verdicts });
   await app.register(statsRoutes, {

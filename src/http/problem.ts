@@ -19,6 +19,7 @@ import type { CryptoErrorCode } from '../vault/crypto/index.js';
 import type { SampleZipErrorCode } from '../vault/sample-zip.js';
 import type { VaultErrorCode } from '../vault/vault-errors.js';
 import type { HttpErrorCode } from './http-errors.js';
+import type { LimitErrorCode } from './limit-errors.js';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
@@ -42,6 +43,7 @@ type KnownCode =
   | PrivacyErrorCode
   | RelocationErrorCode
   | HttpErrorCode
+  | LimitErrorCode
   | 'VALIDATION_FAILED'
   | 'ROUTE_NOT_FOUND';
 
@@ -141,6 +143,8 @@ export const PROBLEM_STATUS = {
   BODY_TOO_DEEP: 400,
   MISSING_BODY: 400,
   SITE_NOT_RUNNING: 503,
+  RATE_LIMITED: 429,
+  BODY_TOO_LARGE: 413,
 } as const satisfies Record<KnownCode, number>;
 
 export interface Problem {
@@ -162,6 +166,7 @@ const TITLES: Readonly<Record<number, string>> = {
   409: 'Conflict',
   413: 'Content Too Large',
   415: 'Unsupported Media Type',
+  429: 'Too Many Requests',
   431: 'Request Header Fields Too Large',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
@@ -230,9 +235,9 @@ function toProblem(error: FastifyError | Error): Problem {
 /** Only the non-personal hints a caller needs to fix the request. */
 function safeDetails(details: Readonly<Record<string, unknown>> | undefined): Record<string, unknown> {
   if (details === undefined) return {};
-  const { field, value, limit, sites, country, region, invalidLines, errors } = details;
+  const { field, value, limit, sites, country, region, invalidLines, errors, retryAfter } = details;
   return Object.fromEntries(
-    Object.entries({ field, value, limit, sites, country, region, invalidLines, errors }).filter(
+    Object.entries({ field, value, limit, sites, country, region, invalidLines, errors, retryAfter }).filter(
       ([, v]) => v !== undefined,
     ),
   );

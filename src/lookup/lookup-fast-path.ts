@@ -16,6 +16,8 @@ export interface LookupFastPathOptions {
   readonly countAnswer: (seconds: number) => void;
   /** True once the server is closing: Fastify then answers (503 with `Connection: close`). */
   readonly isClosing: () => boolean;
+  /** False for a client the limits refuse (failed authentications): Fastify then answers 429. */
+  readonly admits: (request: IncomingMessage) => boolean;
 }
 
 /**
@@ -40,20 +42,21 @@ const JSON_TYPE = 'application/json; charset=utf-8';
  * a well-formed hash from a product whose token is already known. Fastify's routing, hooks,
  * request and reply objects cost more than the look-up itself (about a third of a request
  * on this machine). Everything else — an unknown, revoked or forbidden token, a malformed
- * hash, a query string, a percent-encoded path, HEAD, a server shutting down — returns false
+ * hash, a query string, a percent-encoded path, HEAD, a server shutting down, a client address
+ * refused for failed authentications — returns false
  * and goes through the Fastify route, which stays the documented one and answers the same
  * bytes (test/lookup-fast-path.test.ts compares them). The answer is counted in the same
  * request metrics; its latency is taken until the answer is handed to the socket.
  */
 export function lookupFastPath(options: LookupFastPathOptions): FastPath {
-  const { index, roles, cachedRoleOf, countAnswer, isClosing } = options;
+  const { index, roles, cachedRoleOf, countAnswer, isClosing, admits } = options;
   return (request, response) => {
     if (request.method !== 'GET') return false;
     const url = request.url;
     if (url === undefined || !url.startsWith(PREFIX)) return false;
     const started = performance.now();
     const role = cachedRoleOf(authorizationOf(request.rawHeaders));
-    if (role === undefined || !roles.includes(role) || isClosing()) return false;
+    if (role === undefined || !roles.includes(role) || isClosing() || !admits(request)) return false;
     // Not hex, or not 32, 40 or 64 digits (a '?', '%' or '/' included): Fastify's problem.
     const answer = index().lookupJson(url.slice(PREFIX.length));
     if (answer === undefined) return false;

@@ -203,7 +203,12 @@ async function readCsv(source: AsyncIterable<Buffer>, state: FeedState): Promise
     },
   });
   const input = Readable.from(source);
-  input.on('error', (error) => parser.destroy(error));
+  // A failing body (cut off, or over its limit) fails the import; it is no bad line.
+  let inputError: Error | undefined;
+  input.on('error', (error) => {
+    inputError = error;
+    parser.destroy(error);
+  });
   input.pipe(parser);
   try {
     for await (const item of parser as AsyncIterable<{
@@ -218,6 +223,7 @@ async function readCsv(source: AsyncIterable<Buffer>, state: FeedState): Promise
       await state.record(item.info.lines, item.record);
     }
   } catch (error) {
+    if (inputError !== undefined) throw inputError;
     const lines = (error as { lines?: unknown }).lines;
     state.bad(typeof lines === 'number' ? lines : 0, (error as Error).message);
   } finally {

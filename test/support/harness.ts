@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Role } from '../../src/auth/roles.js';
-import type { StatsConfig } from '../../src/config/config.js';
+import type { Config, RateLimitsConfig, ServerConfig, StatsConfig } from '../../src/config/config.js';
 import { initDataDir } from '../../src/config/data-dir.js';
 import { loadConfig, resolvePaths } from '../../src/config/load.js';
 import { buildApp } from '../../src/http/app.js';
@@ -23,15 +23,34 @@ export interface Harness {
  * driven through `app.inject`. `now` pins the clock where a test needs it.
  */
 export async function startHarness(
-  options: { now?: () => Date; maxSampleBytes?: number; stats?: Partial<StatsConfig> } = {},
+  options: {
+    now?: () => Date;
+    maxSampleBytes?: number;
+    stats?: Partial<StatsConfig>;
+    server?: Partial<ServerConfig>;
+    /** Each off unless given: every test's requests come from one address, 127.0.0.1. */
+    rateLimits?: Partial<RateLimitsConfig>;
+    lookup?: Partial<Config['lookup']>;
+  } = {},
 ): Promise<Harness> {
   const dataDir = mkdtempSync(join(tmpdir(), 'glasshouse-test-'));
   initDataDir(resolvePaths({ dataDir }));
   const loaded = loadConfig({ dataDir, logLevel: 'silent' });
-  const config = {
+  const off = { max: 0, windowMs: 60_000 };
+  const config: Config = {
     ...loaded,
     ...(options.maxSampleBytes === undefined ? {} : { limits: { maxSampleBytes: options.maxSampleBytes } }),
     ...(options.stats === undefined ? {} : { stats: { ...loaded.stats, ...options.stats } }),
+    server: { ...loaded.server, ...options.server },
+    rateLimits: {
+      perAddress: off,
+      perToken: off,
+      failedAuthPerAddress: off,
+      registrationsPerAddress: off,
+      registrationsPerToken: off,
+      ...options.rateLimits,
+    },
+    lookup: { ...loaded.lookup, ...options.lookup },
   };
   const glasshouse = await openGlasshouse(config, {
     publish: true,

@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { open, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
@@ -85,6 +85,10 @@ export class DuckDbStatsStore implements StatsStore {
     // A rewrite a crash interrupted (see compact): the database it would have replaced is intact.
     rmSync(rewriteFile(options.directory), { force: true });
     rmSync(`${rewriteFile(options.directory)}.wal`, { force: true });
+    // Databases that an older version left readable by others (0644) become owner-only.
+    for (const entry of readdirSync(options.directory, { withFileTypes: true })) {
+      if (entry.isFile()) chmodSync(join(options.directory, entry.name), 0o600);
+    }
     return new DuckDbStatsStore(await openDatabase(options), options);
   }
 
