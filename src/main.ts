@@ -208,15 +208,17 @@ export async function openGlasshouse(config: Config, options: OpenOptions = {}):
     canRun: options.publish === true,
     onBackgroundError: (error, context) => options.onBackgroundError?.(error, context),
   });
+  const tokens = new TokenService({
+    externalVersion: () => control.externalVersion(),
+    db: tablesOf<AuthTables>(control.db),
+    knownSites: context.sites,
+    audit: controlAudit,
+    now,
+    onBackgroundError: (error) => options.onBackgroundError?.(error, "recording a token's last use"),
+  });
   return {
     config,
-    tokens: new TokenService({
-      externalVersion: () => control.externalVersion(),
-      db: tablesOf<AuthTables>(control.db),
-      knownSites: context.sites,
-      audit: controlAudit,
-      now,
-    }),
+    tokens,
     policy,
     registry,
     samples: new SampleRouter({ registry, sites: siteClients, gate }),
@@ -253,6 +255,7 @@ export async function openGlasshouse(config: Config, options: OpenOptions = {}):
       verdicts.close();
       await verdictStore.close();
       for (const site of sites.values()) await site.close();
+      await tokens.close();
       await controlAudit.close();
       await control.close();
     },

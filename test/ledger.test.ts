@@ -364,7 +364,17 @@ describe('glasshouse ledger verify', () => {
       const file = join(work, 'older-control-checkpoint');
       writeFileSync(file, older);
       // More entries on the control log: a token created and revoked by the CLI.
-      const created = await runCliAsync(['token', 'create', '--role', 'legal', '--json', '--data', dataDir]);
+      const created = await runCliAsync([
+        'token',
+        'create',
+        '--role',
+        'legal',
+        '--person',
+        'Ledger Officer',
+        '--json',
+        '--data',
+        dataDir,
+      ]);
       expect(created.status, created.stderr).toBe(0);
       const { id } = JSON.parse(created.stdout) as { id: string };
       const revoked = await runCliAsync(['token', 'revoke', id, '--data', dataDir]);

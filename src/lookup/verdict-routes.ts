@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { actorOf } from '../auth/roles.js';
 import { principalOf } from '../http/authenticate.js';
 import { errorResponses } from '../http/schemas.js';
 import { LookupError } from './lookup-errors.js';
@@ -59,10 +60,7 @@ export const verdictRoutes: FastifyPluginAsyncTypebox<{ verdicts: VerdictService
     },
     async (request) => {
       const principal = principalOf(request);
-      const set = await verdicts.set(request.params.hash, request.body, {
-        role: principal.role,
-        token: principal.tokenId,
-      });
+      const set = await verdicts.set(request.params.hash, request.body, actorOf(principal));
       return { ...set, hashes: [...set.hashes] };
     },
   );
@@ -104,7 +102,7 @@ export const verdictRoutes: FastifyPluginAsyncTypebox<{ verdicts: VerdictService
       const result = await verdicts.import(
         request.body as Readable,
         { format, skipBad: request.query.skipBad === true, source: request.query.source },
-        { role: principal.role, token: principal.tokenId },
+        actorOf(principal),
       );
       return { ...result, badLines: [...result.badLines] };
     },

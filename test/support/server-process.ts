@@ -1,4 +1,5 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 import { promisify } from 'node:util';
 import type { Role } from '../../src/auth/roles.js';
@@ -60,9 +61,11 @@ export async function killAllServers(): Promise<void> {
  * const analyst = await createToken(dataDir, 'analyst');
  */
 export async function createToken(dataDir: string, role: Role): Promise<string> {
+  // Officers' tokens name a person; each token here is a person of its own.
+  const person = role === 'product' ? [] : ['--person', `${role} officer ${randomUUID()}`];
   const { stdout } = await promisify(execFile)(
     process.execPath,
-    [...CLI, 'token', 'create', '--role', role, '--data', dataDir, '--json'],
+    [...CLI, 'token', 'create', '--role', role, ...person, '--data', dataDir, '--json'],
     { cwd: REPO_ROOT, env: hermeticEnv(), timeout: 30_000 },
   );
   const created = JSON.parse(stdout) as { token?: unknown; role?: unknown };
