@@ -77,6 +77,12 @@ export interface OpenOptions {
   readonly publish?: boolean;
   /** Where failures of background work (log publication) are reported. */
   readonly onBackgroundError?: (error: unknown, context: string) => void;
+  /**
+   * Called after each step of the privacy job. A fault-injection seam for the crash test's
+   * launcher (test/support/crashing-server.ts): no configuration key reaches it, so no
+   * deployment can set it.
+   */
+  readonly afterPrivacyStep?: (stepsDone: number) => void;
 }
 
 /**
@@ -170,7 +176,6 @@ export async function openGlasshouse(config: Config, options: OpenOptions = {}):
     },
     now,
   });
-  const crashAfterStep = config.privacy.crashAfterStep;
   const privacyWorker = new PrivacyWorker({
     db: tablesOf<PrivacyTables>(control.db),
     registry,
@@ -181,13 +186,7 @@ export async function openGlasshouse(config: Config, options: OpenOptions = {}):
     retentionDays: config.stats.retentionDays,
     now,
     onError: (error, request) => options.onBackgroundError?.(error, `answering privacy request ${request}`),
-    ...(crashAfterStep === undefined
-      ? {}
-      : {
-          afterStep: (done: number) => {
-            if (done >= crashAfterStep) process.kill(process.pid, 'SIGKILL');
-          },
-        }),
+    ...(options.afterPrivacyStep === undefined ? {} : { afterStep: options.afterPrivacyStep }),
   });
   const privacy = new PrivacyDesk({
     db: tablesOf<PrivacyTables>(control.db),

@@ -20,8 +20,6 @@ export interface Config {
   readonly lookup: { readonly maxBatch: number };
   /** The statistics buffer: telemetry ingestion and aggregates (see src/stats). */
   readonly stats: StatsConfig;
-  /** The privacy desk; `crashAfterStep` exists for the crash test only. */
-  readonly privacy: { readonly crashAfterStep?: number };
   readonly sites: readonly SiteConfig[];
   readonly regions: ReadonlyMap<string, readonly string[]>;
   readonly policy: readonly PolicyVersionInput[];

@@ -51,7 +51,6 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     ledger: { checkpointIntervalMs: file.ledger?.checkpointIntervalMs ?? DEFAULTS.checkpointIntervalMs },
     lookup: { maxBatch: file.lookup?.maxBatch ?? DEFAULTS.lookupMaxBatch },
     stats: { ...DEFAULTS.stats, ...file.stats },
-    privacy: { ...file.privacy },
     sites: Object.entries(file.sites).map(([name, site]) => ({
       name,
       jurisdiction: site.jurisdiction,

@@ -6,6 +6,8 @@ import type { Role } from '../../src/auth/roles.js';
 import { REPO_ROOT } from './cli.js';
 
 const CLI = ['--import', 'tsx', 'src/cli/index.ts'] as const;
+/** `glasshouse up` with a fault injected by the test (see crashing-server.ts). */
+const CRASHING_SERVER = ['--import', 'tsx', 'test/support/crashing-server.ts'] as const;
 const READY_TIMEOUT_MS = 30_000;
 const OUTPUT_KEPT = 16_384;
 
@@ -14,6 +16,11 @@ const running = new Set<ChildProcess>();
 process.once('exit', () => {
   for (const child of running) child.kill('SIGKILL');
 });
+
+export interface ServerOptions {
+  /** The server kills itself (SIGKILL) once the privacy job has done this many steps. */
+  readonly crashAfterPrivacyStep?: number;
+}
 
 export interface ServerProcess {
   readonly pid: number;
@@ -36,12 +43,17 @@ export interface ServerProcess {
 export async function startServer(
   dataDir: string,
   extraArgs: readonly string[] = [],
+  options: ServerOptions = {},
 ): Promise<ServerProcess> {
+  const command =
+    options.crashAfterPrivacyStep === undefined
+      ? [...CLI, 'up']
+      : [...CRASHING_SERVER, String(options.crashAfterPrivacyStep), 'up'];
   let lastError: unknown;
   // Another process may take the port between our probe and the server's bind: try again.
   for (let attempt = 0; attempt < 3; attempt += 1) {
     try {
-      return await startOnce(dataDir, await freePort(), extraArgs);
+      return await startOnce(command, dataDir, await freePort(), extraArgs);
     } catch (error) {
       lastError = error;
     }
@@ -76,6 +88,7 @@ export async function createToken(dataDir: string, role: Role): Promise<string> 
 }
 
 async function startOnce(
+  command: readonly string[],
   dataDir: string,
   port: number,
   extraArgs: readonly string[],
@@ -83,8 +96,7 @@ async function startOnce(
   const child = spawn(
     process.execPath,
     [
-      ...CLI,
-      'up',
+      ...command,
       '--data',
       dataDir,
       '--host',
