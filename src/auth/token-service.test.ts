@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +11,7 @@ import { type AuthTables, authMigrations } from './auth-tables.js';
 import { TokenService } from './token-service.js';
 
 const ADMIN = { role: 'admin', token: 'test' };
+const NO_AUDIT: AuditSink = { append: async () => undefined, close: async () => undefined };
 const START = new Date('2026-03-01T09:00:00.000Z');
 
 let store: MetadataStore<AuthTables> | undefined;
@@ -188,6 +190,40 @@ describe('TokenService', () => {
       expect(JSON.stringify(entries).toLowerCase()).not.toContain('lovelace');
       const principal = await tokens.authenticate(legal.token);
       expect(principal?.person).toEqual({ name: 'Ada Lovelace', commitment: first?.person });
+    });
+  });
+
+  describe('when the store holds a token from before tokens named people', () => {
+    it('migrates it: it keeps working, names no person, and lists as such', async () => {
+      dir = mkdtempSync(join(tmpdir(), 'glasshouse-tokens-'));
+      const file = join(dir, 'control.db');
+      const old = await openSqliteMetadataStore<AuthTables>({
+        file,
+        migrations: { '0001_tokens': authMigrations['0001_tokens']! },
+      });
+      const token = `glh_0123456789ab_${'A'.repeat(43)}`;
+      await old.db
+        .insertInto('tokens')
+        .values({
+          id: '0123456789ab',
+          token_hash: createHash('sha256').update(token).digest('hex'),
+          role: 'legal',
+          sites: '"*"',
+          label: 'old',
+          created_at: '2025-01-01T00:00:00.000Z',
+        } as never)
+        .execute();
+      await old.close();
+      store = await openSqliteMetadataStore<AuthTables>({ file, migrations: authMigrations });
+      const tokens = new TokenService({ db: store.db, knownSites: new Set(['zurich']), audit: NO_AUDIT });
+      expect(await tokens.authenticate(token)).toEqual({
+        tokenId: '0123456789ab',
+        role: 'legal',
+        sites: '*',
+        person: null,
+      });
+      expect((await tokens.list())[0]).toMatchObject({ person: null, expiresAt: null, state: 'active' });
+      await tokens.close();
     });
   });
 });
