@@ -11,6 +11,7 @@
 // Usage: node examples/generate.mjs [out-dir]
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { stringify } from 'csv-stringify/sync';
 
 const outDir = process.argv[2] ?? new URL('.', import.meta.url).pathname;
 
@@ -143,7 +144,8 @@ function privacyRows() {
 // Within a half, the legal rows are written in received order, as a desk's export would be.
 const legal = legalRows();
 legal.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-const csv = (header, rows) => `${[header, ...rows].map((r) => r.join(',')).join('\n')}\n`;
+// Every CSV the project writes goes through csv-stringify, formulas escaped (see src/shared/csv.ts).
+const csv = (header, rows) => stringify([header, ...rows], { escape_formulas: true, record_delimiter: 'unix' });
 writeFileSync(
   join(outDir, 'legal-requests.csv'),
   csv(['received_at', 'requester_country', 'authority_kind', 'category', 'outcome', 'reason', 'closed_at'], legal),

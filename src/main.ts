@@ -83,6 +83,12 @@ export interface OpenOptions {
   readonly publish?: boolean;
   /** Where failures of background work (log publication) are reported. */
   readonly onBackgroundError?: (error: unknown, context: string) => void;
+  /**
+   * Called after each step of the privacy job. A fault-injection seam for the crash test's
+   * launcher (test/support/crashing-server.ts): no configuration key reaches it, so no
+   * deployment can set it.
+   */
+  readonly afterPrivacyStep?: (stepsDone: number) => void;
 }
 
 /**
@@ -177,7 +183,6 @@ export async function openGlasshouse(config: Config, options: OpenOptions = {}):
     },
     now,
   });
-  const crashAfterStep = config.privacy.crashAfterStep;
   const privacyWorker = new PrivacyWorker({
     db: tablesOf<PrivacyTables>(control.db),
     registry,
@@ -188,13 +193,7 @@ export async function openGlasshouse(config: Config, options: OpenOptions = {}):
     retentionDays: config.stats.retentionDays,
     now,
     onError: (error, request) => options.onBackgroundError?.(error, `answering privacy request ${request}`),
-    ...(crashAfterStep === undefined
-      ? {}
-      : {
-          afterStep: (done: number) => {
-            if (done >= crashAfterStep) process.kill(process.pid, 'SIGKILL');
-          },
-        }),
+    ...(options.afterPrivacyStep === undefined ? {} : { afterStep: options.afterPrivacyStep }),
   });
   const privacy = new PrivacyDesk({
     db: tablesOf<PrivacyTables>(control.db),
@@ -215,15 +214,17 @@ export async function openGlasshouse(config: Config, options: OpenOptions = {}):
     canRun: options.publish === true,
     onBackgroundError: (error, context) => options.onBackgroundError?.(error, context),
   });
+  const tokens = new TokenService({
+    externalVersion: () => control.externalVersion(),
+    db: tablesOf<AuthTables>(control.db),
+    knownSites: context.sites,
+    audit: controlAudit,
+    now,
+    onBackgroundError: (error) => options.onBackgroundError?.(error, "recording a token's last use"),
+  });
   return {
     config,
-    tokens: new TokenService({
-      externalVersion: () => control.externalVersion(),
-      db: tablesOf<AuthTables>(control.db),
-      knownSites: context.sites,
-      audit: controlAudit,
-      now,
-    }),
+    tokens,
     policy,
     registry,
     samples: new SampleRouter({ registry, sites: siteClients, gate }),
@@ -260,6 +261,7 @@ export async function openGlasshouse(config: Config, options: OpenOptions = {}):
       verdicts.close();
       await verdictStore.close();
       for (const site of sites.values()) await site.close();
+      await tokens.close();
       await controlAudit.close();
       await control.close();
     },

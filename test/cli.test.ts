@@ -57,6 +57,8 @@ describe('glasshouse token', () => {
         token: expect.any(String),
         role: 'analyst',
         sites: ['zurich'],
+        person: null,
+        expiresAt: null,
       });
       const listed = cli('token', 'list', '--json');
       expect(listed.stdout).not.toContain(created.token);
@@ -74,9 +76,52 @@ describe('glasshouse token', () => {
     });
   });
 
+  describe('when an officer token is created for a person, with an expiry', () => {
+    it('lists its person, expiry, state and last use, and refuses the person a second one', () => {
+      const started = Date.now();
+      const created = cli(
+        'token',
+        'create',
+        '--role',
+        'legal',
+        '--person',
+        'Ada Lovelace',
+        '--expires',
+        '90d',
+        '--json',
+      );
+      expect(created.status, created.stderr).toBe(0);
+      const { id, person, expiresAt } = JSON.parse(created.stdout);
+      expect(person).toBe('Ada Lovelace');
+      const days = (Date.parse(expiresAt) - started) / 86_400_000;
+      expect(days).toBeGreaterThan(89.9);
+      expect(days).toBeLessThanOrEqual(90.01);
+      const second = cli('token', 'create', '--role', 'legal', '--person', 'ada lovelace');
+      expect(second.status).toBe(1);
+      expect(second.stderr).toContain(`already holds an active legal token (${id})`);
+      const table = cli('token', 'list').stdout.split('\n');
+      expect(table[0]).toMatch(/^id +role +sites +person +state +created +expires +last used +label$/);
+      const row = table.find((line) => line.startsWith(id));
+      expect(row).toContain('Ada Lovelace');
+      expect(row).toContain(expiresAt);
+      expect(row).toMatch(/ active .* never/);
+      const listed = JSON.parse(cli('token', 'list', '--json').stdout) as { id: string }[];
+      expect(listed.find((t) => t.id === id)).toMatchObject({
+        person: 'Ada Lovelace',
+        expiresAt,
+        lastUsedAt: null,
+        state: 'active',
+      });
+      expect(cli('token', 'revoke', id).status).toBe(0);
+    });
+  });
+
   describe('when the input is wrong', () => {
     it.each([
       [['token', 'create', '--role', 'superuser'], /unknown role "superuser"/],
+      [['token', 'create', '--role', 'legal'], /names the person it belongs to \(--person\)/],
+      [['token', 'create', '--role', 'analyst', '--expires', 'soon'], /--expires: "soon" is neither/],
+      [['token', 'create', '--role', 'analyst', '--expires', '2020-01-01'], /is not in the future/],
       [['token', 'create', '--role', 'analyst', '--sites', 'geneva'], /unknown site\(s\): geneva/],
       [['token', 'revoke', 'ffffffffffff'], /no active token/],
     ])('exits 1 with a one-line reason (%#)', (args, message) => {

@@ -244,7 +244,7 @@ describe('glasshouse ledger key', () => {
 
 describe('published log entries', () => {
   describe('when read from the entry bundles of every node', () => {
-    it('are canonical JSON with a type, a time and an actor of a role and a token id', async () => {
+    it('are canonical JSON with a type, a time and an actor of a role, a token id and maybe a person commitment', async () => {
       const types = new Map<string, string[]>();
       for (const node of NODES) {
         const { treeSize } = await fetchCheckpoint(server.baseUrl, node);
@@ -257,7 +257,10 @@ describe('published log entries', () => {
           expect(value.type).toEqual(expect.stringMatching(/^[a-z]+(\.[a-z]+)+$/));
           expect(typeof value.time).toBe('string');
           expect(new Date(value.time as string).toISOString()).toBe(value.time);
-          expect(Object.keys(value.actor).sort()).toEqual(['role', 'token']);
+          const keys = Object.keys(value.actor).sort();
+          expect(keys).toEqual(keys.includes('person') ? ['person', 'role', 'token'] : ['role', 'token']);
+          // A person appears only as a commitment, never by name.
+          if (keys.includes('person')) expect(value.actor.person).toMatch(/^[0-9a-f]{64}$/);
           expect(value.actor.role).toEqual(expect.any(String));
           expect(value.actor.token).toEqual(expect.any(String));
           expect(value.actor.token).not.toMatch(/^glh_/);
@@ -273,7 +276,12 @@ describe('published log entries', () => {
               type: 'sample.download',
               site: 'zurich',
               sha256: sampleSha256,
-              actor: { role: 'analyst', token: TOKEN_PATTERN.exec(tokens.analyst)![1] },
+              // The CLI's tokens here name a person each (test/support/server-process.ts).
+              actor: {
+                role: 'analyst',
+                token: TOKEN_PATTERN.exec(tokens.analyst)![1],
+                person: expect.stringMatching(/^[0-9a-f]{64}$/),
+              },
             }),
           );
         }
@@ -281,7 +289,11 @@ describe('published log entries', () => {
           expect(parsed).toContainEqual(
             expect.objectContaining({
               type: 'policy.version.added',
-              actor: { role: 'admin', token: TOKEN_PATTERN.exec(tokens.admin)![1] },
+              actor: {
+                role: 'admin',
+                token: TOKEN_PATTERN.exec(tokens.admin)![1],
+                person: expect.stringMatching(/^[0-9a-f]{64}$/),
+              },
             }),
           );
           for (const token of Object.values(tokens)) {
@@ -364,7 +376,17 @@ describe('glasshouse ledger verify', () => {
       const file = join(work, 'older-control-checkpoint');
       writeFileSync(file, older);
       // More entries on the control log: a token created and revoked by the CLI.
-      const created = await runCliAsync(['token', 'create', '--role', 'legal', '--json', '--data', dataDir]);
+      const created = await runCliAsync([
+        'token',
+        'create',
+        '--role',
+        'legal',
+        '--person',
+        'Ledger Officer',
+        '--json',
+        '--data',
+        dataDir,
+      ]);
       expect(created.status, created.stderr).toBe(0);
       const { id } = JSON.parse(created.stdout) as { id: string };
       const revoked = await runCliAsync(['token', 'revoke', id, '--data', dataDir]);

@@ -508,6 +508,23 @@ describe('legal requests', () => {
       });
     });
 
+    it('escapes a threat name that a spreadsheet would run as a formula in hashes.csv', async () => {
+      const threat = `=HYPERLINK("http://evil.example/${randomBytes(4).toString('hex')}","open")`;
+      const hash = randomBytes(16).toString('hex');
+      const set = await h.app.inject({
+        method: 'PUT',
+        url: `/v1/verdicts/${hash}`,
+        headers: analyst,
+        payload: { verdict: 'malicious', threat },
+      });
+      expect(set.statusCode, set.body).toBe(200);
+      const id = await verified(newRequest({}, { hashes: [hash] }), ['DE']);
+      const done = await actOk(id, { action: 'fulfil' });
+      const csv = (await download(id, done.package.password)).get('hashes.csv')!.toString('utf8');
+      const line = csv.split('\r\n').find((l) => l.startsWith(hash));
+      expect(line).toBe(`${hash},md5,malicious,"'${threat.replaceAll('"', '""')}",${set.json().firstSeen}`);
+    });
+
     it('rejects with no_data when nothing is known about the scope', async () => {
       const id = await verified(
         newRequest({}, { hashes: [randomBytes(32).toString('hex')], threats: ['Nothing.Known'] }),

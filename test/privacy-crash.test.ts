@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseDocument } from 'yaml';
 import { initDataDir } from '../src/config/data-dir.js';
 import { resolvePaths } from '../src/config/load.js';
 import { runCli } from './support/cli.js';
@@ -12,33 +11,24 @@ import { createToken, killAllServers, type ServerProcess, startServer } from './
 
 /*
  * "Processing is a durable background job: it survives kill -9 and resumes." The real
- * `glasshouse up` is made to SIGKILL itself in the middle of an erasure (config
- * `privacy.crashAfterStep`), once between destroying the installation's key and deleting its
+ * `glasshouse up`, started by a test launcher that injects the fault
+ * (test/support/crashing-server.ts), SIGKILLs itself in the middle of an erasure, once between destroying the installation's key and deleting its
  * submissions, and once after the receipt, before control.db is compacted; restarted without
  * it, the erasure completes from the journal and leaves no byte of the installation behind. The CLI's history import
  * runs against the same server.
  */
 
 let dataDir: string;
-let configFile: string;
 
 beforeAll(() => {
   dataDir = mkdtempSync(join(tmpdir(), 'glasshouse-privacy-crash-'));
   initDataDir(resolvePaths({ dataDir }));
-  configFile = join(dataDir, 'config.yaml');
 });
 
 afterAll(async () => {
   await killAllServers();
   rmSync(dataDir, { recursive: true, force: true });
 });
-
-function setCrashAfterStep(step: number | undefined): void {
-  const config = parseDocument(readFileSync(configFile, 'utf8'));
-  if (step === undefined) config.deleteIn(['privacy']);
-  else config.setIn(['privacy', 'crashAfterStep'], step);
-  writeFileSync(configFile, config.toString());
-}
 
 /** A user with a sample and an event at their site, and the needles that must vanish. */
 async function populatedUser(server: ServerProcess, product: string) {
@@ -88,7 +78,6 @@ describe('glasshouse up', () => {
     ];
 
     it('completes the erasure after a restart, leaving no byte of the installation', async () => {
-      setCrashAfterStep(undefined);
       let server = await startServer(dataDir);
       const [product, officer] = await Promise.all([
         createToken(dataDir, 'product'),
@@ -99,13 +88,11 @@ describe('glasshouse up', () => {
 
       for (const [i, crash] of CRASHES.entries()) {
         const { user, needles } = users[i]!;
-        setCrashAfterStep(crash.after);
-        server = await startServer(dataDir);
+        server = await startServer(dataDir, [], { crashAfterPrivacyStep: crash.after });
         const { id, receiptToken } = await fileErasure(server, user);
         await waitForExit(server);
         expect(await readProgress(dataDir, id)).toEqual(crash.done);
 
-        setCrashAfterStep(undefined);
         server = await startServer(dataDir);
         const receipt = await waitForCompletion(server, id, receiptToken);
         expect(receipt.state).toBe('completed');

@@ -5,6 +5,9 @@ export type AuthErrorCode =
   | 'FORBIDDEN_ROLE'
   | 'FORBIDDEN_SITE'
   | 'TOKEN_NOT_FOUND'
-  | 'INVALID_TOKEN_REQUEST';
+  | 'INVALID_TOKEN_REQUEST'
+  | 'TOKEN_EXPIRED'
+  | 'ACTIVE_TOKEN_EXISTS'
+  | 'PERSON_REQUIRED';
 
 export class AuthError extends GlasshouseError<AuthErrorCode> {}

@@ -2,7 +2,7 @@ import { type Command, InvalidArgumentError } from 'commander';
 import type { FastifyInstance } from 'fastify';
 import { loadConfig } from '../config/load.js';
 import { buildApp } from '../http/app.js';
-import { type Glasshouse, openGlasshouse } from '../main.js';
+import { type Glasshouse, type OpenOptions, openGlasshouse } from '../main.js';
 import { loadExampleData } from '../reports/example-data.js';
 import { exampleDesksOf } from '../reports/example-desks.js';
 import { type DataDirOptions, overridesOf, withDataDirOptions } from './data-dir-options.js';
@@ -16,17 +16,20 @@ interface UpOptions extends DataDirOptions {
   readonly example?: boolean;
 }
 
-export function registerUp(program: Command): void {
+/** What a test launcher may add to the server it starts (never set by `glasshouse up` itself). */
+export type UpHooks = Pick<OpenOptions, 'afterPrivacyStep'>;
+
+export function registerUp(program: Command, hooks: UpHooks = {}): void {
   withDataDirOptions(program.command('up'))
     .description('run the control plane and every configured site in one process (embedded storage)')
     .option('--host <host>', 'address to listen on (default: 127.0.0.1)')
     .option('--port <port>', 'port to listen on, 0 for any free port (default: 8080)', parsePort)
     .option('--log-level <level>', 'pino log level: fatal, error, warn, info, debug, trace or silent')
     .option('--example', 'load the example legal and privacy requests (examples/) into an empty deployment')
-    .action(action(up));
+    .action(action((options: UpOptions) => up(options, hooks)));
 }
 
-async function up(options: UpOptions): Promise<void> {
+async function up(options: UpOptions, hooks: UpHooks): Promise<void> {
   const first = await initialize(options);
   if (first.adminToken !== undefined) {
     process.stderr.write(
@@ -47,6 +50,7 @@ async function up(options: UpOptions): Promise<void> {
   });
   let app: FastifyInstance | undefined;
   const glasshouse = await openGlasshouse(config, {
+    ...hooks,
     publish: true,
     onBackgroundError: (error, context) => app?.log.error({ err: error }, context),
   });

@@ -107,15 +107,6 @@ export const ConfigFileSchema = Type.Object(
         { additionalProperties: false },
       ),
     ),
-    privacy: Type.Optional(
-      Type.Object(
-        {
-          // Test-only: the serving process kills itself (SIGKILL) after this many erasure steps.
-          crashAfterStep: Type.Optional(Type.Integer({ minimum: 1 })),
-        },
-        { additionalProperties: false },
-      ),
-    ),
     sites: Type.Record(SiteName, SiteConfigSchema, { minProperties: 1 }),
     regions: Type.Optional(Type.Record(Type.String(), Type.Array(Type.String()))),
     policy: Type.Array(PolicyVersionSchema, { minItems: 1 }),

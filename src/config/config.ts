@@ -22,8 +22,6 @@ export interface Config {
   readonly lookup: { readonly maxBatch: number; readonly maxImportBytes: number };
   /** The statistics buffer: telemetry ingestion and aggregates (see src/stats). */
   readonly stats: StatsConfig;
-  /** The privacy desk; `crashAfterStep` exists for the crash test only. */
-  readonly privacy: { readonly crashAfterStep?: number };
   readonly sites: readonly SiteConfig[];
   readonly regions: ReadonlyMap<string, readonly string[]>;
   readonly policy: readonly PolicyVersionInput[];

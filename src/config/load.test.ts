@@ -91,6 +91,15 @@ describe('loadConfig', () => {
     });
   });
 
+  describe('when the file asks for a test-only fault', () => {
+    it('refuses privacy.crashAfterStep: no deployment can make its server kill itself', () => {
+      expectConfigError(
+        () => load(`${example}\nprivacy:\n  crashAfterStep: 1\n`),
+        /privacy|additional properties/,
+      );
+    });
+  });
+
   describe('when there is no file', () => {
     it('says to run init', () => {
       const dataDir = mkdtempSync(join(tmpdir(), 'glasshouse-config-'));

@@ -64,7 +64,6 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
       maxImportBytes: file.lookup?.maxImportBytes ?? DEFAULTS.lookupMaxImportBytes,
     },
     stats: { ...DEFAULTS.stats, ...file.stats },
-    privacy: { ...file.privacy },
     sites: Object.entries(file.sites).map(([name, site]) => ({
       name,
       jurisdiction: site.jurisdiction,

@@ -1,7 +1,11 @@
-/** Who did something: the role and the id (never the secret) of the token used. */
+/**
+ * Who did something: the role and the id (never the secret) of the token used, and the
+ * person holding it as a commitment (never the name: docs/log.md).
+ */
 export interface Actor {
   readonly role: string;
   readonly token: string;
+  readonly person?: string;
 }
 
 /**

@@ -1,3 +1,5 @@
+import { AuthError } from '../auth/auth-errors.js';
+import type { Person } from '../auth/people.js';
 import type { Principal } from '../auth/roles.js';
 import { isCountryCode } from '../residency/countries.js';
 import { LegalError } from './legal-errors.js';
@@ -62,13 +64,14 @@ export async function decideStep(
           'no verification has been proposed; propose_verification first',
         );
       }
-      if (proposed.proposedBy === principal.tokenId) {
-        throw new LegalError(
-          'FOUR_EYES_REQUIRED',
-          'the officer who proposed a verification cannot confirm it',
-        );
-      }
-      const verification = { ...proposed, confirmedBy: principal.tokenId, confirmedAt: now.toISOString() };
+      const confirmer = personOf(principal);
+      assertFourEyes(proposed, principal, confirmer);
+      const verification = {
+        ...proposed,
+        confirmedBy: principal.tokenId,
+        confirmedAt: now.toISOString(),
+        confirmedByPerson: confirmer.commitment,
+      };
       return proposed.valid
         ? { state: 'verified', reason: null, verification, data: { jurisdictions: proposed.jurisdictions } }
         : { state: 'rejected', reason: 'legal_requirements_not_met', verification, data: {} };
@@ -121,5 +124,38 @@ function proposal(
     proposedAt: now.toISOString(),
     confirmedBy: null,
     confirmedAt: null,
+    proposedByPerson: personOf(principal).commitment,
+    confirmedByPerson: null,
   };
+}
+
+/**
+ * Four eyes are two people, not two tokens: one officer holding two `legal` tokens still
+ * cannot confirm their own proposal. A proposal that names no person (made before tokens
+ * named people) cannot be confirmed at all: it must be proposed again.
+ */
+function assertFourEyes(proposed: Verification, principal: Principal, confirmer: Person): void {
+  if (proposed.proposedByPerson === undefined) {
+    throw new LegalError(
+      'FOUR_EYES_REQUIRED',
+      'the proposal was made with a token that names no person; propose the verification again',
+    );
+  }
+  if (proposed.proposedByPerson === confirmer.commitment || proposed.proposedBy === principal.tokenId) {
+    throw new LegalError(
+      'FOUR_EYES_REQUIRED',
+      'the person who proposed a verification cannot confirm it, with any of their tokens; another legal officer must',
+    );
+  }
+}
+
+/** A four-eyes step needs to know who takes it: a token without a person takes none. */
+function personOf(principal: Principal): Person {
+  if (principal.person === null) {
+    throw new AuthError(
+      'PERSON_REQUIRED',
+      `token ${principal.tokenId} names no person, so it takes no part in four-eyes decisions; use a token created with --person`,
+    );
+  }
+  return principal.person;
 }

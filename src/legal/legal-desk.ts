@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { Kysely } from 'kysely';
-import type { Principal } from '../auth/roles.js';
+import { actorOf, type Principal } from '../auth/roles.js';
 import { assertSitesAccess, mayAccessSites } from '../auth/site-scope.js';
 import type { Actor, AuditSink } from '../ledger/audit-sink.js';
 import { type ActionInput, decideStep } from './legal-decision.js';
@@ -305,7 +305,7 @@ function historyItem(
   return {
     at: now.toISOString(),
     action,
-    actor: { role: actor.role, token: actor.token },
+    actor,
     state: request.state,
     reason: request.reason,
     data,
@@ -325,10 +325,6 @@ function unpublished(request: LegalRequest, item: HistoryItem): Record<string, u
     package: request.package,
     step: { action: item.action, at: item.at, data: item.data },
   };
-}
-
-function actorOf(principal: Principal): Actor {
-  return { role: principal.role, token: principal.tokenId };
 }
 
 /** An RFC 9562 version-8 UUID from a SHA-256: stable for the same file and line. */

@@ -51,7 +51,11 @@ export function legalLogEntry(
   return {
     type: 'legal.request',
     time: time.toISOString(),
-    actor: { role: actor.role, token: actor.token },
+    actor: {
+      role: actor.role,
+      token: actor.token,
+      ...(actor.person === undefined ? {} : { person: actor.person }),
+    },
     request: request.id,
     event,
     receivedAt: request.receivedAt,

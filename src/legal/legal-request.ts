@@ -70,10 +70,17 @@ export interface Verification {
   /** ISO 3166-1 alpha-2 codes under whose law the request is valid. */
   readonly jurisdictions: readonly string[];
   readonly note: string;
+  /** Token ids. */
   readonly proposedBy: string;
   readonly proposedAt: string;
   readonly confirmedBy: string | null;
   readonly confirmedAt: string | null;
+  /**
+   * The people behind those tokens, as their commitments (see auth/people.ts): four eyes
+   * compares these. Absent on proposals made before tokens named people.
+   */
+  readonly proposedByPerson?: string;
+  readonly confirmedByPerson?: string | null;
 }
 
 export interface PackageInfo {
@@ -86,7 +93,8 @@ export interface PackageInfo {
 export interface HistoryItem {
   readonly at: string;
   readonly action: LegalAction | 'received' | 'imported' | 'package_downloaded';
-  readonly actor: { readonly role: string; readonly token: string };
+  /** The log's actor: role, token id and, for a person's token, the person's commitment. */
+  readonly actor: { readonly role: string; readonly token: string; readonly person?: string };
   readonly state: LegalState;
   readonly reason: RejectionReason | null;
   readonly data: Readonly<Record<string, unknown>>;

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { actorOf } from '../auth/roles.js';
 import { principalOf } from '../http/authenticate.js';
 import { errorResponses } from '../http/schemas.js';
 import type { ActionInput, LegalDesk } from './legal-desk.js';
@@ -217,7 +218,7 @@ export const legalRoutes: FastifyPluginAsyncTypebox<{ desk: LegalDesk }> = async
         throw new LegalError('INVALID_LEGAL_HISTORY', 'send the history as text/csv');
       }
       const principal = principalOf(request);
-      return desk.importHistory(request.body, { role: principal.role, token: principal.tokenId });
+      return desk.importHistory(request.body, actorOf(principal));
     },
   );
 };

@@ -1,6 +1,7 @@
 import type { Principal } from '../auth/roles.js';
 import { formatSeenTime, type VerdictHashKind } from '../lookup/verdict.js';
 import type { VerdictService } from '../lookup/verdict-service.js';
+import { writeCsv } from '../shared/csv.js';
 import { GlasshouseError } from '../shared/errors.js';
 import type { StatsRouter, StatsRow } from '../stats/stats-router.js';
 import type { LegalScope } from './legal-request.js';
@@ -129,17 +130,12 @@ async function statisticsOf(
   }
 }
 
+/** The package's hash list; threat names come from feeds, so formulas are escaped. */
 function hashesCsv(indicators: readonly HashIndicator[]): string {
-  const lines = ['hash,kind,verdict,threat,first_seen'];
-  for (const i of indicators)
-    lines.push([i.hash, i.kind, i.verdict, csvField(i.threat), i.firstSeen].join(','));
-  return `${lines.join('\r\n')}\r\n`;
-}
-
-/** RFC 4180 quoting; a leading formula character is neutralised for spreadsheet users. */
-function csvField(text: string): string {
-  const safe = /^[=+\-@]/.test(text) ? `'${text}` : text;
-  return /[",\r\n]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
+  return writeCsv([
+    ['hash', 'kind', 'verdict', 'threat', 'first_seen'],
+    ...indicators.map((i) => [i.hash, i.kind, i.verdict, i.threat, i.firstSeen]),
+  ]);
 }
 
 function kindOf(hash: string): VerdictHashKind {

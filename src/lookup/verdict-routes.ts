@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { actorOf } from '../auth/roles.js';
 import { principalOf } from '../http/authenticate.js';
 import { errorResponses } from '../http/schemas.js';
 import { LookupError } from './lookup-errors.js';
@@ -100,7 +101,7 @@ export const verdictRoutes: FastifyPluginAsyncTypebox<{ verdicts: VerdictService
       const result = await verdicts.import(
         request.body as Readable,
         { format, skipBad: request.query.skipBad === true, source: request.query.source },
-        { role: principal.role, token: principal.tokenId },
+        actorOf(principal),
       );
       return { ...result, badLines: [...result.badLines] };
     },

@@ -12,7 +12,7 @@ import type { VerdictStore } from './verdict-store.js';
 
 const MD5 = '44d88612fea8a8f36de82e1278abb02f';
 const ACTOR = { role: 'analyst', token: 'tok_1' };
-const ANALYST: Principal = { role: 'analyst', tokenId: 'tok_1', sites: '*' };
+const ANALYST: Principal = { role: 'analyst', tokenId: 'tok_1', sites: '*', person: null };
 const NOW = new Date('2024-05-01T12:00:00Z');
 
 /** A log that takes entries until told to refuse them, as a full disk or a closed log would. */

@@ -1,4 +1,4 @@
-import type { Principal } from '../auth/roles.js';
+import { actorOf, type Principal } from '../auth/roles.js';
 import { visibleSites } from '../auth/site-scope.js';
 import type { Actor, AuditSink } from '../ledger/audit-sink.js';
 import { textFault } from '../shared/text.js';
@@ -139,7 +139,7 @@ export class VerdictService {
    * await service.set(sha256, { verdict: 'malicious', threat: 'Trojan.Win32.Agent' }, principal);
    */
   async set(hashText: string, request: VerdictRequest, principal: Principal): Promise<VerdictSet> {
-    const actor: Actor = { role: principal.role, token: principal.tokenId };
+    const actor: Actor = actorOf(principal);
     const { kind, digest } = parseVerdictHash(hashText);
     const now = this.#o.now();
     const nowSeconds = Math.floor(now.getTime() / 1000);

@@ -2,7 +2,7 @@ import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypt
 import type { Readable } from 'node:stream';
 import { type Kysely, sql } from 'kysely';
 import { AuthError } from '../auth/auth-errors.js';
-import type { Principal } from '../auth/roles.js';
+import { type Principal, actorOf as principalActor } from '../auth/roles.js';
 import { assertSiteAccess, mayAccessSite, visibleSiteMap } from '../auth/site-scope.js';
 import type { Actor } from '../ledger/audit-sink.js';
 import type { TransparencyLog } from '../ledger/transparency-log.js';
@@ -374,7 +374,7 @@ export class PrivacyDesk {
 }
 
 function actorOf(filer: Filer): Actor {
-  return filer.kind === 'user' ? USER_ACTOR : { role: filer.principal.role, token: filer.principal.tokenId };
+  return filer.kind === 'user' ? USER_ACTOR : principalActor(filer.principal);
 }
 
 function closed(row: PrivacyRequestsTable, message: string): PrivacyError {

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
+import { actorOf } from '../auth/roles.js';
 import { installationOf, principalOf } from '../http/authenticate.js';
 import { errorResponses } from '../http/schemas.js';
 import type { PrivacyDesk, Viewer } from './privacy-desk.js';
@@ -213,13 +214,10 @@ export const privacyRoutes: FastifyPluginAsyncTypebox<PrivacyRoutesOptions> = as
     },
     async (request) => {
       const principal = principalOf(request);
-      return desk.reject(
-        request.params.id,
-        request.body.reason,
-        request.body.note,
-        { role: principal.role, token: principal.tokenId },
-        { kind: 'officer', principal },
-      );
+      return desk.reject(request.params.id, request.body.reason, request.body.note, actorOf(principal), {
+        kind: 'officer',
+        principal,
+      });
     },
   );
 
@@ -262,7 +260,7 @@ export const privacyRoutes: FastifyPluginAsyncTypebox<PrivacyRoutesOptions> = as
         throw new PrivacyError('INVALID_PRIVACY_HISTORY', 'send the history as text/csv');
       }
       const principal = principalOf(request);
-      return desk.importHistory(request.body, { role: principal.role, token: principal.tokenId });
+      return desk.importHistory(request.body, actorOf(principal));
     },
   );
 };

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { actorOf as principalActor } from '../auth/roles.js';
 import { principalOf } from '../http/authenticate.js';
 import { errorResponses } from '../http/schemas.js';
 import type { RelocationService } from './relocation-service.js';
@@ -89,8 +90,7 @@ export const relocationRoutes: FastifyPluginAsyncTypebox<{
   audit: ResidencyAuditService;
 }> = async (app, { relocations, audit }) => {
   const actorOf = (request: Parameters<typeof principalOf>[0]) => {
-    const principal = principalOf(request);
-    return { role: principal.role, token: principal.tokenId };
+    return principalActor(principalOf(request));
   };
 
   app.post(

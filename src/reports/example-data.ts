@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'csv-parse/sync';
+import { writeCsv } from '../shared/csv.js';
 import { type AUTHORITY_KINDS, deskStates, type LEGAL_CATEGORIES } from './desk-entries.js';
 import { ReportError } from './report-errors.js';
 
@@ -79,7 +80,6 @@ function rowsOf(csv: string): { columns: string[]; rows: Record<string, string>[
   return { columns, rows };
 }
 
-/** The example files hold codes and dates only: no field needs quoting. */
 function toCsv(columns: readonly string[], rows: readonly Record<string, string>[]): string {
-  return `${[columns.join(','), ...rows.map((row) => columns.map((c) => row[c] ?? '').join(','))].join('\n')}\n`;
+  return writeCsv([columns, ...rows.map((row) => columns.map((c) => row[c] ?? ''))], 'lf');
 }

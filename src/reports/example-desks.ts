@@ -21,7 +21,7 @@ export function exampleDesksOf(glasshouse: Glasshouse): ExampleDesks {
           scope: { installations: [], hashes: [], threats: [], from: null, to: null, text: '' },
           dueAt: dueIn30Days(request.receivedAt),
         },
-        { tokenId: EXAMPLE_ACTOR.token, role: 'legal', sites: '*' },
+        { tokenId: EXAMPLE_ACTOR.token, role: 'legal', sites: '*', person: null },
       ),
     importPrivacyHistory: (csv) =>
       glasshouse.privacy.importHistory(csv, { ...EXAMPLE_ACTOR, role: 'privacy' }),

@@ -1,3 +1,4 @@
+import { type CsvCell, writeCsv } from '../shared/csv.js';
 import { LEGAL_CATEGORIES, PRIVACY_TYPES, REJECTION_REASONS } from './desk-entries.js';
 import type { Report } from './report.js';
 import { type CountryRow, sumRejected } from './report-numbers.js';
@@ -15,10 +16,10 @@ export const CSV_TABLES = [
 ] as const;
 export type CsvTable = (typeof CSV_TABLES)[number];
 
-type Cell = string | number | boolean;
+type Cell = CsvCell;
 
 /**
- * One CSV table of a report (RFC 4180, CRLF, header row). `legal-requests` is the
+ * One CSV table of a report (RFC 4180, CRLF, header row; formulas escaped, see `writeCsv`). `legal-requests` is the
  * country x authority kind x category table, in the columns other vendors publish
  * (period ending, country, CLDR territory code, legal process, requests, share where some
  * data was produced).
@@ -27,11 +28,7 @@ type Cell = string | number | boolean;
  * writeFileSync('legal-requests.csv', renderCsv(report, 'legal-requests'));
  */
 export function renderCsv(report: Report, table: CsvTable): string {
-  const [header, ...rows] = tableRows(report, table);
-  return [header!, ...rows]
-    .map((row) => row.map(csvField).join(','))
-    .join('\r\n')
-    .concat('\r\n');
+  return writeCsv(tableRows(report, table));
 }
 
 function tableRows(r: Report, table: CsvTable): Cell[][] {
@@ -171,9 +168,4 @@ export function comparisonRows(r: Report): [string, number, number][] {
 
 function nameOf(r: Report, code: string): string {
   return r.legal.byCountry.find((c) => c.country === code)?.name ?? code;
-}
-
-function csvField(value: Cell): string {
-  const text = String(value);
-  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }

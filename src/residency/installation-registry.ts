@@ -1,6 +1,6 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import type { Principal } from '../auth/roles.js';
+import { actorOf, type Principal } from '../auth/roles.js';
 import { assertSiteAccess } from '../auth/site-scope.js';
 import type { SiteClient } from '../site/site-client.js';
 import type { PolicyService } from './policy-service.js';
@@ -56,7 +56,7 @@ export class InstallationRegistry {
     const secret = randomBytes(32).toString('base64url');
     // The site's key first: a crash before the registry row leaves an unused key, never an
     // installation that cannot store anything.
-    await site.admitInstallation(id, { role: principal.role, token: principal.tokenId });
+    await site.admitInstallation(id, actorOf(principal));
     const installation: Installation = {
       id,
       country: request.country,

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { ROLES } from '../auth/roles.js';
+import { actorOf, ROLES } from '../auth/roles.js';
 import { principalOf } from '../http/authenticate.js';
 import { CountryCode, errorResponses } from '../http/schemas.js';
 import type { PolicyVersion } from './policy.js';
@@ -119,7 +119,7 @@ export const policyRoutes: FastifyPluginAsyncTypebox<{ policy: PolicyService }> 
             site: a.site,
           })),
         },
-        { role: principal.role, token: principal.tokenId },
+        actorOf(principal),
       );
       return reply.status(201).send(viewOf(added));
     },

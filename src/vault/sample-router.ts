@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { Principal } from '../auth/roles.js';
+import { actorOf, type Principal } from '../auth/roles.js';
 import { assertSiteAccess, visibleSites } from '../auth/site-scope.js';
 import type { WriteGate } from '../relocation/write-gate.js';
 import type { InstallationRegistry } from '../residency/installation-registry.js';
@@ -107,10 +107,7 @@ export class SampleRouter {
     if (chosen === undefined)
       throw new VaultError('SAMPLE_NOT_FOUND', 'no sample with that hash at your sites');
     const site = this.#site(principal, chosen.site);
-    const plaintext = await site.openSampleForDownload(chosen.sha256, {
-      role: principal.role,
-      token: principal.tokenId,
-    });
+    const plaintext = await site.openSampleForDownload(chosen.sha256, actorOf(principal));
     return {
       sha256: chosen.sha256,
       site: chosen.site,

@@ -9,12 +9,20 @@ import { loadConfig, resolvePaths } from '../../src/config/load.js';
 import { buildApp } from '../../src/http/app.js';
 import { type Glasshouse, openGlasshouse } from '../../src/main.js';
 
+export interface TokenOptions {
+  readonly person?: string | null;
+  readonly expires?: string;
+}
+
 export interface Harness {
   readonly dataDir: string;
   readonly glasshouse: Glasshouse;
   readonly app: FastifyInstance;
-  /** A fresh token of the role (all sites unless given). */
-  token(role: Role, sites?: readonly string[]): Promise<string>;
+  /**
+   * A fresh token of the role (all sites unless given). Every token but a product's belongs to
+   * a person of its own unless `person` names one (`null`: none, as tokens made before people).
+   */
+  token(role: Role, sites?: readonly string[], options?: TokenOptions): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -59,12 +67,28 @@ export async function startHarness(
   await glasshouse.recover();
   const app = await buildApp({ glasshouse, logLevel: 'silent' });
   await app.ready();
+  let people = 0;
   return {
     dataDir,
     glasshouse,
     app,
-    async token(role, sites) {
-      const created = await glasshouse.tokens.create({ role, sites }, { role: 'admin', token: 'test' });
+    async token(role, sites, tokenOptions = {}) {
+      people += 1;
+      const person =
+        tokenOptions.person === undefined
+          ? role === 'product'
+            ? null
+            : `${role} officer ${people}`
+          : tokenOptions.person;
+      const created = await glasshouse.tokens.create(
+        {
+          role,
+          sites,
+          ...(person === null ? {} : { person }),
+          ...(tokenOptions.expires === undefined ? {} : { expires: tokenOptions.expires }),
+        },
+        { role: 'admin', token: 'test' },
+      );
       return created.token;
     },
     async close() {

@@ -1,10 +1,13 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 import { promisify } from 'node:util';
 import type { Role } from '../../src/auth/roles.js';
 import { REPO_ROOT } from './cli.js';
 
 const CLI = ['--import', 'tsx', 'src/cli/index.ts'] as const;
+/** `glasshouse up` with a fault injected by the test (see crashing-server.ts). */
+const CRASHING_SERVER = ['--import', 'tsx', 'test/support/crashing-server.ts'] as const;
 const READY_TIMEOUT_MS = 30_000;
 const OUTPUT_KEPT = 16_384;
 
@@ -13,6 +16,11 @@ const running = new Set<ChildProcess>();
 process.once('exit', () => {
   for (const child of running) child.kill('SIGKILL');
 });
+
+export interface ServerOptions {
+  /** The server kills itself (SIGKILL) once the privacy job has done this many steps. */
+  readonly crashAfterPrivacyStep?: number;
+}
 
 export interface ServerProcess {
   readonly pid: number;
@@ -35,12 +43,17 @@ export interface ServerProcess {
 export async function startServer(
   dataDir: string,
   extraArgs: readonly string[] = [],
+  options: ServerOptions = {},
 ): Promise<ServerProcess> {
+  const command =
+    options.crashAfterPrivacyStep === undefined
+      ? [...CLI, 'up']
+      : [...CRASHING_SERVER, String(options.crashAfterPrivacyStep), 'up'];
   let lastError: unknown;
   // Another process may take the port between our probe and the server's bind: try again.
   for (let attempt = 0; attempt < 3; attempt += 1) {
     try {
-      return await startOnce(dataDir, await freePort(), extraArgs);
+      return await startOnce(command, dataDir, await freePort(), extraArgs);
     } catch (error) {
       lastError = error;
     }
@@ -60,9 +73,11 @@ export async function killAllServers(): Promise<void> {
  * const analyst = await createToken(dataDir, 'analyst');
  */
 export async function createToken(dataDir: string, role: Role): Promise<string> {
+  // Officers' tokens name a person; each token here is a person of its own.
+  const person = role === 'product' ? [] : ['--person', `${role} officer ${randomUUID()}`];
   const { stdout } = await promisify(execFile)(
     process.execPath,
-    [...CLI, 'token', 'create', '--role', role, '--data', dataDir, '--json'],
+    [...CLI, 'token', 'create', '--role', role, ...person, '--data', dataDir, '--json'],
     { cwd: REPO_ROOT, env: hermeticEnv(), timeout: 30_000 },
   );
   const created = JSON.parse(stdout) as { token?: unknown; role?: unknown };
@@ -73,6 +88,7 @@ export async function createToken(dataDir: string, role: Role): Promise<string> 
 }
 
 async function startOnce(
+  command: readonly string[],
   dataDir: string,
   port: number,
   extraArgs: readonly string[],
@@ -80,8 +96,7 @@ async function startOnce(
   const child = spawn(
     process.execPath,
     [
-      ...CLI,
-      'up',
+      ...command,
       '--data',
       dataDir,
       '--host',
