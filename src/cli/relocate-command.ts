@@ -1,5 +1,6 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { GlasshouseError } from '../shared/errors.js';
+import { UsageError } from './failure.js';
 import { action, printResult } from './output.js';
 import { progressReporter } from './progress.js';
 
@@ -148,7 +149,8 @@ async function call<T>(
   path: string,
   body?: unknown,
 ): Promise<T> {
-  if (options.token === undefined) throw new InvalidArgumentError('give --token (or $GLASSHOUSE_TOKEN)');
+  if (options.token === undefined || options.token === '')
+    throw new UsageError('give a token: --token or $GLASSHOUSE_TOKEN');
   const response = await fetch(new URL(path, options.url), {
     method,
     headers: {
