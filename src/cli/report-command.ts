@@ -74,7 +74,7 @@ export function registerReport(program: Command): void {
       action(async (file: string, options: { url: string; key: string; json?: boolean }) => {
         const report = readReport(file);
         const base = `${options.url.replace(/\/+$/, '')}/log/control/`;
-        const progress = progressReporter('entry bundles');
+        const progress = progressReporter({ what: 'log', unit: 'entry bundles' });
         const result = await verifyReport(report, {
           read: (path) => fetchFile(base + path),
           verifierKey: options.key,

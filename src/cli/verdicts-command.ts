@@ -47,7 +47,7 @@ export function registerVerdicts(program: Command): void {
       action(async (file: string, options: ImportOptions) => {
         const format = options.format ?? (extname(file).toLowerCase() === '.csv' ? 'csv' : 'ndjson');
         const size = statSync(file).size;
-        const progress = progressReporter('bytes');
+        const progress = progressReporter({ what: 'verdicts', unit: 'bytes' });
         const meter = byteMeter((done) => progress.update(done, size));
         const result =
           options.url === undefined
