@@ -41,7 +41,8 @@ type KnownCode =
   | PrivacyErrorCode
   | RelocationErrorCode
   | 'VALIDATION_FAILED'
-  | 'ROUTE_NOT_FOUND';
+  | 'ROUTE_NOT_FOUND'
+  | 'METHOD_NOT_ALLOWED';
 
 /** The only place that knows HTTP statuses; documented in docs/errors.md. */
 export const PROBLEM_STATUS = {
@@ -116,6 +117,7 @@ export const PROBLEM_STATUS = {
   INVALID_RELOCATION: 409,
   VALIDATION_FAILED: 400,
   ROUTE_NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
   LEGAL_REQUEST_NOT_FOUND: 404,
   INVALID_LEGAL_REQUEST: 400,
   INVALID_TRANSITION: 409,
@@ -147,6 +149,7 @@ const TITLES: Readonly<Record<number, string>> = {
   401: 'Unauthorized',
   403: 'Forbidden',
   404: 'Not Found',
+  405: 'Method Not Allowed',
   409: 'Conflict',
   413: 'Content Too Large',
   415: 'Unsupported Media Type',
