@@ -142,7 +142,8 @@ const STATUS_DESCRIPTIONS: Readonly<Record<string, string>> = {
 };
 
 function completeOperation(key: string, operation: Operation, problem: object): void {
-  const responses = (operation.responses ??= {});
+  operation.responses ??= {};
+  const responses = operation.responses;
   const binary = BINARY_ANSWERS[key];
   if (binary !== undefined) responses['200'] = { ...binary };
   if (!Object.keys(responses).some((status) => status.startsWith('4'))) {

@@ -11,6 +11,7 @@ import type { RelocationErrorCode } from '../relocation/relocation-errors.js';
 import type { ReportErrorCode } from '../reports/report-errors.js';
 import type { RegistryErrorCode } from '../residency/registry-errors.js';
 import type { ResidencyErrorCode } from '../residency/residency-errors.js';
+import type { CursorErrorCode } from '../shared/cursor.js';
 import { GlasshouseError } from '../shared/errors.js';
 import type { StatsErrorCode } from '../stats/stats-errors.js';
 import type { StorageErrorCode } from '../storage/storage-errors.js';
@@ -40,6 +41,7 @@ type KnownCode =
   | ReportErrorCode
   | PrivacyErrorCode
   | RelocationErrorCode
+  | CursorErrorCode
   | 'VALIDATION_FAILED'
   | 'ROUTE_NOT_FOUND'
   | 'METHOD_NOT_ALLOWED';
@@ -118,6 +120,7 @@ export const PROBLEM_STATUS = {
   VALIDATION_FAILED: 400,
   ROUTE_NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
+  INVALID_CURSOR: 400,
   LEGAL_REQUEST_NOT_FOUND: 404,
   INVALID_LEGAL_REQUEST: 400,
   INVALID_TRANSITION: 409,

@@ -100,7 +100,8 @@ export class LegalDesk {
     return { ...stored.request, history: await this.#store.history(id) };
   }
 
-  list(filter: RequestFilter): Promise<LegalRequest[]> {
+  /** One page of requests, oldest received first, and the cursor of the next page. */
+  list(filter: RequestFilter): Promise<{ requests: LegalRequest[]; next: string | null }> {
     return this.#store.list(filter);
   }
 

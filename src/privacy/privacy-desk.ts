@@ -6,6 +6,7 @@ import type { Principal } from '../auth/roles.js';
 import type { Actor } from '../ledger/audit-sink.js';
 import type { TransparencyLog } from '../ledger/transparency-log.js';
 import type { InstallationRegistry } from '../residency/installation-registry.js';
+import { decodeCursor, pageOf } from '../shared/cursor.js';
 import type { SiteClient } from '../site/site-client.js';
 import { collectRecords, type ExportDocument, exportArchive } from './export-archive.js';
 import { type HistoryImport, parseHistory } from './history-import.js';
@@ -46,6 +47,8 @@ export interface RequestFilter {
   readonly type?: RequestType;
   readonly overdue?: boolean;
   readonly limit?: number;
+  /** A cursor from the previous page's `next`. */
+  readonly cursor?: string;
 }
 
 const DAY_MS = 86_400_000;
@@ -119,18 +122,28 @@ export class PrivacyDesk {
     return this.#toRequest(await this.#row(id, viewer));
   }
 
-  async list(filter: RequestFilter = {}): Promise<PrivacyRequest[]> {
+  /** One page of requests, newest first, and the cursor of the next page. */
+  async list(filter: RequestFilter = {}): Promise<{ requests: PrivacyRequest[]; next: string | null }> {
     let query = this.#o.db.selectFrom('privacy_requests').selectAll();
     if (filter.state !== undefined) query = query.where('state', '=', filter.state);
     if (filter.type !== undefined) query = query.where('type', '=', filter.type);
     if (filter.overdue === true) {
       query = query.where('state', 'not in', ['completed', 'rejected']).where('due_at', '<', this.#nowIso());
     }
+    if (filter.cursor !== undefined) {
+      const [received, id] = decodeCursor(filter.cursor, 2);
+      query = query.where((eb) =>
+        eb(eb.refTuple('received_at', 'id'), '<', eb.tuple(received ?? '', id ?? '')),
+      );
+    }
+    const limit = filter.limit ?? 1000;
     const rows = await query
       .orderBy('received_at', 'desc')
-      .limit(filter.limit ?? 1000)
+      .orderBy('id', 'desc')
+      .limit(limit + 1)
       .execute();
-    return Promise.all(rows.map((row) => this.#toRequest(row)));
+    const page = pageOf(rows, limit, (row) => [row.received_at, row.id]);
+    return { requests: await Promise.all(page.rows.map((row) => this.#toRequest(row))), next: page.next };
   }
 
   /** An officer confirms the identity behind a request filed without a verification note. */
