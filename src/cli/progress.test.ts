@@ -17,11 +17,13 @@ function reporter(tty: boolean, unit = 'bytes') {
 
 describe('progressReporter', () => {
   describe('when stderr is not a terminal', () => {
-    it('prints a plain line with done, rate and time left now and then, and one at the end', () => {
+    it('prints a plain line with done, rate and time left every interval, and one at the end', () => {
       const { progress, written, advance } = reporter(false);
       const total = 100 * 1048576;
-      advance(1_000);
-      progress.update(10 * 1048576, total);
+      advance(5_000);
+      progress.update(10 * 1048576, total); // within the first interval: not printed
+      advance(5_000);
+      progress.update(20 * 1048576, total);
       advance(5_000);
       progress.update(30 * 1048576, total); // within the interval: not printed
       advance(5_000);
@@ -29,18 +31,26 @@ describe('progressReporter', () => {
       advance(9_000);
       progress.done();
       expect(written).toEqual([
-        'verdicts: 10.0/100.0 MiB (10%), 10.5 MB/s, about 9 s left\n',
-        'verdicts: 55.0/100.0 MiB (55%), 5.2 MB/s, about 9 s left\n',
+        'verdicts: 20.0/100.0 MiB (20%), 2.1 MB/s, about 40 s left\n',
         'verdicts: 55.0/100.0 MiB (55%), 2.9 MB/s, about 16 s left\n',
+        'verdicts: 55.0/100.0 MiB (55%), 2.0 MB/s, about 24 s left\n',
       ]);
     });
 
-    it('counts records in their own unit, with what else the caller says', () => {
-      const { progress, written, advance } = reporter(false, 'entry bundles');
+    it('prints nothing for work shorter than the interval', () => {
+      const { progress, written, advance } = reporter(false);
       advance(2_000);
+      progress.update(400, 400);
+      progress.done();
+      expect(written).toEqual([]);
+    });
+
+    it('counts in the unit it is given, with what else the caller says', () => {
+      const { progress, written, advance } = reporter(false, 'entry bundles');
+      advance(20_000);
       progress.update(400, 400, 'records 3/3');
       expect(written).toEqual([
-        'verdicts: 400/400 entry bundles (100%), 200 entry bundles/s, 2 s in all, records 3/3\n',
+        'verdicts: 400/400 entry bundles (100%), 20 entry bundles/s, 20 s in all, records 3/3\n',
       ]);
     });
   });

@@ -22,8 +22,8 @@ const WIDTH = 30;
 
 /**
  * Progress on stderr, so `--json` output and pipes stay clean: done and total, rate and time
- * left; a one-line bar redrawn on a terminal, a plain line every `intervalMs` (and at the
- * end) otherwise, so a log or CI job shows the work moving.
+ * left; a one-line bar redrawn on a terminal, a plain line every `intervalMs` otherwise (and
+ * one at the end, once any was printed), so a log or CI job shows long work moving.
  *
  * @example
  * const progress = progressReporter({ what: 'verdicts', unit: 'bytes' });
@@ -36,19 +36,27 @@ export function progressReporter(options: ProgressOptions): ProgressReporter {
   const now = options.now ?? Date.now;
   const write = options.write ?? ((text: string) => void process.stderr.write(text));
   const started = now();
-  let lastDrawn = Number.NEGATIVE_INFINITY;
+  let lastDrawn = tty ? Number.NEGATIVE_INFINITY : started;
+  let printed = false;
   let last: { done: number; total: number; extra: string | undefined } | undefined;
   const line = () => (last === undefined ? '' : describe(options, last, (now() - started) / 1000));
   return {
     update(done, total, extra) {
       last = { done, total, extra };
       const at = now();
-      if (at - lastDrawn < (tty ? REDRAW_MS : interval) && done < total) return;
+      if (tty) {
+        if (at - lastDrawn < REDRAW_MS && done < total) return;
+        write(`\r${bar(done, total)} ${line()}\x1b[K`);
+      } else {
+        // A job shorter than the interval prints nothing: stderr stays the command's own.
+        if (at - lastDrawn < interval) return;
+        write(`${line()}\n`);
+      }
       lastDrawn = at;
-      write(tty ? `\r${bar(done, total)} ${line()}\x1b[K` : `${line()}\n`);
+      printed = true;
     },
     done() {
-      if (last === undefined) return;
+      if (last === undefined || !printed) return;
       write(tty ? `\r${bar(last.done, last.total)} ${line()}\x1b[K\n` : `${line()}\n`);
     },
   };
