@@ -125,3 +125,20 @@ describe('paged lists', () => {
     });
   });
 });
+
+describe('a query parameter a route does not take', () => {
+  it('is refused with 400 on any route that takes a query', async () => {
+    const analyst = await h.token('analyst');
+    const response = await h.app.inject({
+      url: '/v1/policy/resolve?country=SA&at=2022-02-01&verbose=1',
+      headers: bearer(analyst),
+    });
+    expect(response.statusCode).toBe(400);
+    expect(response.json()).toMatchObject({ code: 'VALIDATION_FAILED' });
+    const fine = await h.app.inject({
+      url: '/v1/policy/resolve?country=SA&at=2022-02-01',
+      headers: bearer(analyst),
+    });
+    expect(fine.statusCode).toBe(200);
+  });
+});
