@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { type Command, InvalidArgumentError, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import type { Glasshouse } from '../main.js';
 import { GlasshouseError } from '../shared/errors.js';
 import { type DataDirOptions, withDataDirOptions, withGlasshouse } from './data-dir-options.js';
+import { UsageError } from './failure.js';
 import { action, printResult } from './output.js';
 
 interface ImportOptions extends DataDirOptions {
@@ -62,8 +63,8 @@ async function importOverHttp<Result>(
   options: ImportOptions,
   spec: HistoryImportCommand<Result>,
 ): Promise<Result> {
-  if (options.token === undefined)
-    throw new InvalidArgumentError('--url needs --token (or $GLASSHOUSE_TOKEN)');
+  if (options.token === undefined || options.token === '')
+    throw new UsageError('--url needs a token: give --token or set $GLASSHOUSE_TOKEN');
   const response = await fetch(new URL(spec.route, options.url), {
     method: 'POST',
     headers: { authorization: `Bearer ${options.token}`, 'content-type': 'text/csv' },

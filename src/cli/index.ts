@@ -1,7 +1,9 @@
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
+import { describeFailure } from './failure.js';
 import { registerInit } from './init-command.js';
 import { registerLedger } from './ledger-command.js';
 import { registerLegal } from './legal-command.js';
+import { reportFailure } from './output.js';
 import { registerPolicy } from './policy-command.js';
 import { registerPrivacy } from './privacy-command.js';
 import { registerRelocate } from './relocate-command.js';
@@ -14,7 +16,10 @@ const program = new Command()
   .name('glasshouse')
   .description('Threat-data service with data residency and verifiable transparency')
   .version('0.1.0')
-  .showHelpAfterError();
+  // Usage errors come back here as exceptions (subcommands inherit this): one line, exit 2,
+  // and JSON on stdout with --json.
+  .exitOverride()
+  .configureOutput({ outputError: () => undefined });
 
 registerUp(program);
 registerInit(program);
@@ -27,4 +32,14 @@ registerReport(program);
 registerPrivacy(program);
 registerRelocate(program);
 
-await program.parseAsync(process.argv);
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError && error.exitCode === 0) {
+    process.exitCode = 0; // --help, --version
+  } else {
+    const failure = describeFailure(error);
+    const hint = failure.exitCode === 2 ? ' (see --help)' : '';
+    reportFailure({ ...failure, message: `${failure.message}${hint}` }, process.argv.includes('--json'));
+  }
+}

@@ -61,7 +61,7 @@ export function registerLedger(program: Command): void {
       action(
         async (options: JsonOption & NodeOption & { url: string; key: string; fromCheckpoint?: string }) => {
           const base = `${options.url.replace(/\/+$/, '')}/log/${encodeURIComponent(options.node)}/`;
-          const progress = progressReporter('entry bundles');
+          const progress = progressReporter({ what: 'log', unit: 'entry bundles' });
           const verified = await verifyPublishedLog({
             read: (path) => fetchFile(base + path),
             verifierKey: options.key,

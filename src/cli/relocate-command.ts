@@ -1,5 +1,6 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { GlasshouseError } from '../shared/errors.js';
+import { UsageError } from './failure.js';
 import { action, printResult } from './output.js';
 import { progressReporter } from './progress.js';
 
@@ -128,12 +129,16 @@ function serverOptions(command: Command): Command {
     .option('--json', 'print JSON');
 }
 
-/** Polls the status until the job ends, drawing the bytes copied on a terminal. */
+/** Polls the status until the job ends, showing bytes and records copied, rate and time left. */
 async function follow(options: ServerOptions, id: string): Promise<Status> {
-  const progress = progressReporter('bytes');
+  const progress = progressReporter({ what: 'relocation', unit: 'bytes' });
   for (;;) {
     const status = await call<Status>(options, 'GET', `/v1/relocations/${id}`);
-    progress.update(status.bytes.done, status.bytes.total);
+    progress.update(
+      status.bytes.done,
+      status.bytes.total,
+      `records ${status.records.done}/${status.records.total}`,
+    );
     if (['done', 'cancelled', 'failed', 'paused'].includes(status.state)) {
       progress.done();
       return status;
@@ -148,7 +153,8 @@ async function call<T>(
   path: string,
   body?: unknown,
 ): Promise<T> {
-  if (options.token === undefined) throw new InvalidArgumentError('give --token (or $GLASSHOUSE_TOKEN)');
+  if (options.token === undefined || options.token === '')
+    throw new UsageError('give a token: --token or $GLASSHOUSE_TOKEN');
   const response = await fetch(new URL(path, options.url), {
     method,
     headers: {

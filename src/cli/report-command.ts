@@ -11,6 +11,7 @@ import { ReportError } from '../reports/report-errors.js';
 import { type ReportVerification, verifyReport } from '../reports/verify-report.js';
 import { GlasshouseError } from '../shared/errors.js';
 import { type DataDirOptions, withDataDirOptions, withGlasshouse } from './data-dir-options.js';
+import { UsageError } from './failure.js';
 import { action, printResult } from './output.js';
 import { progressReporter } from './progress.js';
 
@@ -73,7 +74,7 @@ export function registerReport(program: Command): void {
       action(async (file: string, options: { url: string; key: string; json?: boolean }) => {
         const report = readReport(file);
         const base = `${options.url.replace(/\/+$/, '')}/log/control/`;
-        const progress = progressReporter('entry bundles');
+        const progress = progressReporter({ what: 'log', unit: 'entry bundles' });
         const result = await verifyReport(report, {
           read: (path) => fetchFile(base + path),
           verifierKey: options.key,
@@ -94,8 +95,8 @@ async function buildLocally(options: BuildOptions): Promise<Report> {
 }
 
 async function fetchReport(options: BuildOptions): Promise<Report> {
-  if (options.token === undefined)
-    throw new InvalidArgumentError('--url needs --token (or $GLASSHOUSE_TOKEN)');
+  if (options.token === undefined || options.token === '')
+    throw new UsageError('--url needs a token: give --token or set $GLASSHOUSE_TOKEN');
   const url = new URL(`/v1/reports/${encodeURIComponent(options.period)}?format=json`, options.url);
   const response = await fetch(url, { headers: { authorization: `Bearer ${options.token}` } });
   const body = await response.text();

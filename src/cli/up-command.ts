@@ -67,7 +67,15 @@ async function up(options: UpOptions, hooks: UpHooks): Promise<void> {
   };
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
   process.once('SIGINT', () => void shutdown('SIGINT'));
-  const address = await app.listen({ host: config.server.host, port: config.server.port });
+  let address: string;
+  try {
+    address = await app.listen({ host: config.server.host, port: config.server.port });
+  } catch (error) {
+    // Port in use, say: close what was opened so the process ends with the one-line error.
+    await app.close();
+    await glasshouse.close();
+    throw error;
+  }
   app.log.info({ address, dataDir: config.dataDir, sites: [...glasshouse.sites.keys()] }, 'glasshouse is up');
 }
 

@@ -8,6 +8,7 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { FEED_FORMATS, type FeedFormat, type ImportResult } from '../lookup/index.js';
 import { GlasshouseError } from '../shared/errors.js';
 import { CLI_ACTOR, type DataDirOptions, withDataDirOptions, withGlasshouse } from './data-dir-options.js';
+import { UsageError } from './failure.js';
 import { action, printResult } from './output.js';
 import { progressReporter } from './progress.js';
 
@@ -46,7 +47,7 @@ export function registerVerdicts(program: Command): void {
       action(async (file: string, options: ImportOptions) => {
         const format = options.format ?? (extname(file).toLowerCase() === '.csv' ? 'csv' : 'ndjson');
         const size = statSync(file).size;
-        const progress = progressReporter('bytes');
+        const progress = progressReporter({ what: 'verdicts', unit: 'bytes' });
         const meter = byteMeter((done) => progress.update(done, size));
         const result =
           options.url === undefined
@@ -98,7 +99,8 @@ async function importOverHttp(
   meter: Transform,
 ): Promise<ImportResult> {
   const token = options.token;
-  if (token === undefined) throw new InvalidArgumentError('--url needs --token (or $GLASSHOUSE_TOKEN)');
+  if (token === undefined || token === '')
+    throw new UsageError('--url needs a token: give --token or set $GLASSHOUSE_TOKEN');
   const url = new URL('/v1/verdicts/import', options.url);
   if (options.skipBad === true) url.searchParams.set('skipBad', 'true');
   if (options.source !== undefined) url.searchParams.set('source', options.source);

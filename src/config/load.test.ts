@@ -83,7 +83,15 @@ describe('loadConfig', () => {
       [example.replace('trustProxy: []', 'trustProxy: [10.0.0.0/33]'), /server\.trustProxy\[0\]/],
       [example.replace('perAddress: { max: 6000', 'perAddress: { max: -1'), /rateLimits\.perAddress\.max/],
       [example.replace('headersTimeoutMs: 20000', 'headersTimeoutMs: 400000'), /server\.headersTimeoutMs/],
-      [example.replace('deployment:', 'deployment_name:'), /must not have additional properties|deployment/],
+      [
+        example.replace('deployment:', 'deployment_name:'),
+        /deployment: is required\n {2}deployment_name: unknown key; expected one of deployment, server/,
+      ],
+      [example.replace('server:', 'servr:'), /: servr: unknown key; did you mean server\?/],
+      [
+        example.replace('jurisdiction: CH', 'jurisdiction: CH\n    owner: x'),
+        /sites\.zurich\.owner: unknown key/,
+      ],
       [example.replace(/default: moscow/, 'default: geneva'), /policy\[0\]\.default/],
       [example.replace('maxSampleBytes: 268435456', 'maxSampleBytes: -1'), /limits\.maxSampleBytes/],
     ])('names the key and the problem (%#)', (text, pattern) => {
@@ -96,6 +104,29 @@ describe('loadConfig', () => {
       expectConfigError(
         () => load(`${example}\nprivacy:\n  crashAfterStep: 1\n`),
         /privacy|additional properties/,
+      );
+    });
+  });
+
+  describe('when the file has several problems', () => {
+    it('reports every one at once, each with its key', () => {
+      const text = example
+        .replace('server:', 'servr:')
+        .replace('maxSampleBytes: 268435456', 'maxSampleBytes: -1')
+        .replace('jurisdiction: RU', 'jurisdiction: ru');
+      expectConfigError(
+        () => load(text),
+        /3 problems:\n {2}servr: .*\n {2}limits\.maxSampleBytes: .*\n {2}sites\.moscow\.jurisdiction: /,
+      );
+    });
+
+    it('reports every semantic problem at once too', () => {
+      const text = example
+        .replace('jurisdiction: CH', 'jurisdiction: XX')
+        .replace(/default: moscow/, 'default: geneva');
+      expectConfigError(
+        () => load(text),
+        /2 problems:\n {2}sites\.zurich\.jurisdiction: .*\n {2}policy\[0\]\.default/,
       );
     });
   });

@@ -92,54 +92,130 @@ function readConfigText(configFile: string): string {
   }
 }
 
-/** Parses and schema-checks the YAML text; exported for `policy set` and tests. */
+/** Parses and schema-checks the YAML text, reporting every problem of the file at once. */
 export function parseConfigFile(text: string, source: string): ConfigFile {
   let raw: unknown;
   try {
     raw = parseYaml(text, { prettyErrors: true });
   } catch (cause) {
-    const detail = cause instanceof YAMLParseError ? cause.message : String(cause);
+    const detail = cause instanceof YAMLParseError ? cause.message.split('\n', 1)[0] : String(cause);
     throw new ConfigError('INVALID_CONFIG', `${source}: not valid YAML: ${detail}`, { cause });
   }
-  const [first] = [...Value.Errors(ConfigFileSchema, raw)].filter((e) => e.keyword !== 'boolean');
-  if (first !== undefined) {
-    const key = pointerToKey(first.instancePath);
-    throw new ConfigError('INVALID_CONFIG', `${source}: ${key || '(top level)'}: ${first.message}`, {
-      details: { key },
-    });
-  }
+  const problems = schemaProblems(raw);
+  if (problems.length > 0) throw configError(source, problems);
   return raw as ConfigFile;
 }
 
+/** One problem of the file: the dotted key (`server.port`, `policy[0].default`) and what is wrong. */
+export interface ConfigProblem {
+  readonly key: string;
+  readonly problem: string;
+}
+
+function schemaProblems(raw: unknown): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  for (const error of Value.Errors(ConfigFileSchema, raw)) {
+    // `additionalProperties: false` reports each unknown key twice; keep the one naming it.
+    if (error.keyword === 'boolean') continue;
+    const key = pointerToKey(error.instancePath);
+    if (error.keyword === 'additionalProperties') {
+      const known = knownKeys(error.schemaPath);
+      for (const name of (error.params as { additionalProperties?: string[] }).additionalProperties ?? []) {
+        problems.push({ key: key === '' ? name : `${key}.${name}`, problem: unknownKey(name, known) });
+      }
+      continue;
+    }
+    if (error.keyword === 'required') {
+      for (const name of (error.params as { requiredProperties?: string[] }).requiredProperties ?? []) {
+        problems.push({ key: key === '' ? name : `${key}.${name}`, problem: 'is required' });
+      }
+      continue;
+    }
+    problems.push({ key: key || '(top level)', problem: error.message });
+  }
+  return problems;
+}
+
+function unknownKey(name: string, known: readonly string[]): string {
+  const near = known.find((k) => editDistance(k, name) <= 2);
+  if (near !== undefined) return `unknown key; did you mean ${near}?`;
+  return known.length === 0 ? 'unknown key' : `unknown key; expected one of ${known.join(', ')}`;
+}
+
+/** The property names the schema at a JSON pointer (`#/properties/sites/...`) allows. */
+function knownKeys(schemaPath: string): string[] {
+  let node: unknown = ConfigFileSchema;
+  for (const part of schemaPath
+    .replace(/^#\/?/, '')
+    .split('/')
+    .filter((p) => p !== '')) {
+    node = (node as Record<string, unknown> | undefined)?.[part.replaceAll('~1', '/').replaceAll('~0', '~')];
+  }
+  const properties = (node as { properties?: Record<string, unknown> } | undefined)?.properties;
+  return properties === undefined ? [] : Object.keys(properties);
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i += 1) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j += 1) {
+      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current.push(Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution));
+    }
+    previous = current;
+  }
+  return previous[b.length] ?? 0;
+}
+
+function configError(source: string, problems: readonly ConfigProblem[]): ConfigError {
+  const [only] = problems;
+  const message =
+    problems.length === 1 && only !== undefined
+      ? `${source}: ${only.key}: ${only.problem}`
+      : [`${source}: ${problems.length} problems:`, ...problems.map((p) => `  ${p.key}: ${p.problem}`)].join(
+          '\n',
+        );
+  return new ConfigError('INVALID_CONFIG', message, {
+    details: { key: only?.key, problems: problems.map((p) => ({ ...p })) },
+  });
+}
+
 function checkSemantics(config: Config): void {
-  const where = config.configFile;
+  const problems: ConfigProblem[] = [];
   for (const site of config.sites) {
     if (!isCountryCode(site.jurisdiction)) {
-      fail(
-        where,
-        `sites.${site.name}.jurisdiction`,
-        `"${site.jurisdiction}" is not an ISO 3166-1 alpha-2 code`,
-      );
+      problems.push({
+        key: `sites.${site.name}.jurisdiction`,
+        problem: `"${site.jurisdiction}" is not an ISO 3166-1 alpha-2 code`,
+      });
     }
   }
   for (const [i, entry] of config.server.trustProxy.entries()) {
-    if (!isAddressOrCidr(entry))
-      fail(where, `server.trustProxy[${i}]`, `"${entry}" is not an IP address or CIDR`);
+    if (!isAddressOrCidr(entry)) {
+      problems.push({ key: `server.trustProxy[${i}]`, problem: `"${entry}" is not an IP address or CIDR` });
+    }
   }
   if (config.server.headersTimeoutMs > config.server.requestTimeoutMs) {
-    fail(where, 'server.headersTimeoutMs', 'must not be longer than server.requestTimeoutMs');
+    problems.push({
+      key: 'server.headersTimeoutMs',
+      problem: 'must not be longer than server.requestTimeoutMs',
+    });
   }
   const ctx = { sites: new Set(config.sites.map((s) => s.name)), regions: config.regions };
-  rethrowAt(where, 'regions', () => validateRegions(Object.fromEntries(config.regions)));
+  collectAt(problems, 'regions', () => validateRegions(Object.fromEntries(config.regions)));
   let previous: ReturnType<typeof validatePolicyVersion> | undefined;
   config.policy.forEach((version, i) => {
-    if (version.effectiveFrom === undefined)
-      fail(where, `policy[${i}].effectiveFrom`, 'is required in the file');
+    if (version.effectiveFrom === undefined) {
+      problems.push({ key: `policy[${i}].effectiveFrom`, problem: 'is required in the file' });
+    }
     const now = new Date(version.effectiveFrom ?? 0);
-    previous = rethrowAt(where, `policy[${i}]`, () =>
-      validatePolicyVersion(version, ctx, previous === undefined ? { now } : { now, previous }),
-    );
+    previous =
+      collectAt(problems, `policy[${i}]`, () =>
+        validatePolicyVersion(version, ctx, previous === undefined ? { now } : { now, previous }),
+      ) ?? previous;
   });
+  if (problems.length > 0) throw configError(config.configFile, problems);
 }
 
 function isAddressOrCidr(entry: string): boolean {
@@ -151,21 +227,16 @@ function isAddressOrCidr(entry: string): boolean {
   return /^\d{1,3}$/.test(bits) && prefix <= (version === 4 ? 32 : 128);
 }
 
-function rethrowAt<T>(source: string, key: string, check: () => T): T {
+/** Runs a domain check, recording its error under `key` instead of stopping at it. */
+function collectAt<T>(problems: ConfigProblem[], key: string, check: () => T): T | undefined {
   try {
     return check();
   } catch (cause) {
     if (!(cause instanceof GlasshouseError)) throw cause;
     const field = typeof cause.details?.field === 'string' ? `${key}.${cause.details.field}` : key;
-    throw new ConfigError('INVALID_CONFIG', `${source}: ${field}: ${cause.message}`, {
-      cause,
-      details: { key: field },
-    });
+    problems.push({ key: field, problem: cause.message });
+    return undefined;
   }
-}
-
-function fail(source: string, key: string, problem: string): never {
-  throw new ConfigError('INVALID_CONFIG', `${source}: ${key}: ${problem}`, { details: { key } });
 }
 
 function parsePort(text: string): number {

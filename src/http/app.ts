@@ -21,6 +21,7 @@ import { answerClientError, answerFrameworkError } from './client-errors.js';
 import { registerInputChecks } from './input-checks.js';
 import { registerLimits } from './limits.js';
 import { registerMetrics } from './metrics.js';
+import { OPENAPI_OPTIONS } from './openapi.js';
 import { handleError, problem, sendProblem } from './problem.js';
 import { ProblemSchema } from './schemas.js';
 import { createLimitedServer } from './server-limits.js';
@@ -89,28 +90,34 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.addSchema(ProblemSchema);
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.1.0',
-      info: {
-        title: 'Glasshouse API',
-        version: '0.1.0',
-        description:
-          'Threat-data service with data residency and verifiable transparency. Every `/v1` call carries `Authorization: Bearer <token>`; errors are RFC 9457 problem documents.',
-      },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
-      security: [{ bearer: [] }],
-    },
-  });
+  await app.register(swagger, OPENAPI_OPTIONS);
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.setErrorHandler(handleError);
   registerInputChecks(app);
-  app.setNotFoundHandler((request, reply) =>
-    sendProblem(
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0] ?? '';
+    const allowed = allowedMethods(app, path);
+    if (allowed.length === 0) {
+      return sendProblem(reply, problem(404, 'ROUTE_NOT_FOUND', `no route ${request.method} ${path}`));
+    }
+    reply.header('allow', allowed.join(', '));
+    return sendProblem(
       reply,
-      problem(404, 'ROUTE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`),
-    ),
-  );
+      problem(
+        405,
+        'METHOD_NOT_ALLOWED',
+        `${path} does not take ${request.method}; it takes ${allowed.join(', ')}`,
+      ),
+    );
+  });
+  // A query parameter a route does not take is a mistake to report (`offset` for `cursor`),
+  // not one to ignore: every declared query string is closed.
+  app.addHook('onRoute', (route) => {
+    const querystring = route.schema?.querystring as Record<string, unknown> | undefined;
+    if (route.schema !== undefined && querystring !== undefined && !('additionalProperties' in querystring)) {
+      route.schema = { ...route.schema, querystring: { ...querystring, additionalProperties: false } };
+    }
+  });
   // Before authentication: an address refused for failed authentications is refused first.
   const limits = await registerLimits(app, {
     rateLimits,
@@ -177,4 +184,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     audit: glasshouse.residencyAudit,
   });
   return app;
+}
+
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+
+/** The methods some route answers on this concrete path (RFC 9110 §15.5.6: a 405 lists them). */
+function allowedMethods(app: FastifyInstance, path: string): string[] {
+  return METHODS.filter((method) => app.findRoute({ method, url: path }) !== null);
 }

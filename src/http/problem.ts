@@ -11,6 +11,7 @@ import type { RelocationErrorCode } from '../relocation/relocation-errors.js';
 import type { ReportErrorCode } from '../reports/report-errors.js';
 import type { RegistryErrorCode } from '../residency/registry-errors.js';
 import type { ResidencyErrorCode } from '../residency/residency-errors.js';
+import type { CursorErrorCode } from '../shared/cursor.js';
 import { GlasshouseError } from '../shared/errors.js';
 import type { StatsErrorCode } from '../stats/stats-errors.js';
 import type { StorageErrorCode } from '../storage/storage-errors.js';
@@ -44,8 +45,10 @@ type KnownCode =
   | RelocationErrorCode
   | HttpErrorCode
   | LimitErrorCode
+  | CursorErrorCode
   | 'VALIDATION_FAILED'
-  | 'ROUTE_NOT_FOUND';
+  | 'ROUTE_NOT_FOUND'
+  | 'METHOD_NOT_ALLOWED';
 
 /** The only place that knows HTTP statuses; documented in docs/errors.md. */
 export const PROBLEM_STATUS = {
@@ -72,6 +75,7 @@ export const PROBLEM_STATUS = {
   BLOB_NOT_FOUND: 500,
   INVALID_BLOB_KEY: 500,
   INVALID_TILE_KEY: 500,
+  DATA_DIR_IN_USE: 500,
   SUBJECT_NOT_AT_SITE: 409,
   DECRYPT_FAILED: 500,
   BAD_HEADER: 500,
@@ -123,6 +127,8 @@ export const PROBLEM_STATUS = {
   INVALID_RELOCATION: 409,
   VALIDATION_FAILED: 400,
   ROUTE_NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  INVALID_CURSOR: 400,
   LEGAL_REQUEST_NOT_FOUND: 404,
   INVALID_LEGAL_REQUEST: 400,
   INVALID_TRANSITION: 409,
@@ -165,6 +171,7 @@ const TITLES: Readonly<Record<number, string>> = {
   401: 'Unauthorized',
   403: 'Forbidden',
   404: 'Not Found',
+  405: 'Method Not Allowed',
   408: 'Request Timeout',
   409: 'Conflict',
   413: 'Content Too Large',

@@ -21,3 +21,16 @@ export function errorResponses(...statuses: readonly number[]): Record<number, t
 }
 
 export const CountryCode = Type.String({ pattern: '^[A-Z]{2}$', description: 'ISO 3166-1 alpha-2 code' });
+
+/** A list's cursor to its next page, `null` after the last page. */
+export const NextCursor = Type.Union([Type.String(), Type.Null()], {
+  description: 'pass as `cursor` to get the next page; null after the last page',
+});
+
+/** `limit` and `cursor` of a paged list. */
+export function pageQuery(defaultLimit: number, maxLimit: number) {
+  return {
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: maxLimit, default: defaultLimit })),
+    cursor: Type.Optional(Type.String({ maxLength: 512, description: 'the `next` of the previous page' })),
+  };
+}

@@ -6,6 +6,7 @@ import type { Kysely } from 'kysely';
 import { actorOf, type Principal } from '../auth/roles.js';
 import { assertSitesAccess, mayAccessSites } from '../auth/site-scope.js';
 import type { Actor, AuditSink } from '../ledger/audit-sink.js';
+import { pageOf } from '../shared/cursor.js';
 import { type ActionInput, decideStep } from './legal-decision.js';
 import { LegalError } from './legal-errors.js';
 import { type FulfilmentSources, packagePath } from './legal-fulfilment.js';
@@ -102,19 +103,28 @@ export class LegalDesk {
     return { ...stored.request, history: await this.#store.history(id) };
   }
 
-  /** The requests the token may see (see {@link LegalDesk.#sitesOf}), newest first. */
-  async list(filter: RequestFilter, principal: Principal): Promise<LegalRequest[]> {
+  /**
+   * One page of the requests the token may see (see {@link LegalDesk.#sitesOf}), oldest
+   * received first, and the cursor of the next page. A token of some sites pages over the
+   * requests it may see: the rest are skipped, not counted.
+   */
+  async list(
+    filter: RequestFilter,
+    principal: Principal,
+  ): Promise<{ requests: LegalRequest[]; next: string | null }> {
     if (principal.sites === '*') return this.#store.list(filter);
-    const all = await this.#store.list({ ...filter, limit: Number.MAX_SAFE_INTEGER });
-    const located = await this.#o.registry.locate([...new Set(all.flatMap((r) => r.scope.installations))]);
-    return all
-      .filter((r) =>
-        mayAccessSites(
-          principal,
-          r.scope.installations.flatMap((i) => located.get(i)?.site ?? []),
-        ),
-      )
-      .slice(0, filter.limit);
+    const after = await this.#store.list({ ...filter, limit: Number.MAX_SAFE_INTEGER - 1 });
+    const located = await this.#o.registry.locate([
+      ...new Set(after.requests.flatMap((r) => r.scope.installations)),
+    ]);
+    const visible = after.requests.filter((r) =>
+      mayAccessSites(
+        principal,
+        r.scope.installations.flatMap((i) => located.get(i)?.site ?? []),
+      ),
+    );
+    const page = pageOf(visible, filter.limit, (r) => [r.receivedAt, r.createdAt, r.id]);
+    return { requests: page.rows, next: page.next };
   }
 
   /**

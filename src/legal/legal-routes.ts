@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { actorOf } from '../auth/roles.js';
 import { principalOf } from '../http/authenticate.js';
-import { errorResponses } from '../http/schemas.js';
+import { errorResponses, NextCursor, pageQuery } from '../http/schemas.js';
 import type { ActionInput, LegalDesk } from './legal-desk.js';
 import { LegalError } from './legal-errors.js';
 import {
@@ -123,21 +123,25 @@ export const legalRoutes: FastifyPluginAsyncTypebox<{ desk: LegalDesk }> = async
       schema: {
         summary: 'List requests, by state, category and received date (from inclusive, to exclusive)',
         tags: ['legal'],
-        querystring: Type.Object({
-          state: Type.Optional(literals(LEGAL_STATES)),
-          category: Type.Optional(literals(LEGAL_CATEGORIES)),
-          from: Type.Optional(Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$' })),
-          to: Type.Optional(Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$' })),
-          limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000, default: 1000 })),
-        }),
-        response: { 200: Type.Object({ requests: Type.Array(RequestView) }), ...errorResponses(400) },
+        querystring: Type.Object(
+          {
+            state: Type.Optional(literals(LEGAL_STATES)),
+            category: Type.Optional(literals(LEGAL_CATEGORIES)),
+            from: Type.Optional(Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$' })),
+            to: Type.Optional(Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$' })),
+            ...pageQuery(1000, 10_000),
+          },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({ requests: Type.Array(RequestView), next: NextCursor }),
+          ...errorResponses(400),
+        },
       },
     },
     async (request) => {
-      const { state, category, from, to, limit } = request.query;
-      return {
-        requests: await desk.list({ state, category, from, to, limit: limit ?? 1000 }, principalOf(request)),
-      };
+      const { state, category, from, to, limit, cursor } = request.query;
+      return desk.list({ state, category, from, to, limit: limit ?? 1000, cursor }, principalOf(request));
     },
   );
 

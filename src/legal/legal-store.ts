@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { decodeCursor, pageOf } from '../shared/cursor.js';
 import type { HistoryItem, LegalRequest, LegalState } from './legal-request.js';
 import type { LegalRequestsTable, LegalTables } from './legal-tables.js';
 
@@ -16,6 +17,8 @@ export interface RequestFilter {
   /** On `receivedAt`, exclusive. */
   readonly to?: string | undefined;
   readonly limit: number;
+  /** A cursor from the previous page's `next`. */
+  readonly cursor?: string | undefined;
 }
 
 /** The desk's rows in `control.db`: each change of a request and its history item in one transaction. */
@@ -84,19 +87,31 @@ export class LegalStore {
     }));
   }
 
-  async list(filter: RequestFilter): Promise<LegalRequest[]> {
+  /** One page in (received, created, id) order, and the cursor of the next. */
+  async list(filter: RequestFilter): Promise<{ requests: LegalRequest[]; next: string | null }> {
     let query = this.#db.selectFrom('legal_requests').selectAll();
     if (filter.state !== undefined) query = query.where('state', '=', filter.state);
     if (filter.category !== undefined) query = query.where('category', '=', filter.category);
     if (filter.from !== undefined) query = query.where('received_at', '>=', filter.from);
     if (filter.to !== undefined) query = query.where('received_at', '<', filter.to);
+    if (filter.cursor !== undefined) {
+      const [received, created, id] = decodeCursor(filter.cursor, 3);
+      query = query.where((eb) =>
+        eb(
+          eb.refTuple('received_at', 'created_at', 'id'),
+          '>',
+          eb.tuple(received ?? '', created ?? '', id ?? ''),
+        ),
+      );
+    }
     const rows = await query
       .orderBy('received_at')
       .orderBy('created_at')
       .orderBy('id')
-      .limit(filter.limit)
+      .limit(filter.limit + 1)
       .execute();
-    return rows.map((row) => fromRow(row).request);
+    const page = pageOf(rows, filter.limit, (row) => [row.received_at, row.created_at, row.id]);
+    return { requests: page.rows.map((row) => fromRow(row).request), next: page.next };
   }
 
   /** Which of these ids exist already. */

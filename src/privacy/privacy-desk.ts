@@ -7,6 +7,7 @@ import { assertSiteAccess, mayAccessSite, visibleSiteMap } from '../auth/site-sc
 import type { Actor } from '../ledger/audit-sink.js';
 import type { TransparencyLog } from '../ledger/transparency-log.js';
 import type { InstallationRegistry } from '../residency/installation-registry.js';
+import { decodeCursor, pageOf } from '../shared/cursor.js';
 import type { SiteClient } from '../site/site-client.js';
 import { collectRecords, type ExportDocument, exportArchive } from './export-archive.js';
 import { type HistoryImport, parseHistory } from './history-import.js';
@@ -55,6 +56,8 @@ export interface RequestFilter {
   readonly type?: RequestType;
   readonly overdue?: boolean;
   readonly limit?: number;
+  /** A cursor from the previous page's `next`. */
+  readonly cursor?: string;
 }
 
 const DAY_MS = 86_400_000;
@@ -131,21 +134,34 @@ export class PrivacyDesk {
     return this.#toRequest(await this.#row(id, viewer));
   }
 
-  /** Requests newest first; an officer's list holds only those of the token's sites. */
-  async list(filter: RequestFilter, principal: Principal): Promise<PrivacyRequest[]> {
+  /**
+   * One page of requests, newest first, and the cursor of the next page; an officer's pages
+   * hold only the requests of the token's sites.
+   */
+  async list(
+    filter: RequestFilter,
+    principal: Principal,
+  ): Promise<{ requests: PrivacyRequest[]; next: string | null }> {
     let query = this.#o.db.selectFrom('privacy_requests').selectAll();
     if (filter.state !== undefined) query = query.where('state', '=', filter.state);
     if (filter.type !== undefined) query = query.where('type', '=', filter.type);
     if (filter.overdue === true) {
       query = query.where('state', 'not in', ['completed', 'rejected']).where('due_at', '<', this.#nowIso());
     }
+    if (filter.cursor !== undefined) {
+      const [received, id] = decodeCursor(filter.cursor, 2);
+      query = query.where((eb) =>
+        eb(eb.refTuple('received_at', 'id'), '<', eb.tuple(received ?? '', id ?? '')),
+      );
+    }
     const limit = filter.limit ?? 1000;
-    const ordered = query.orderBy('received_at', 'desc');
+    const ordered = query.orderBy('received_at', 'desc').orderBy('id', 'desc');
     const rows =
       principal.sites === '*'
-        ? await ordered.limit(limit).execute()
-        : (await this.#visible(await ordered.execute(), principal)).slice(0, limit);
-    return Promise.all(rows.map((row) => this.#toRequest(row)));
+        ? await ordered.limit(limit + 1).execute()
+        : await this.#visible(await ordered.execute(), principal);
+    const page = pageOf(rows, limit, (row) => [row.received_at, row.id]);
+    return { requests: await Promise.all(page.rows.map((row) => this.#toRequest(row))), next: page.next };
   }
 
   /** An officer confirms the identity behind a request filed without a verification note. */

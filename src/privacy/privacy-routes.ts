@@ -3,7 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { actorOf } from '../auth/roles.js';
 import { installationOf, principalOf } from '../http/authenticate.js';
-import { errorResponses } from '../http/schemas.js';
+import { errorResponses, NextCursor, pageQuery } from '../http/schemas.js';
 import type { PrivacyDesk, Viewer } from './privacy-desk.js';
 import { PrivacyError } from './privacy-errors.js';
 import {
@@ -119,14 +119,17 @@ export const privacyRoutes: FastifyPluginAsyncTypebox<PrivacyRoutesOptions> = as
             state: Type.Optional(RequestStateSchema),
             type: Type.Optional(RequestTypeSchema),
             overdue: Type.Optional(Type.Boolean()),
-            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
+            ...pageQuery(1000, 10_000),
           },
           { additionalProperties: false },
         ),
-        response: { 200: Type.Object({ requests: Type.Array(RequestSchema) }), ...errorResponses(400) },
+        response: {
+          200: Type.Object({ requests: Type.Array(RequestSchema), next: NextCursor }),
+          ...errorResponses(400),
+        },
       },
     },
-    async (request) => ({ requests: await desk.list(request.query, principalOf(request)) }),
+    async (request) => desk.list(request.query, principalOf(request)),
   );
 
   app.get(

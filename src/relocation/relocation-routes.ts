@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { actorOf as principalActor } from '../auth/roles.js';
 import { principalOf } from '../http/authenticate.js';
-import { errorResponses } from '../http/schemas.js';
+import { errorResponses, NextCursor, pageQuery } from '../http/schemas.js';
 import type { RelocationService } from './relocation-service.js';
 import type { ResidencyAuditService } from './residency-audit-service.js';
 
@@ -133,15 +133,16 @@ export const relocationRoutes: FastifyPluginAsyncTypebox<{
     {
       config: { roles: ['admin'], everySite: true },
       schema: {
-        summary: 'Every relocation, newest first, with its progress',
+        summary: 'Relocations, newest first, with their progress',
         tags: ['residency'],
+        querystring: Type.Object({ ...pageQuery(100, 1000) }, { additionalProperties: false }),
         response: {
-          200: Type.Object({ relocations: Type.Array(RelocationStatusSchema) }),
-          ...errorResponses(),
+          200: Type.Object({ relocations: Type.Array(RelocationStatusSchema), next: NextCursor }),
+          ...errorResponses(400),
         },
       },
     },
-    async () => ({ relocations: await relocations.list() }),
+    async (request) => relocations.list(request.query),
   );
 
   app.get(

@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import type { Actor, AuditSink } from '../ledger/audit-sink.js';
 import type { PolicyService } from '../residency/policy-service.js';
 import type { ResidencyTables } from '../residency/residency-tables.js';
+import { decodeCursor, pageOf } from '../shared/cursor.js';
 import type { SiteClient } from '../site/site-client.js';
 import { tablesOf } from '../storage/narrow.js';
 import {
@@ -220,13 +221,25 @@ export class RelocationService {
     };
   }
 
-  async list(): Promise<RelocationStatus[]> {
-    const rows = await this.#o.db
-      .selectFrom('relocations')
-      .select('id')
+  /** One page of relocations, newest first, and the cursor of the next page. */
+  async list(
+    options: { limit?: number | undefined; cursor?: string | undefined } = {},
+  ): Promise<{ relocations: RelocationStatus[]; next: string | null }> {
+    let query = this.#o.db.selectFrom('relocations').select(['id', 'created_at']);
+    if (options.cursor !== undefined) {
+      const [created, id] = decodeCursor(options.cursor, 2);
+      query = query.where((eb) =>
+        eb(eb.refTuple('created_at', 'id'), '<', eb.tuple(created ?? '', id ?? '')),
+      );
+    }
+    const limit = options.limit ?? 100;
+    const rows = await query
       .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(limit + 1)
       .execute();
-    return Promise.all(rows.map((r) => this.get(r.id)));
+    const page = pageOf(rows, limit, (row) => [row.created_at, row.id]);
+    return { relocations: await Promise.all(page.rows.map((r) => this.get(r.id))), next: page.next };
   }
 
   async pause(id: string): Promise<RelocationStatus> {

@@ -12,6 +12,7 @@ import {
   type StatsStore,
   type TimeRange,
 } from '../ports.js';
+import { StorageError } from '../storage-errors.js';
 
 /** The events table; the benchmark's baseline creates the same shape. */
 export const EVENTS_TABLE_DDL = `CREATE TABLE IF NOT EXISTS events (
@@ -274,12 +275,27 @@ async function openDatabase(options: DuckDbStatsStoreOptions): Promise<OpenedDat
     preserve_insertion_order: 'false',
     // Fewer, larger checkpoints: loads commit often, and each checkpoint rewrites row groups.
     checkpoint_threshold: '256MB',
+  }).catch((cause: unknown) => {
+    throw heldByAnotherProcess(cause, options.directory) ?? cause;
   });
   const writer = await instance.connect();
   await writer.run(EVENTS_TABLE_DDL);
   await writer.run(LOAD_MARKER_DDL);
   await writer.run('INSERT INTO load_marker VALUES (1, 0) ON CONFLICT DO NOTHING');
   return { instance, writer, reader: await instance.connect() };
+}
+
+/** DuckDB's "Could not set lock" as what it means here: another server serves this data. */
+function heldByAnotherProcess(cause: unknown, directory: string): StorageError | undefined {
+  const message = cause instanceof Error ? cause.message : '';
+  if (!message.includes('Could not set lock')) return undefined;
+  const pid = /\(PID (\d+)\)/.exec(message)?.[1];
+  return new StorageError(
+    'DATA_DIR_IN_USE',
+    `the data directory is in use by another glasshouse server${pid === undefined ? '' : ` (pid ${pid})`} ` +
+      `(${directory} is locked); stop it first, or give this one another --data`,
+    { cause },
+  );
 }
 
 async function syncDirectory(directory: string): Promise<void> {
