@@ -129,6 +129,7 @@ export const PROBLEM_STATUS = {
   PRIVACY_REQUEST_CLOSED: 409,
   EXPORT_NOT_AVAILABLE: 409,
   INVALID_PRIVACY_HISTORY: 400,
+  PRIVACY_HISTORY_ALREADY_IMPORTED: 409,
 } as const satisfies Record<KnownCode, number>;
 
 export interface Problem {
@@ -215,9 +216,12 @@ function toProblem(error: FastifyError | Error): Problem {
 function safeDetails(details: Readonly<Record<string, unknown>> | undefined): Record<string, unknown> {
   if (details === undefined) return {};
   const { field, value, limit, sites, country, region, invalidLines, errors } = details;
+  // A history file refused as already imported: which file, when, how many rows.
+  const { sha256, imports, importedAt, rows } = details;
   return Object.fromEntries(
-    Object.entries({ field, value, limit, sites, country, region, invalidLines, errors }).filter(
-      ([, v]) => v !== undefined,
-    ),
+    Object.entries({
+      ...{ field, value, limit, sites, country, region, invalidLines, errors },
+      ...{ sha256, imports, importedAt, rows },
+    }).filter(([, v]) => v !== undefined),
   );
 }

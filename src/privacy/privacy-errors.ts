@@ -5,6 +5,7 @@ export type PrivacyErrorCode =
   | 'INVALID_PRIVACY_REQUEST'
   | 'PRIVACY_REQUEST_CLOSED'
   | 'EXPORT_NOT_AVAILABLE'
-  | 'INVALID_PRIVACY_HISTORY';
+  | 'INVALID_PRIVACY_HISTORY'
+  | 'PRIVACY_HISTORY_ALREADY_IMPORTED';
 
 export class PrivacyError extends GlasshouseError<PrivacyErrorCode> {}
