@@ -5,6 +5,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import {
   entriesPath,
   hashLeaf,
@@ -53,7 +54,8 @@ import { createToken, killAllServers, type ServerProcess, startServer } from './
  */
 
 const NODES = ['control', 'zurich', 'moscow'] as const;
-const DEPLOYMENT = 'glasshouse-example';
+/** The deployment name `up` chose for the new data directory (read from its config). */
+let DEPLOYMENT: string;
 /** A file name nobody else would write: it must reach no published file of any node. */
 const FILENAME = `payroll-${randomBytes(8).toString('hex')}.xlsm`;
 const TOKEN_PATTERN = /^glh_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$/;
@@ -76,6 +78,8 @@ beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'glasshouse-ledger-'));
   work = mkdtempSync(join(tmpdir(), 'glasshouse-ledger-work-'));
   server = await startServer(dataDir);
+  DEPLOYMENT = (parseYaml(readFileSync(join(dataDir, 'config.yaml'), 'utf8')) as { deployment: string })
+    .deployment;
   const created = await Promise.all(ROLES.map((role) => createToken(dataDir, role)));
   tokens = Object.fromEntries(ROLES.map((role, i) => [role, created[i]!])) as typeof tokens;
   await Promise.all(

@@ -5,11 +5,11 @@ import { buildApp } from '../http/app.js';
 import { type Glasshouse, openGlasshouse } from '../main.js';
 import { loadExampleData } from '../reports/example-data.js';
 import { exampleDesksOf } from '../reports/example-desks.js';
-import { type DataDirOptions, overridesOf, withDataDirOptions } from './data-dir-options.js';
-import { adminTokenLines, initialize } from './init-command.js';
+import { overridesOf, withDataDirOptions } from './data-dir-options.js';
+import { adminTokenLines, DEPLOYMENT_OPTION, type InitOptions, initialize } from './init-command.js';
 import { action } from './output.js';
 
-interface UpOptions extends DataDirOptions {
+interface UpOptions extends InitOptions {
   readonly host?: string;
   readonly port?: number;
   readonly logLevel?: string;
@@ -22,6 +22,7 @@ export function registerUp(program: Command): void {
     .option('--host <host>', 'address to listen on (default: 127.0.0.1)')
     .option('--port <port>', 'port to listen on, 0 for any free port (default: 8080)', parsePort)
     .option('--log-level <level>', 'pino log level: fatal, error, warn, info, debug, trace or silent')
+    .option(...DEPLOYMENT_OPTION)
     .option('--example', 'load the example legal and privacy requests (examples/) into an empty deployment')
     .action(action(up));
 }
@@ -31,7 +32,7 @@ async function up(options: UpOptions): Promise<void> {
   if (first.adminToken !== undefined) {
     process.stderr.write(
       `${[
-        `initialized ${first.dataDir}`,
+        `initialized ${first.dataDir} (deployment ${first.deployment})`,
         ...adminTokenLines(first.adminToken),
         ...(options.example === true
           ? []
