@@ -159,6 +159,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     prefix: '/v1',
     reports: glasshouse.reports,
     publications: glasshouse.reportPublications,
+    verifierKey: controlKey,
   });
   await app.register(privacyRoutes, { prefix: '/v1', desk: glasshouse.privacy });
   await app.register(relocationRoutes, {

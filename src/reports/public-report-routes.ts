@@ -58,6 +58,9 @@ export const publicReportRoutes: FastifyPluginAsyncTypebox<PublicReportRoutesOpt
     { schema: { ...common, summary: 'The published transparency reports (HTML index); no token' } },
     (request, reply) => send(request, reply, 'index.html'),
   );
+  app.get('/reports/index.html', { schema: { ...common, hide: true } }, (request, reply) =>
+    send(request, reply, 'index.html'),
+  );
   app.get(
     '/reports/index.json',
     {

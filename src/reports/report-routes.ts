@@ -12,6 +12,8 @@ import type { ReportService } from './report-service.js';
 export interface ReportRoutesOptions {
   readonly reports: ReportService;
   readonly publications: ReportPublications;
+  /** The control log's verifier key, for the verify command on HTML pages. */
+  readonly verifierKey: string;
 }
 
 const Publication = Type.Object({ period: Type.String(), publishedAt: Type.String() });
@@ -21,7 +23,7 @@ export const REPORT_FORMATS = ['json', 'csv', 'md', 'html'] as const;
 /** Transparency reports, for the roles that publish or check them. */
 export const reportRoutes: FastifyPluginAsyncTypebox<ReportRoutesOptions> = async (
   app,
-  { reports, publications },
+  { reports, publications, verifierKey },
 ) => {
   const periodParams = Type.Object({
     period: Type.String({ pattern: PERIOD_PATTERN, maxLength: 7, description: 'YYYY or YYYY-H1|H2 (UTC)' }),
@@ -128,7 +130,11 @@ export const reportRoutes: FastifyPluginAsyncTypebox<ReportRoutesOptions> = asyn
         case 'md':
           return reply.type('text/markdown; charset=utf-8').send(renderMarkdown(report));
         case 'html':
-          return reply.type('text/html; charset=utf-8').send(renderHtml(report));
+          return reply.type('text/html; charset=utf-8').send(
+            renderHtml(report, {
+              verify: { url: `${request.protocol}://${request.host}`, key: verifierKey },
+            }),
+          );
       }
     },
   );
