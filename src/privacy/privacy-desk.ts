@@ -251,7 +251,14 @@ export class PrivacyDesk {
           .execute();
       }
     });
-    for (const row of stored) await this.#o.audit.append(privacyLogEntry(row, 'imported', actor, now));
+    // A thousand appends at a time share the log's group commit (one at a time took minutes).
+    for (let i = 0; i < stored.length; i += 1000) {
+      await Promise.all(
+        stored
+          .slice(i, i + 1000)
+          .map((row) => this.#o.audit.append(privacyLogEntry(row, 'imported', actor, now))),
+      );
+    }
     return { loaded: stored.length, sha256 };
   }
 
