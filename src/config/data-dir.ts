@@ -48,16 +48,16 @@ export function newDeploymentName(): string {
  */
 export function initDataDir(paths: { dataDir: string; configFile: string; deployment?: string }): InitResult {
   const created = !existsSync(paths.configFile);
+  if (created && paths.deployment !== undefined && !DEPLOYMENT_PATTERN.test(paths.deployment)) {
+    throw new ConfigError(
+      'INVALID_CONFIG',
+      `deployment name "${paths.deployment}": letters, digits, '.', '_' and '-', at most 64, starting with a letter or digit`,
+    );
+  }
   mkdirSync(paths.dataDir, { recursive: true, mode: 0o700 });
   chmodSync(paths.dataDir, 0o700);
   if (created) {
     const deployment = paths.deployment ?? newDeploymentName();
-    if (!DEPLOYMENT_PATTERN.test(deployment)) {
-      throw new ConfigError(
-        'INVALID_CONFIG',
-        `deployment name "${deployment}": letters, digits, '.', '_' and '-', at most 64, starting with a letter or digit`,
-      );
-    }
     const config = readFileSync(EXAMPLE_CONFIG_PATH, 'utf8').replace(
       /^deployment: \S+/m,
       `deployment: ${deployment}`,
