@@ -14,7 +14,7 @@ import { privacyRoutes } from '../privacy/index.js';
 import { relocationRoutes } from '../relocation/relocation-routes.js';
 import { publicReportRoutes } from '../reports/public-report-routes.js';
 import { reportRoutes } from '../reports/report-routes.js';
-import { buildPublicSite } from '../reports/report-site.js';
+import { cachedPublicSite } from '../reports/report-site.js';
 import { installationRoutes } from '../residency/installation-routes.js';
 import { policyRoutes } from '../residency/policy-routes.js';
 import { statsRoutes } from '../stats/stats-routes.js';
@@ -125,8 +125,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(publicLogRoutes, { logs: glasshouse.logs });
   const controlKey = nodeSigner(glasshouse.config, 'control').verifierKey;
   await app.register(publicReportRoutes, {
-    site: (url) =>
-      buildPublicSite(glasshouse.reports, glasshouse.reportPublications, { url, key: controlKey }),
+    site: cachedPublicSite({
+      reports: glasshouse.reports,
+      publications: glasshouse.reportPublications,
+      logSize: () => glasshouse.logs.get('control')!.size(),
+      key: controlKey,
+      now: Date.now,
+    }),
   });
   await app.register(proofRoutes, { prefix: '/v1', logs: glasshouse.logs });
   await app.register(policyRoutes, { prefix: '/v1', policy: glasshouse.policy });

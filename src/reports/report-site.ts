@@ -121,3 +121,38 @@ export async function buildPublicSite(
   const pages = periods.length === 0 ? [] : await reports.buildPages(periods, periods);
   return renderSite(pages, published, verify);
 }
+
+/** How long the public site is reused while the log and the publications stay the same. */
+const SITE_TTL_MS = 30_000;
+
+/**
+ * {@link buildPublicSite} for the unauthenticated routes: rebuilt only when the control log
+ * grew, the published periods changed, or after 30 s (the registry's residency numbers are
+ * not on the log), so that anonymous readers do not refold the log on every request.
+ *
+ * @example
+ * const site = cachedPublicSite({ reports, publications, logSize: () => log.size(), key, now: Date.now });
+ * const files = await site('https://transparency.example');
+ */
+export function cachedPublicSite(options: {
+  readonly reports: ReportService;
+  readonly publications: ReportPublications;
+  readonly logSize: () => Promise<number>;
+  readonly key: string;
+  readonly now: () => number;
+}): (url: string) => Promise<SiteFiles> {
+  let cached: { key: string; at: number; files: Promise<SiteFiles> } | undefined;
+  return async (url) => {
+    const [size, published] = await Promise.all([options.logSize(), options.publications.list()]);
+    const key = JSON.stringify([url, size, published]);
+    const now = options.now();
+    if (cached === undefined || cached.key !== key || now - cached.at > SITE_TTL_MS) {
+      const files = buildPublicSite(options.reports, options.publications, { url, key: options.key });
+      cached = { key, at: now, files };
+      files.catch(() => {
+        if (cached?.files === files) cached = undefined;
+      });
+    }
+    return cached.files;
+  };
+}
