@@ -67,12 +67,13 @@ export class ReportPublications {
     return { period: name, publishedAt };
   }
 
-  /** Takes a period's report off the public pages (it stays on the log that it was public). */
+  /**
+   * Takes a period's report off the public pages (the log keeps that it was public). A period
+   * that is not published stays so, and nothing is logged.
+   */
   async withdraw(period: Period, actor: Actor): Promise<void> {
     const name = formatPeriod(period);
-    if (!(await this.isPublished(period))) {
-      throw new ReportError('REPORT_NOT_PUBLISHED', `the report of ${name} is not published`);
-    }
+    if (!(await this.isPublished(period))) return;
     const time = this.#o.now().toISOString();
     await this.#o.audit.append({ type: 'report.withdrawn', time, actor, period: name });
     await this.#o.db.deleteFrom('published_reports').where('period', '=', name).execute();

@@ -68,10 +68,11 @@ export const reportRoutes: FastifyPluginAsyncTypebox<ReportRoutesOptions> = asyn
     {
       config: { roles: ['admin'] },
       schema: {
-        summary: 'Take a period off the public reports (logged: report.withdrawn)',
+        summary:
+          'Take a period off the public reports (logged: report.withdrawn); a period not published stays so',
         tags: ['reports'],
         params: periodParams,
-        response: { 204: Type.Null(), ...errorResponses(400, 404) },
+        response: { 204: Type.Null(), ...errorResponses(400) },
       },
     },
     async (request, reply) => {
