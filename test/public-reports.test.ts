@@ -176,6 +176,9 @@ describe('glasshouse report build --out DIR (no --period)', () => {
       expect(readFileSync(join(out, '2021-H2/index.html'), 'utf8')).toContain(
         '--url https://transparency.example --key',
       );
+      expect(readFileSync(join(out, '2021-H2/report.md'), 'utf8')).toContain(
+        '--url https://transparency.example --key',
+      );
     } finally {
       rmSync(out, { recursive: true, force: true });
     }

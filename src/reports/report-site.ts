@@ -36,7 +36,7 @@ export function renderSite(
       renderHtml(report, { links: 'files', verify, context, indexHref: '../' }),
     );
     files.set(dir + REPORT_FILES.json, `${JSON.stringify(report, null, 2)}\n`);
-    files.set(dir + REPORT_FILES.markdown, renderMarkdown(report));
+    files.set(dir + REPORT_FILES.markdown, renderMarkdown(report, verify));
     for (const t of CSV_TABLES) files.set(dir + REPORT_FILES.csv(t), renderCsv(report, t));
   }
   const newestFirst = [...pages].reverse();
