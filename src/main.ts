@@ -22,6 +22,8 @@ import { RelocationService } from './relocation/relocation-service.js';
 import { type RelocationTables, relocationMigrations } from './relocation/relocation-tables.js';
 import { ResidencyAuditService } from './relocation/residency-audit-service.js';
 import { WriteGate } from './relocation/write-gate.js';
+import { type PublicationTables, publicationMigrations } from './reports/publication-tables.js';
+import { ReportPublications } from './reports/report-publications.js';
 import { ReportService } from './reports/report-service.js';
 import { InstallationRegistry } from './residency/installation-registry.js';
 import { PolicyService } from './residency/policy-service.js';
@@ -39,7 +41,12 @@ import { subjectMigrations } from './subjects/subject-tables.js';
 import { SampleRouter } from './vault/sample-router.js';
 import { vaultMigrations } from './vault/vault-tables.js';
 
-export type ControlTables = AuthTables & ResidencyTables & LegalTables & PrivacyTables & RelocationTables;
+export type ControlTables = AuthTables &
+  ResidencyTables &
+  LegalTables &
+  PrivacyTables &
+  RelocationTables &
+  PublicationTables;
 
 /** Everything `glasshouse up` runs: the control plane and every configured site, in one process. */
 export interface Glasshouse {
@@ -59,6 +66,8 @@ export interface Glasshouse {
   readonly logs: ReadonlyMap<string, TransparencyLog>;
   /** Transparency reports, computed from the control log at its latest checkpoint. */
   readonly reports: ReportService;
+  /** Which periods' reports are public (an admin's decision, on the control log). */
+  readonly reportPublications: ReportPublications;
   /** Users' requests about their own data; its background job runs in the serving process. */
   readonly privacy: PrivacyDesk;
   readonly privacyWorker: PrivacyWorker;
@@ -109,6 +118,7 @@ export async function openGlasshouse(config: Config, options: OpenOptions = {}):
       ...legalMigrations,
       ...privacyMigrations,
       ...relocationMigrations,
+      ...publicationMigrations,
     },
   });
   const logOptions = {
@@ -239,6 +249,11 @@ export async function openGlasshouse(config: Config, options: OpenOptions = {}):
       registry,
       policy,
       sites: [...sites.keys()],
+      now,
+    }),
+    reportPublications: new ReportPublications({
+      db: tablesOf<PublicationTables>(control.db),
+      audit: controlAudit,
       now,
     }),
     privacy,

@@ -14,7 +14,7 @@ const privacyIds = { export: '', verify: '', reject: '', extend: '' };
 let relocationId: string;
 
 interface RouteCase {
-  readonly method: 'GET' | 'POST' | 'PUT';
+  readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   /** The OpenAPI path, to check that the table covers every route. */
   readonly path: string;
   readonly url: () => string;
@@ -159,6 +159,24 @@ const ROUTES: readonly RouteCase[] = [
     path: '/v1/reports/{period}',
     url: () => '/v1/reports/2021-H2',
     admits: ['admin', 'auditor', 'legal', 'privacy'],
+  },
+  {
+    method: 'GET',
+    path: '/v1/reports',
+    url: () => '/v1/reports',
+    admits: ['admin', 'auditor', 'legal', 'privacy'],
+  },
+  {
+    method: 'PUT',
+    path: '/v1/reports/{period}/publication',
+    url: () => '/v1/reports/2021-H2/publication',
+    admits: ['admin'],
+  },
+  {
+    method: 'DELETE',
+    path: '/v1/reports/{period}/publication',
+    url: () => '/v1/reports/2020-H1/publication',
+    admits: ['admin'],
   },
   {
     method: 'POST',

@@ -41,7 +41,12 @@ describe('glasshouse init', () => {
     it('changes nothing and prints no new admin token', () => {
       const result = cli('init', '--json');
       expect(result.status).toBe(0);
-      expect(JSON.parse(result.stdout)).toEqual({ dataDir, created: false, keysCreated: [] });
+      expect(JSON.parse(result.stdout)).toEqual({
+        dataDir,
+        created: false,
+        deployment: expect.stringMatching(/^glasshouse-[0-9a-f]{8}$/),
+        keysCreated: [],
+      });
     });
   });
 });

@@ -5,6 +5,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import {
   entriesPath,
   hashLeaf,
@@ -53,7 +54,8 @@ import { createToken, killAllServers, type ServerProcess, startServer } from './
  */
 
 const NODES = ['control', 'zurich', 'moscow'] as const;
-const DEPLOYMENT = 'glasshouse-example';
+/** The deployment name `up` chose for the new data directory (read from its config). */
+let DEPLOYMENT: string;
 /** A file name nobody else would write: it must reach no published file of any node. */
 const FILENAME = `payroll-${randomBytes(8).toString('hex')}.xlsm`;
 const TOKEN_PATTERN = /^glh_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$/;
@@ -76,6 +78,8 @@ beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'glasshouse-ledger-'));
   work = mkdtempSync(join(tmpdir(), 'glasshouse-ledger-work-'));
   server = await startServer(dataDir);
+  DEPLOYMENT = (parseYaml(readFileSync(join(dataDir, 'config.yaml'), 'utf8')) as { deployment: string })
+    .deployment;
   const created = await Promise.all(ROLES.map((role) => createToken(dataDir, role)));
   tokens = Object.fromEntries(ROLES.map((role, i) => [role, created[i]!])) as typeof tokens;
   await Promise.all(
@@ -783,27 +787,28 @@ describe('log routes (in-process, a log past one full tile)', () => {
         read: diskReader(publicLogDirectory(h.dataDir, 'control')),
         verifierKey: nodeSigner(h.glasshouse.config, 'control').verifierKey,
       });
-      expect(verified).toMatchObject({ origin: `${DEPLOYMENT}/control`, size });
+      expect(verified).toMatchObject({ origin: `${h.glasshouse.config.deployment}/control`, size });
       expect(verified.tilesChecked).toBe(tilesToWrite(0, size).hashTiles.length);
     });
   });
 
   describe.skipIf(skipGo)("when Go's golang.org/x/mod/sumdb checks the published directory", () => {
-    function goTiles(dir: string, node: string, key: string) {
+    /** The origin to expect is the key's name: each deployment has its own. */
+    function goTiles(dir: string, key: string) {
       return spawnSync(
         notecheck,
-        ['tiles', '-key', key, '-origin', `${DEPLOYMENT}/${node}`, '-dir', dir, '-records', 'all'],
+        ['tiles', '-key', key, '-origin', parseVerifierKey(key).name, '-dir', dir, '-records', 'all'],
         { encoding: 'utf8', timeout: 120_000 },
       );
     }
 
     it("accepts the harness's control log of more than one full tile, proving every record", () => {
       const key = nodeSigner(h.glasshouse.config, 'control').verifierKey;
-      const result = goTiles(publicLogDirectory(h.dataDir, 'control'), 'control', key);
+      const result = goTiles(publicLogDirectory(h.dataDir, 'control'), key);
       expect(result.stderr).toBe('');
       expect(result.status).toBe(0);
       expect(JSON.parse(result.stdout)).toMatchObject({
-        origin: `${DEPLOYMENT}/control`,
+        origin: `${h.glasshouse.config.deployment}/control`,
         treeSize: size,
         recordsChecked: size,
       });
@@ -811,7 +816,7 @@ describe('log routes (in-process, a log past one full tile)', () => {
 
     it('accepts the published logs of the real server', () => {
       for (const node of ['control', 'zurich'] as const) {
-        const result = goTiles(publicLogDirectory(dataDir, node), node, keyOf(node));
+        const result = goTiles(publicLogDirectory(dataDir, node), keyOf(node));
         expect(result.stderr, node).toBe('');
         expect(result.status, node).toBe(0);
       }
@@ -825,7 +830,7 @@ describe('log routes (in-process, a log past one full tile)', () => {
       const copy = join(goWork, `copy-${randomBytes(4).toString('hex')}`);
       cpSync(publicLogDirectory(h.dataDir, 'control'), copy, { recursive: true });
       flipByte(join(copy, typeof path === 'string' ? path : path(size)), 5);
-      const result = goTiles(copy, 'control', nodeSigner(h.glasshouse.config, 'control').verifierKey);
+      const result = goTiles(copy, nodeSigner(h.glasshouse.config, 'control').verifierKey);
       expect(result.status).toBe(1);
       expect(result.stderr).toMatch(/^notecheck: /);
     });

@@ -41,6 +41,27 @@ describe('glasshouse up --example', () => {
       expect(server.output()).toContain('loaded the example: 374 legal and 3765 privacy requests');
     });
 
+    it('points at the public report, which opens without a token', async () => {
+      const hint = `${server.baseUrl}/reports/2021-H2/`;
+      expect(server.output()).toContain(`public (no token): ${hint}`);
+      const page = await fetch(hint);
+      expect(page.status).toBe(200);
+      const html = await page.text();
+      expect(html).toContain('109 requests from 12 countries');
+      expect(html).toContain(`--url ${server.baseUrl} --key`);
+      const index = (await (await fetch(`${server.baseUrl}/reports/index.json`)).json()) as {
+        reports: { period: string }[];
+      };
+      expect(index.reports.map((r) => r.period)).toEqual([
+        '2021-H2',
+        '2021-H1',
+        '2021',
+        '2020-H2',
+        '2020-H1',
+        '2020',
+      ]);
+    });
+
     it('reports 2021-H2: 109 requests from 12 countries, at least 36% rejected, 92 for technical expertise', async () => {
       const r = await report('2021-H2');
       expect(r.legal.total).toBe(109);

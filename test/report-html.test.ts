@@ -5,12 +5,14 @@ import { pathToFileURL } from 'node:url';
 import { inflateSync } from 'node:zlib';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nodeSigner } from '../src/ledger/open-node-log.js';
 import { loadExampleData } from '../src/reports/example-data.js';
 import { exampleDesksOf } from '../src/reports/example-desks.js';
 import { parsePeriod } from '../src/reports/period.js';
 import { renderHtml } from '../src/reports/render-html.js';
 import type { Report } from '../src/reports/report.js';
 import { type Harness, startHarness } from './support/harness.js';
+import { registerInstallation } from './support/installations.js';
 
 /*
  * The HTML report in a real browser (Debian's chromium, driven by playwright-core): it
@@ -32,6 +34,9 @@ beforeAll(async () => {
   if (skip) return;
   h = await startHarness();
   await loadExampleData({ log: h.glasshouse.logs.get('control')!, desks: exampleDesksOf(h.glasshouse) });
+  // Installations at one site only: the other site holds nothing and must not show.
+  const product = await h.token('product');
+  for (const country of ['DE', 'FR']) await registerInstallation(h.app, product, country);
   report = await h.glasshouse.reports.build(parsePeriod('2021'));
   dir = mkdtempSync(join(tmpdir(), 'glasshouse-html-'));
   browser = await chromium.launch({
@@ -175,6 +180,51 @@ describe.skipIf(skip)('the HTML report in Chromium', () => {
       const barPixels = countPixels(image, [0x2f, 0x5d, 0x8a]);
       expect(barPixels).toBeGreaterThan(image.width * image.height * 0.05);
       expect(countPixels(decodePng(png), [0x2f, 0x5d, 0x8a])).toBeGreaterThanOrEqual(barPixels);
+    });
+  });
+
+  describe('when opened as a published page in a narrow window', () => {
+    let rendered: Rendered;
+    beforeAll(async () => {
+      const key = nodeSigner(h.glasshouse.config, 'control').verifierKey;
+      const html = renderHtml(report, {
+        links: 'files',
+        verify: { url: 'https://transparency.example', key },
+      });
+      rendered = await open(html, 'narrow.html');
+      await rendered.page.setViewportSize({ width: 420, height: 900 });
+    });
+    afterAll(() => rendered.page.close());
+
+    it('wraps the checkpoint and the verify command inside their boxes', async () => {
+      for (const id of ['#checkpoint-note', '#verify-command']) {
+        const box = await rendered.page
+          .locator(id)
+          .evaluate((el) => ({ scroll: el.scrollWidth, client: el.clientWidth, text: el.textContent ?? '' }));
+        expect(box.scroll, id).toBeLessThanOrEqual(box.client);
+        expect(box.text.length).toBeGreaterThan(40);
+      }
+      // The signature line is longer than the box: it wraps onto more lines instead of overflowing.
+      const lines = await rendered.page.locator('#checkpoint-note').evaluate((el) => {
+        const style = el.ownerDocument.defaultView!.getComputedStyle(el);
+        return el.clientHeight / Number.parseFloat(style.lineHeight || '16');
+      });
+      expect(lines).toBeGreaterThan(report.checkpoint.note.trim().split('\n').length);
+      expect(await rendered.page.locator('#verify-command').textContent()).toContain(
+        '--url https://transparency.example --key',
+      );
+    });
+
+    it('shows under "where the data lives" only the sites that hold installations', async () => {
+      const held = report.residency.bySite.filter((s) => s.installations > 0);
+      expect(held.length).toBeLessThan(report.residency.bySite.length);
+      const rows = await rendered.page
+        .locator('#table-residency tbody tr')
+        .evaluateAll((trs) => trs.map((r) => [...r.children].map((c) => c.textContent)));
+      expect(rows).toEqual(held.map((s) => [s.site, String(s.installations), `${s.share}%`]));
+      expect(await rendered.page.locator('#residency svg rect').count()).toBe(held.length);
+      const labels = await rendered.page.locator('#residency svg text').allTextContents();
+      expect(labels.some((t) => t.includes('(0%)'))).toBe(false);
     });
   });
 

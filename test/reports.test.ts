@@ -7,6 +7,7 @@ import addFormats from 'ajv-formats';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { entriesPath } from '../src/ledger/merkle/index.js';
+import { parseVerifierKey } from '../src/ledger/note/index.js';
 import { nodeSigner } from '../src/ledger/open-node-log.js';
 import type { Report } from '../src/reports/report.js';
 import {
@@ -121,7 +122,9 @@ describe('GET /v1/reports/{period}', () => {
       const r = await report('2021');
       const note = await control().checkpoint();
       expect(r.checkpoint.note).toBe(note);
-      expect(r.checkpoint.origin).toBe('glasshouse-example/control');
+      // Each deployment's log has an origin of its own, chosen at init.
+      expect(r.checkpoint.origin).toBe(`${h.glasshouse.config.deployment}/control`);
+      expect(r.checkpoint.origin).toMatch(/^glasshouse-[0-9a-f]{8}\/control$/);
       expect(r.checkpoint.size).toBe(await control().size());
       expect(note).toContain(`\n${r.checkpoint.size}\n${r.checkpoint.rootHash}\n`);
     });
@@ -253,7 +256,9 @@ describe('glasshouse report build and verify', () => {
   it('verifies a true report: exit 0, the numbers checked, residency named as skipped', async () => {
     const result = await runCliAsync(['report', 'verify', reportFile, '--url', baseUrl, '--key', key]);
     expect(result.status, result.stderr).toBe(0);
-    expect(result.stdout).toMatch(/verified report 2021-H2 against glasshouse-example\/control/);
+    expect(result.stdout).toContain(
+      `verified report 2021-H2 against ${h.glasshouse.config.deployment}/control`,
+    );
     expect(result.stdout).toMatch(/\d{3,} numbers recomputed from the entries: all equal/);
     expect(result.stdout).toContain('skipped: residency');
   });
@@ -323,6 +328,37 @@ describe('glasshouse report build and verify', () => {
       );
       const result = await runCliAsync(['report', 'verify', file, '--url', baseUrl, '--key', key]);
       expect(result.status, result.stderr).toBe(0);
+    });
+  });
+
+  describe('when given the key of another deployment', () => {
+    it('exits non-zero saying the note is signed by another key, naming both', async () => {
+      const other = mkdtempSync(join(tmpdir(), 'glasshouse-other-'));
+      try {
+        const init = await runCliAsync(['init', '--data', other]);
+        expect(init.status, init.stderr).toBe(0);
+        const otherKey = (await runCliAsync(['ledger', 'key', '--data', other])).stdout.trim();
+        const label = (k: string) => {
+          const v = parseVerifierKey(k);
+          return `${v.name}+${v.keyId.toString('hex')}`;
+        };
+        expect(label(otherKey)).not.toBe(label(key));
+        const result = await runCliAsync([
+          'report',
+          'verify',
+          reportFile,
+          '--url',
+          baseUrl,
+          '--key',
+          otherKey,
+        ]);
+        expect(result.status).not.toBe(0);
+        expect(result.stderr).toContain('signed by another key');
+        expect(result.stderr).toContain(label(key));
+        expect(result.stderr).toContain(label(otherKey));
+      } finally {
+        rmSync(other, { recursive: true, force: true });
+      }
     });
   });
 

@@ -8,6 +8,7 @@ import { action, printResult } from './output.js';
 
 interface ImportOptions extends DataDirOptions {
   readonly json?: boolean;
+  readonly again?: boolean;
   readonly url?: string;
   readonly token?: string;
 }
@@ -28,7 +29,7 @@ export interface HistoryImportCommand<Result> {
   /** The problem code of a file with bad rows; its `details.errors` lists them. */
   readonly badFileCode: string;
   readonly jsonHelp: string;
-  load(glasshouse: Glasshouse, csv: string): Promise<Result>;
+  load(glasshouse: Glasshouse, csv: string, options: { again: boolean }): Promise<Result>;
   summary(result: Result): string;
 }
 
@@ -45,13 +46,20 @@ export function registerHistoryImport<Result>(parent: Command, spec: HistoryImpo
       'send it to a running server (e.g. http://127.0.0.1:8080) instead of the data directory',
     )
     .addOption(new Option('--token <token>', `a ${spec.role} token, with --url`).env('GLASSHOUSE_TOKEN'))
+    .option(
+      '--again',
+      'load a file that was imported before (same SHA-256) once more, its rows as new requests; without it such a file is refused and nothing changes',
+    )
     .option('--json', spec.jsonHelp)
     .action(
       action(async (file: string, options: ImportOptions) => {
         const csv = readFileSync(file, 'utf8');
+        const again = options.again === true;
         const result =
           options.url === undefined
-            ? await withGlasshouse(options, (g) => spec.load(g, csv).catch((e) => listBadRows(e, spec)))
+            ? await withGlasshouse(options, (g) =>
+                spec.load(g, csv, { again }).catch((e) => listBadRows(e, spec)),
+              )
             : await importOverHttp(csv, options, spec);
         printResult(options.json === true, result, () => spec.summary(result));
       }),
@@ -65,7 +73,9 @@ async function importOverHttp<Result>(
 ): Promise<Result> {
   if (options.token === undefined || options.token === '')
     throw new UsageError('--url needs a token: give --token or set $GLASSHOUSE_TOKEN');
-  const response = await fetch(new URL(spec.route, options.url), {
+  const url = new URL(spec.route, options.url);
+  if (options.again === true) url.searchParams.set('again', 'true');
+  const response = await fetch(url, {
     method: 'POST',
     headers: { authorization: `Bearer ${options.token}`, 'content-type': 'text/csv' },
     body: csv,

@@ -8,15 +8,17 @@ import { action, printResult } from './output.js';
 export function registerInit(program: Command): void {
   withDataDirOptions(program.command('init'))
     .description('create a data directory: example config, site master keys, signing keys and an admin token')
+    .option(...DEPLOYMENT_OPTION)
     .option('--json', 'print JSON')
     .action(
-      action(async (options: DataDirOptions & { json?: boolean }) => {
+      action(async (options: InitOptions & { json?: boolean }) => {
         const result = await initialize(options);
         printResult(options.json === true, result, () =>
           [
             result.created
               ? `created ${result.dataDir}`
               : `${result.dataDir} already exists; added what was missing`,
+            `  deployment ${result.deployment} (log origins ${result.deployment}/<node>)`,
             ...result.keysCreated.map((k) => `  key ${k}`),
             ...(result.adminToken === undefined ? [] : adminTokenLines(result.adminToken)),
           ].join('\n'),
@@ -25,18 +27,32 @@ export function registerInit(program: Command): void {
     );
 }
 
+export interface InitOptions extends DataDirOptions {
+  readonly deployment?: string;
+}
+
+/** `--deployment NAME`, for `init` and for `up` on a new data directory. */
+export const DEPLOYMENT_OPTION = [
+  '--deployment <name>',
+  "a new data directory's deployment name, the first part of its log origins (default: glasshouse-<random>); an existing one keeps its name",
+] as const;
+
 export interface Initialized {
   readonly dataDir: string;
   readonly created: boolean;
+  readonly deployment: string;
   readonly keysCreated: readonly string[];
   /** Only on the first initialization: printed once, stored hashed. */
   readonly adminToken?: string;
 }
 
 /** Creates or completes the data directory; the first time, also an admin token. */
-export async function initialize(options: DataDirOptions): Promise<Initialized> {
+export async function initialize(options: InitOptions): Promise<Initialized> {
   const paths = resolvePaths(overridesOf(options));
-  const result = initDataDir(paths);
+  const result = initDataDir({
+    ...paths,
+    ...(options.deployment === undefined ? {} : { deployment: options.deployment }),
+  });
   const glasshouse = await openGlasshouse(loadConfig({ ...overridesOf(options), logLevel: 'silent' }));
   try {
     const hasTokens = (await glasshouse.tokens.list()).length > 0;
@@ -49,6 +65,7 @@ export async function initialize(options: DataDirOptions): Promise<Initialized> 
     return {
       dataDir: paths.dataDir,
       created: result.created,
+      deployment: result.deployment,
       keysCreated: result.keysCreated,
       ...(admin === undefined ? {} : { adminToken: admin.token }),
     };

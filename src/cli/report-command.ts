@@ -1,16 +1,20 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import { CONTROL_NODE } from '../config/data-dir.js';
 import { LedgerError } from '../ledger/ledger-errors.js';
+import { nodeSigner } from '../ledger/open-node-log.js';
 import { parsePeriod } from '../reports/period.js';
 import { CSV_TABLES, type CsvTable, renderCsv } from '../reports/render-csv.js';
 import { REPORT_FILES, renderHtml } from '../reports/render-html.js';
 import { renderMarkdown } from '../reports/render-markdown.js';
 import type { Report } from '../reports/report.js';
 import { ReportError } from '../reports/report-errors.js';
+import { buildPublicSite } from '../reports/report-site.js';
+import type { VerifyTarget } from '../reports/report-text.js';
 import { type ReportVerification, verifyReport } from '../reports/verify-report.js';
 import { GlasshouseError } from '../shared/errors.js';
-import { type DataDirOptions, withDataDirOptions, withGlasshouse } from './data-dir-options.js';
+import { CLI_ACTOR, type DataDirOptions, withDataDirOptions, withGlasshouse } from './data-dir-options.js';
 import { UsageError } from './failure.js';
 import { action, printResult } from './output.js';
 import { progressReporter } from './progress.js';
@@ -19,7 +23,8 @@ const FORMATS = ['json', 'csv', 'md', 'html', 'all'] as const;
 type Format = (typeof FORMATS)[number];
 
 interface BuildOptions extends DataDirOptions {
-  readonly period: string;
+  readonly period?: string;
+  readonly publicUrl?: string;
   readonly format?: Format;
   readonly table?: CsvTable;
   readonly out?: string;
@@ -34,11 +39,23 @@ export function registerReport(program: Command): void {
     .description('transparency reports: build them, and verify them against the signed log');
 
   withDataDirOptions(report.command('build'))
-    .description('build the report of a year (2021) or a half-year (2021-H2) as JSON, CSV, Markdown or HTML')
-    .requiredOption('--period <period>', 'YYYY or YYYY-H1|H2 (UTC)')
+    .description(
+      'build the report of a year (2021) or a half-year (2021-H2) as JSON, CSV, Markdown or HTML; without --period, with --out: the static site of every published period',
+    )
+    .option(
+      '--period <period>',
+      'YYYY or YYYY-H1|H2 (UTC); without it, --out writes the published reports as a site',
+    )
     .option('--format <format>', `${FORMATS.join(', ')} (default: json, or all with --out)`, parseFormat)
     .option('--table <table>', `with --format csv on stdout: ${CSV_TABLES.join(', ')}`, parseTable)
-    .option('--out <dir>', 'write the files (report.json, report.md, index.html, one CSV per table) here')
+    .option(
+      '--out <dir>',
+      'write the files here: with --period, report.json, report.md, index.html and one CSV per table; without, the site (index.html, index.json, <period>/…)',
+    )
+    .option(
+      '--public-url <base>',
+      'where the site and the log will be served, for the verify command on its pages (default: --url, else the configured server address)',
+    )
     .option('--url <base>', 'ask a running server (e.g. http://127.0.0.1:8080) instead of the data directory')
     .addOption(
       new Option('--token <token>', 'an admin, auditor, legal or privacy token, with --url').env(
@@ -48,18 +65,71 @@ export function registerReport(program: Command): void {
     .option('--json', 'with --out: print the files written as JSON')
     .action(
       action(async (options: BuildOptions) => {
-        parsePeriod(options.period);
-        const built = options.url === undefined ? await buildLocally(options) : await fetchReport(options);
-        if (options.out === undefined) {
-          process.stdout.write(render(built, options.format ?? 'json', options.table));
+        if (options.period === undefined) {
+          if (options.out === undefined)
+            throw new InvalidArgumentError(
+              'give --period, or --out DIR for the site of the published reports',
+            );
+          const written = await writeSite(options, options.out);
+          printResult(options.json === true, { files: written }, () =>
+            [`the published reports (${written.length} files) written to ${options.out}`].join('\n'),
+          );
           return;
         }
-        const written = writeReport(built, options.out, options.format ?? 'all');
+        parsePeriod(options.period);
+        const { report: built, verify } =
+          options.url === undefined
+            ? await buildLocally(options, options.period)
+            : { report: await fetchReport(options, options.period), verify: undefined };
+        if (options.out === undefined) {
+          process.stdout.write(render(built, options.format ?? 'json', options.table, verify));
+          return;
+        }
+        const written = writeReport(built, options.out, options.format ?? 'all', verify);
         printResult(options.json === true, { period: built.period, files: written }, () =>
           [`report ${built.period} written to ${options.out}:`, ...written.map((f) => `  ${f}`)].join('\n'),
         );
       }),
     );
+
+  for (const [name, publish] of [
+    ['publish', true],
+    ['unpublish', false],
+  ] as const) {
+    withDataDirOptions(report.command(name))
+      .description(
+        publish
+          ? "make a period's report public: /reports/<period>/ serves it without a token, report build --out includes it (logged: report.published)"
+          : "take a period's report off the public pages (logged: report.withdrawn)",
+      )
+      .argument('<period>', 'YYYY or YYYY-H1|H2 (UTC)')
+      .option('--url <base>', 'a running server (e.g. http://127.0.0.1:8080) instead of the data directory')
+      .addOption(new Option('--token <token>', 'an admin token, with --url').env('GLASSHOUSE_TOKEN'))
+      .option('--json', 'print JSON')
+      .action(
+        action(
+          async (
+            period: string,
+            options: DataDirOptions & { url?: string; token?: string; json?: boolean },
+          ) => {
+            const parsed = parsePeriod(period);
+            if (options.url === undefined) {
+              await withGlasshouse(options, async (g) => {
+                if (publish) await g.reportPublications.publish(parsed, CLI_ACTOR);
+                else await g.reportPublications.withdraw(parsed, CLI_ACTOR);
+              });
+            } else {
+              await setPublication(options.url, options.token, period, publish);
+            }
+            printResult(options.json === true, { period, published: publish }, () =>
+              publish
+                ? `the report of ${period} is published: /reports/${period}/`
+                : `the report of ${period} is no longer public`,
+            );
+          },
+        ),
+      );
+  }
 
   report
     .command('verify')
@@ -90,14 +160,66 @@ export function registerReport(program: Command): void {
     );
 }
 
-async function buildLocally(options: BuildOptions): Promise<Report> {
-  return withGlasshouse(options, (g) => g.reports.build(parsePeriod(options.period)));
+/** The report from the data directory, and the verify target its page names. */
+async function buildLocally(
+  options: BuildOptions,
+  period: string,
+): Promise<{ report: Report; verify: VerifyTarget }> {
+  return withGlasshouse(options, async (g, config) => ({
+    report: await g.reports.build(parsePeriod(period)),
+    verify: {
+      url: options.publicUrl ?? `http://${config.server.host}:${config.server.port}`,
+      key: nodeSigner(config, CONTROL_NODE).verifierKey,
+    },
+  }));
 }
 
-async function fetchReport(options: BuildOptions): Promise<Report> {
+/** The published reports as files: built from the data directory, or mirrored from `--url`'s `/reports/`. */
+async function writeSite(options: BuildOptions, dir: string): Promise<string[]> {
+  const files =
+    options.url === undefined
+      ? await withGlasshouse(options, (g, config) =>
+          buildPublicSite(g.reports, g.reportPublications, {
+            url: options.publicUrl ?? `http://${config.server.host}:${config.server.port}`,
+            key: nodeSigner(config, CONTROL_NODE).verifierKey,
+          }),
+        )
+      : await mirrorSite(options.url);
+  for (const [path, content] of files) {
+    mkdirSync(dirname(join(dir, path)), { recursive: true });
+    writeFileSync(join(dir, path), content);
+  }
+  return [...files.keys()];
+}
+
+/** Every file `/reports/index.json` lists, as the server renders them (for its own URL). */
+async function mirrorSite(base: string): Promise<Map<string, string>> {
+  const root = new URL('/reports/', base);
+  const index = JSON.parse(await fetchText(new URL('index.json', root))) as { files: string[] };
+  const files = new Map<string, string>();
+  for (const path of index.files) {
+    if (!/^([0-9]{4}(-H[12])?\/)?[a-z-]+\.(html|json|md|csv)$/.test(path)) {
+      throw new ReportError('INVALID_REPORT', `the index lists an unexpected file: ${path}`);
+    }
+    files.set(path, await fetchText(new URL(path, root)));
+  }
+  return files;
+}
+
+async function fetchText(url: URL): Promise<string> {
+  const response = await fetch(url);
+  const body = await response.text();
+  if (!response.ok) {
+    const problem = safeJson(body) as { code?: string; detail?: string } | undefined;
+    throw new GlasshouseError(problem?.code ?? `HTTP_${response.status}`, problem?.detail ?? `GET ${url}`);
+  }
+  return body;
+}
+
+async function fetchReport(options: BuildOptions, period: string): Promise<Report> {
   if (options.token === undefined || options.token === '')
     throw new UsageError('--url needs a token: give --token or set $GLASSHOUSE_TOKEN');
-  const url = new URL(`/v1/reports/${encodeURIComponent(options.period)}?format=json`, options.url);
+  const url = new URL(`/v1/reports/${encodeURIComponent(period)}?format=json`, options.url);
   const response = await fetch(url, { headers: { authorization: `Bearer ${options.token}` } });
   const body = await response.text();
   if (!response.ok) {
@@ -107,7 +229,33 @@ async function fetchReport(options: BuildOptions): Promise<Report> {
   return JSON.parse(body) as Report;
 }
 
-function render(report: Report, format: Format, table: CsvTable | undefined): string {
+async function setPublication(
+  base: string,
+  token: string | undefined,
+  period: string,
+  publish: boolean,
+): Promise<void> {
+  if (token === undefined || token === '')
+    throw new UsageError('--url needs a token: give --token or set $GLASSHOUSE_TOKEN');
+  const response = await fetch(new URL(`/v1/reports/${encodeURIComponent(period)}/publication`, base), {
+    method: publish ? 'PUT' : 'DELETE',
+    headers: { authorization: `Bearer ${token}` },
+  });
+  if (!response.ok) {
+    const problem = safeJson(await response.text()) as { code?: string; detail?: string } | undefined;
+    throw new GlasshouseError(
+      problem?.code ?? `HTTP_${response.status}`,
+      problem?.detail ?? response.statusText,
+    );
+  }
+}
+
+function render(
+  report: Report,
+  format: Format,
+  table: CsvTable | undefined,
+  verify: VerifyTarget | undefined,
+): string {
   switch (format) {
     case 'json':
     case 'all':
@@ -117,11 +265,16 @@ function render(report: Report, format: Format, table: CsvTable | undefined): st
     case 'md':
       return renderMarkdown(report);
     case 'html':
-      return renderHtml(report);
+      return renderHtml(report, verify === undefined ? {} : { verify });
   }
 }
 
-function writeReport(report: Report, dir: string, format: Format): string[] {
+function writeReport(
+  report: Report,
+  dir: string,
+  format: Format,
+  verify: VerifyTarget | undefined,
+): string[] {
   mkdirSync(dir, { recursive: true });
   const files: [string, string][] = [];
   if (format === 'json' || format === 'all')
@@ -132,7 +285,13 @@ function writeReport(report: Report, dir: string, format: Format): string[] {
   if (format === 'md' || format === 'all') files.push([REPORT_FILES.markdown, renderMarkdown(report)]);
   // Beside the other files, the page links to them; alone, it carries them inline.
   if (format === 'html' || format === 'all')
-    files.push([REPORT_FILES.html, renderHtml(report, { links: format === 'all' ? 'files' : 'inline' })]);
+    files.push([
+      REPORT_FILES.html,
+      renderHtml(report, {
+        links: format === 'all' ? 'files' : 'inline',
+        ...(verify === undefined ? {} : { verify }),
+      }),
+    ]);
   for (const [name, content] of files) writeFileSync(join(dir, name), content);
   return files.map(([name]) => name);
 }

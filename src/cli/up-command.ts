@@ -5,11 +5,12 @@ import { buildApp } from '../http/app.js';
 import { type Glasshouse, type OpenOptions, openGlasshouse } from '../main.js';
 import { loadExampleData } from '../reports/example-data.js';
 import { exampleDesksOf } from '../reports/example-desks.js';
-import { type DataDirOptions, overridesOf, withDataDirOptions } from './data-dir-options.js';
-import { adminTokenLines, initialize } from './init-command.js';
+import { parsePeriod } from '../reports/period.js';
+import { overridesOf, withDataDirOptions } from './data-dir-options.js';
+import { adminTokenLines, DEPLOYMENT_OPTION, type InitOptions, initialize } from './init-command.js';
 import { action } from './output.js';
 
-interface UpOptions extends DataDirOptions {
+interface UpOptions extends InitOptions {
   readonly host?: string;
   readonly port?: number;
   readonly logLevel?: string;
@@ -25,6 +26,7 @@ export function registerUp(program: Command, hooks: UpHooks = {}): void {
     .option('--host <host>', 'address to listen on (default: 127.0.0.1)')
     .option('--port <port>', 'port to listen on, 0 for any free port (default: 8080)', parsePort)
     .option('--log-level <level>', 'pino log level: fatal, error, warn, info, debug, trace or silent')
+    .option(...DEPLOYMENT_OPTION)
     .option('--example', 'load the example legal and privacy requests (examples/) into an empty deployment')
     .action(action((options: UpOptions) => up(options, hooks)));
 }
@@ -34,7 +36,7 @@ async function up(options: UpOptions, hooks: UpHooks): Promise<void> {
   if (first.adminToken !== undefined) {
     process.stderr.write(
       `${[
-        `initialized ${first.dataDir}`,
+        `initialized ${first.dataDir} (deployment ${first.deployment})`,
         ...adminTokenLines(first.adminToken),
         ...(options.example === true
           ? []
@@ -55,7 +57,7 @@ async function up(options: UpOptions, hooks: UpHooks): Promise<void> {
     onBackgroundError: (error, context) => app?.log.error({ err: error }, context),
   });
   await glasshouse.recover();
-  if (options.example === true) await loadExample(glasshouse);
+  const example = options.example === true ? await loadExample(glasshouse) : false;
   let ready = true;
   app = await buildApp({ glasshouse, logLevel: config.log.level, isReady: () => ready });
   const shutdown = async (signal: string) => {
@@ -77,6 +79,12 @@ async function up(options: UpOptions, hooks: UpHooks): Promise<void> {
     throw error;
   }
   app.log.info({ address, dataDir: config.dataDir, sites: [...glasshouse.sites.keys()] }, 'glasshouse is up');
+  // The public pages need no token: point at them, not at the token-only /v1 route.
+  process.stderr.write(
+    example
+      ? `the example's transparency report, public (no token): ${address}/reports/${EXAMPLE_PERIOD}/\n`
+      : `public transparency reports (no token): ${address}/reports/ (publish a period: glasshouse report publish 2021-H2)\n`,
+  );
 }
 
 function parsePort(text: string): number {
@@ -86,14 +94,28 @@ function parsePort(text: string): number {
   return port;
 }
 
-/** The example requests, once: a deployment whose log already holds requests is left alone. */
-async function loadExample(glasshouse: Glasshouse): Promise<void> {
+/** The period whose report the example's hint opens. */
+const EXAMPLE_PERIOD = '2021-H2';
+/** The example's periods: published with it, so that its reports are public at once. */
+const EXAMPLE_PERIODS = ['2020-H1', '2020-H2', '2020', '2021-H1', '2021-H2', '2021'];
+
+/**
+ * The example requests, once (a deployment whose log already holds requests is left
+ * alone), and its periods published. True when the example's reports are public.
+ */
+async function loadExample(glasshouse: Glasshouse): Promise<boolean> {
   const control = glasshouse.logs.get('control')!;
   const loaded = await loadExampleData({ log: control, desks: exampleDesksOf(glasshouse) });
+  if (loaded.loaded) {
+    for (const period of EXAMPLE_PERIODS) {
+      await glasshouse.reportPublications.publish(parsePeriod(period), { role: 'admin', token: 'example' });
+    }
+  }
   await control.publish();
   process.stderr.write(
     loaded.loaded
-      ? `loaded the example: ${loaded.legal} legal and ${loaded.privacy} privacy requests; try GET /v1/reports/2021-H2?format=html\n`
+      ? `loaded the example: ${loaded.legal} legal and ${loaded.privacy} privacy requests; published the reports of ${EXAMPLE_PERIODS.join(', ')}\n`
       : 'the log already holds legal or privacy requests: the example was not loaded\n',
   );
+  return (await glasshouse.reportPublications.isPublished(parsePeriod(EXAMPLE_PERIOD))) === true;
 }

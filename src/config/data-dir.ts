@@ -31,25 +31,51 @@ export function restrictNewFiles(): void {
 
 export interface InitResult {
   readonly created: boolean;
+  /** The deployment's name in the config: the first part of every log origin. */
+  readonly deployment: string;
   readonly configFile: string;
   readonly keysCreated: readonly string[];
 }
 
+/** What a deployment name may be (config `deployment`, the first part of log origins). */
+export const DEPLOYMENT_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
 /**
- * Creates the data directory (owner-only) with the example configuration, and the master
- * key and signing key of every node the configuration names. Idempotent: existing files
- * are never overwritten, so `up` can run it on every start to add keys for new sites.
+ * A new deployment's own name: random, so that no two deployments' logs share an origin
+ * (an auditor tells them apart by name, and a key of one never seems to fit the other).
+ */
+export function newDeploymentName(): string {
+  return `glasshouse-${randomBytes(4).toString('hex')}`;
+}
+
+/**
+ * Creates the data directory (owner-only) with the example configuration under a name of
+ * its own (`deployment`, default {@link newDeploymentName}), and the master key and signing
+ * key of every node the configuration names. Idempotent: existing files are never
+ * overwritten (an existing deployment keeps its name), so `up` can run it on every start to
+ * add keys for new sites.
  *
  * @example
  * initDataDir({ dataDir: './glasshouse-data', configFile: './glasshouse-data/config.yaml' });
  */
-export function initDataDir(paths: { dataDir: string; configFile: string }): InitResult {
+export function initDataDir(paths: { dataDir: string; configFile: string; deployment?: string }): InitResult {
   restrictNewFiles();
   const created = !existsSync(paths.configFile);
+  if (created && paths.deployment !== undefined && !DEPLOYMENT_PATTERN.test(paths.deployment)) {
+    throw new ConfigError(
+      'INVALID_CONFIG',
+      `deployment name "${paths.deployment}": letters, digits, '.', '_' and '-', at most 64, starting with a letter or digit`,
+    );
+  }
   mkdirSync(paths.dataDir, { recursive: true, mode: 0o700 });
   chmodSync(paths.dataDir, 0o700);
   if (created) {
-    writeFileSync(paths.configFile, readFileSync(EXAMPLE_CONFIG_PATH, 'utf8'), { mode: 0o600, flag: 'wx' });
+    const deployment = paths.deployment ?? newDeploymentName();
+    const config = readFileSync(EXAMPLE_CONFIG_PATH, 'utf8').replace(
+      /^deployment: \S+/m,
+      `deployment: ${deployment}`,
+    );
+    writeFileSync(paths.configFile, config, { mode: 0o600, flag: 'wx' });
   }
   const keysCreated: string[] = [];
   const keys = keysDirectory(paths.dataDir);
@@ -60,7 +86,7 @@ export function initDataDir(paths: { dataDir: string; configFile: string }): Ini
     if (writeOnce(join(keys, `${node}.ed25519.pem`), () => newSigningKey()))
       keysCreated.push(`${node}.ed25519.pem`);
   }
-  return { created, configFile: paths.configFile, keysCreated };
+  return { created, deployment: deploymentIn(paths.configFile), configFile: paths.configFile, keysCreated };
 }
 
 /** Reads a site's 256-bit master key; a missing or damaged key stops the start. */
@@ -96,6 +122,18 @@ function newSigningKey(): string {
 
 /** Site names straight from the YAML; full validation happens in `loadConfig`. */
 function siteNamesIn(configFile: string): string[] {
-  const raw = parseYaml(readFileSync(configFile, 'utf8')) as { sites?: Record<string, unknown> } | null;
-  return Object.keys(raw?.sites ?? {}).filter((name) => /^[a-z][a-z0-9-]{0,31}$/.test(name));
+  return Object.keys(rawConfig(configFile)?.sites ?? {}).filter((name) =>
+    /^[a-z][a-z0-9-]{0,31}$/.test(name),
+  );
+}
+
+function deploymentIn(configFile: string): string {
+  return String(rawConfig(configFile)?.deployment ?? '');
+}
+
+function rawConfig(configFile: string): { sites?: Record<string, unknown>; deployment?: unknown } | null {
+  return parseYaml(readFileSync(configFile, 'utf8')) as {
+    sites?: Record<string, unknown>;
+    deployment?: unknown;
+  } | null;
 }

@@ -3,6 +3,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { proofRoutes, publicLogRoutes } from '../ledger/log-routes.js';
+import { nodeSigner } from '../ledger/open-node-log.js';
 import { legalRoutes } from '../legal/legal-routes.js';
 import { type FastPath, LOOKUP_ROUTE, lookupFastPath } from '../lookup/lookup-fast-path.js';
 import { LOOKUP_ROLES, lookupRoutes } from '../lookup/lookup-routes.js';
@@ -10,7 +11,9 @@ import { verdictRoutes } from '../lookup/verdict-routes.js';
 import type { Glasshouse } from '../main.js';
 import { privacyRoutes } from '../privacy/index.js';
 import { relocationRoutes } from '../relocation/relocation-routes.js';
+import { publicReportRoutes } from '../reports/public-report-routes.js';
 import { reportRoutes } from '../reports/report-routes.js';
+import { cachedPublicSite } from '../reports/report-site.js';
 import { installationRoutes } from '../residency/installation-routes.js';
 import { policyRoutes } from '../residency/policy-routes.js';
 import { statsRoutes } from '../stats/stats-routes.js';
@@ -148,6 +151,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   await app.register(publicLogRoutes, { logs: glasshouse.logs });
+  const controlKey = nodeSigner(glasshouse.config, 'control').verifierKey;
+  await app.register(publicReportRoutes, {
+    site: cachedPublicSite({
+      reports: glasshouse.reports,
+      publications: glasshouse.reportPublications,
+      logSize: () => glasshouse.logs.get('control')!.size(),
+      key: controlKey,
+      now: Date.now,
+    }),
+  });
   await app.register(proofRoutes, { prefix: '/v1', logs: glasshouse.logs });
   await app.register(policyRoutes, { prefix: '/v1', policy: glasshouse.policy });
   await app.register(installationRoutes, { prefix: '/v1', registry: glasshouse.registry });
@@ -176,7 +189,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     maxBatchBytes: glasshouse.config.stats.maxBatchBytes,
   });
   await app.register(legalRoutes, { prefix: '/v1', desk: glasshouse.legal });
-  await app.register(reportRoutes, { prefix: '/v1', reports: glasshouse.reports });
+  await app.register(reportRoutes, {
+    prefix: '/v1',
+    reports: glasshouse.reports,
+    publications: glasshouse.reportPublications,
+    verifierKey: controlKey,
+  });
   await app.register(privacyRoutes, { prefix: '/v1', desk: glasshouse.privacy });
   await app.register(relocationRoutes, {
     prefix: '/v1',

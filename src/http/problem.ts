@@ -120,6 +120,7 @@ export const PROBLEM_STATUS = {
   INVALID_REPORT: 400,
   REPORT_MISMATCH: 409,
   INVALID_EXAMPLE_DATA: 400,
+  REPORT_NOT_PUBLISHED: 404,
   RELOCATION_NOT_FOUND: 404,
   RELOCATION_ACTIVE: 409,
   RELOCATION_STATE: 409,
@@ -154,6 +155,7 @@ export const PROBLEM_STATUS = {
   SITE_NOT_RUNNING: 503,
   RATE_LIMITED: 429,
   BODY_TOO_LARGE: 413,
+  PRIVACY_HISTORY_ALREADY_IMPORTED: 409,
 } as const satisfies Record<KnownCode, number>;
 
 export interface Problem {
@@ -246,9 +248,12 @@ function toProblem(error: FastifyError | Error): Problem {
 function safeDetails(details: Readonly<Record<string, unknown>> | undefined): Record<string, unknown> {
   if (details === undefined) return {};
   const { field, value, limit, sites, country, region, invalidLines, errors, retryAfter } = details;
+  // A history file refused as already imported: which file, when, how many rows.
+  const { sha256, imports, importedAt, rows } = details;
   return Object.fromEntries(
-    Object.entries({ field, value, limit, sites, country, region, invalidLines, errors, retryAfter }).filter(
-      ([, v]) => v !== undefined,
-    ),
+    Object.entries({
+      ...{ field, value, limit, sites, country, region, invalidLines, errors, retryAfter },
+      ...{ sha256, imports, importedAt, rows },
+    }).filter(([, v]) => v !== undefined),
   );
 }

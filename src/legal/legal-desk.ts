@@ -10,7 +10,7 @@ import { pageOf } from '../shared/cursor.js';
 import { type ActionInput, decideStep } from './legal-decision.js';
 import { LegalError } from './legal-errors.js';
 import { type FulfilmentSources, packagePath } from './legal-fulfilment.js';
-import { parseHistory } from './legal-history.js';
+import { type HistoricalRequest, parseHistory } from './legal-history.js';
 import { commitDetails, legalLogEntry } from './legal-log.js';
 import {
   type HistoryItem,
@@ -45,6 +45,8 @@ export interface ActionResult {
 
 export interface HistoryImport {
   readonly imported: number;
+  /** Of those, requests still open: they are on the desk as `received`. */
+  readonly open: number;
   readonly sha256: string;
 }
 
@@ -167,16 +169,18 @@ export class LegalDesk {
   }
 
   /**
-   * Loads an organisation's past, closed requests from CSV (see `parseHistory`): all rows or,
-   * if any is bad, none (`INVALID_LEGAL_HISTORY` lists them by line). One log entry per row
-   * (`event: imported`). A row's id derives from the file's hash and its line, so loading a
-   * file again is refused, and a load interrupted between the log and the database can be
-   * repeated without counting a request twice.
+   * Loads an organisation's past requests from CSV (see `parseHistory`): all rows or, if any
+   * is bad, none (`INVALID_LEGAL_HISTORY` lists them by line). Closed rows keep their outcome;
+   * open rows (no outcome, no `closed_at`) enter the desk as `received`, to be worked on. One
+   * log entry per row (`event: imported`). A file loaded before is refused
+   * (`LEGAL_HISTORY_ALREADY_IMPORTED`) unless `again`, which loads its rows as new requests.
+   * A row's id derives from the file's hash, the load and its line, so a load interrupted
+   * between the log and the database can be repeated without counting a request twice.
    *
    * @example
    * await desk.importHistory(readFileSync('history.csv', 'utf8'), { role: 'legal', token: 'tok_1' });
    */
-  async importHistory(csv: string, actor: Actor): Promise<HistoryImport> {
+  async importHistory(csv: string, actor: Actor, options: { again?: boolean } = {}): Promise<HistoryImport> {
     const now = this.#o.now();
     const parsed = parseHistory(csv, utcDate(now));
     if (parsed.bad.length > 0) {
@@ -188,38 +192,20 @@ export class LegalDesk {
       );
     }
     const sha256 = createHash('sha256').update(csv, 'utf8').digest('hex');
-    const stored = parsed.rows.map((row) => {
-      const request: LegalRequest = {
-        id: idFromHash(`${sha256}:${row.line}`),
-        receivedAt: row.receivedAt,
-        requesterCountry: row.requesterCountry,
-        authorityKind: row.authorityKind,
-        authority: '',
-        legalBasis: '',
-        reference: '',
-        category: row.category,
-        scope: { installations: [], hashes: [], threats: [], from: null, to: null, text: '' },
-        dueAt: null,
-        state: row.outcome,
-        reason: row.reason,
-        closedAt: row.closedAt,
-        officers: [actor.token],
-        verification: null,
-        package: null,
-        historical: true,
-        createdAt: now.toISOString(),
-      };
-      const item = historyItem('imported', request, actor, now, { file: sha256, line: row.line });
-      return { request, salt: randomBytes(32), item };
-    });
     return this.#exclusive(async () => {
-      const existing = await this.#store.existing(stored.map((s) => s.request.id));
-      if (existing.length > 0) {
-        throw new LegalError(
-          'LEGAL_HISTORY_ALREADY_IMPORTED',
-          `this file (sha256 ${sha256}) was imported before`,
+      const earlier = await this.#store.imports(sha256);
+      if (earlier.length > 0 && options.again !== true) throw alreadyImported(sha256, earlier);
+      const attempt = earlier.length;
+      const stored = parsed.rows.map((row) => {
+        const request = historicalRequest(
+          row,
+          idFromHash(`${sha256}:${importKey(attempt)}${row.line}`),
+          actor,
+          now,
         );
-      }
+        const item = historyItem('imported', request, actor, now, { file: sha256, line: row.line });
+        return { request, salt: randomBytes(32), item };
+      });
       for (let i = 0; i < stored.length; i += 1000) {
         await Promise.all(
           stored
@@ -241,8 +227,13 @@ export class LegalDesk {
         stored,
         stored.map((s) => s.item),
         now.toISOString(),
+        { sha256, attempt },
       );
-      return { imported: stored.length, sha256 };
+      return {
+        imported: stored.length,
+        open: stored.filter((s) => s.request.closedAt === null).length,
+        sha256,
+      };
     });
   }
 
@@ -335,6 +326,46 @@ function unpublished(request: LegalRequest, item: HistoryItem): Record<string, u
     package: request.package,
     step: { action: item.action, at: item.at, data: item.data },
   };
+}
+
+function historicalRequest(row: HistoricalRequest, id: string, actor: Actor, now: Date): LegalRequest {
+  return {
+    id,
+    receivedAt: row.receivedAt,
+    requesterCountry: row.requesterCountry,
+    authorityKind: row.authorityKind,
+    authority: '',
+    legalBasis: '',
+    reference: '',
+    category: row.category,
+    scope: { installations: [], hashes: [], threats: [], from: null, to: null, text: '' },
+    dueAt: null,
+    state: row.outcome,
+    reason: row.reason,
+    closedAt: row.closedAt,
+    officers: [actor.token],
+    verification: null,
+    package: null,
+    historical: true,
+    createdAt: now.toISOString(),
+  };
+}
+
+/** The first load keeps the ids it always had (`sha:line`); later ones are `sha:#n:line`. */
+function importKey(attempt: number): string {
+  return attempt === 0 ? '' : `#${attempt}:`;
+}
+
+function alreadyImported(
+  sha256: string,
+  earlier: readonly { rows: number; importedAt: string }[],
+): LegalError {
+  const last = earlier[earlier.length - 1]!;
+  return new LegalError(
+    'LEGAL_HISTORY_ALREADY_IMPORTED',
+    `this file (sha256 ${sha256}) was imported ${earlier.length === 1 ? 'before' : `${earlier.length} times`}, last on ${last.importedAt} (${last.rows} requests); nothing was loaded. To load its rows again as new requests, import it with again (--again, ?again=true)`,
+    { details: { sha256, imports: earlier.length, importedAt: last.importedAt, rows: last.rows } },
+  );
 }
 
 /** An RFC 9562 version-8 UUID from a SHA-256: stable for the same file and line. */

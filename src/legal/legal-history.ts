@@ -24,7 +24,10 @@ export const HISTORY_COLUMNS = [
 ] as const;
 export const MAX_HISTORY_ROWS = 100_000;
 
-/** One closed request of an organisation's past, as the CSV gives it. */
+/**
+ * One request of an organisation's past, as the CSV gives it: closed, or still open (no
+ * outcome and no `closed_at`), which then enters the desk as `received`.
+ */
 export interface HistoricalRequest {
   /** Line of the file (1 is the header). */
   readonly line: number;
@@ -34,7 +37,8 @@ export interface HistoricalRequest {
   readonly category: LegalCategory;
   readonly outcome: LegalState;
   readonly reason: RejectionReason | null;
-  readonly closedAt: string;
+  /** Null for a request still open. */
+  readonly closedAt: string | null;
 }
 
 export interface BadRow {
@@ -109,9 +113,14 @@ function checkRow(record: Record<string, string>, line: number, today: string): 
   const receivedAt = r('received_at');
   const closedAt = r('closed_at');
   if (!isCalendarDate(receivedAt)) return 'received_at is not a date (YYYY-MM-DD)';
-  if (!isCalendarDate(closedAt)) return 'closed_at is not a date (YYYY-MM-DD)';
-  if (closedAt < receivedAt) return 'closed_at is before received_at';
-  if (closedAt > today) return 'closed_at is in the future';
+  if (receivedAt > today) return 'received_at is in the future';
+  const open = r('outcome') === '' && closedAt === '';
+  if (!open) {
+    if (!isCalendarDate(closedAt))
+      return 'closed_at is not a date (YYYY-MM-DD), or empty with an empty outcome';
+    if (closedAt < receivedAt) return 'closed_at is before received_at';
+    if (closedAt > today) return 'closed_at is in the future';
+  }
   if (!isCountryCode(r('requester_country'))) return 'requester_country is not an ISO 3166-1 alpha-2 code';
   if (!isMember<AuthorityKind>(AUTHORITY_KINDS, r('authority_kind'))) {
     return `authority_kind is not one of ${AUTHORITY_KINDS.join(', ')}`;
@@ -119,8 +128,10 @@ function checkRow(record: Record<string, string>, line: number, today: string): 
   if (!isMember<LegalCategory>(LEGAL_CATEGORIES, r('category'))) {
     return `category is not one of ${LEGAL_CATEGORIES.join(', ')}`;
   }
-  const outcome = r('outcome');
-  if (!isMember<LegalState>(OUTCOMES, outcome)) return `outcome is not one of ${OUTCOMES.join(', ')}`;
+  const outcome = open ? 'received' : r('outcome');
+  if (!isMember<LegalState>(OUTCOMES, outcome) && !open) {
+    return `outcome is not one of ${OUTCOMES.join(', ')} (or empty, with an empty closed_at, for a request still open)`;
+  }
   const reason = r('reason');
   if (outcome === 'rejected' && !isMember<RejectionReason>(REJECTION_REASONS, reason)) {
     return `a rejected request needs a reason: ${REJECTION_REASONS.join(', ')}`;
@@ -132,8 +143,8 @@ function checkRow(record: Record<string, string>, line: number, today: string): 
     requesterCountry: r('requester_country'),
     authorityKind: r('authority_kind') as AuthorityKind,
     category: r('category') as LegalCategory,
-    outcome,
+    outcome: outcome as LegalState,
     reason: outcome === 'rejected' ? (reason as RejectionReason) : null,
-    closedAt,
+    closedAt: open ? null : closedAt,
   };
 }

@@ -208,11 +208,17 @@ export const legalRoutes: FastifyPluginAsyncTypebox<{ desk: LegalDesk }> = async
       config: { roles: ['legal'] },
       schema: {
         summary:
-          'Load historical, closed requests from CSV (received_at,requester_country,authority_kind,category,outcome,reason,closed_at): all rows or none',
+          'Load past requests from CSV (received_at,requester_country,authority_kind,category,outcome,reason,closed_at; open requests leave outcome and closed_at empty): all rows or none; a file loaded before is refused (409) unless again=true',
         tags: ['legal'],
         consumes: ['text/csv'],
+        querystring: Type.Object({
+          again: Type.Boolean({
+            default: false,
+            description: 'load a file imported before once more, its rows as new requests',
+          }),
+        }),
         response: {
-          200: Type.Object({ imported: Type.Integer(), sha256: Type.String() }),
+          200: Type.Object({ imported: Type.Integer(), open: Type.Integer(), sha256: Type.String() }),
           ...errorResponses(400, 409, 415),
         },
       },
@@ -222,7 +228,7 @@ export const legalRoutes: FastifyPluginAsyncTypebox<{ desk: LegalDesk }> = async
         throw new LegalError('INVALID_LEGAL_HISTORY', 'send the history as text/csv');
       }
       const principal = principalOf(request);
-      return desk.importHistory(request.body, actorOf(principal));
+      return desk.importHistory(request.body, actorOf(principal), { again: request.query.again });
     },
   );
 };

@@ -9,6 +9,12 @@ export interface StoredRequest {
   readonly salt: Buffer;
 }
 
+/** The load of a history file that an insert records. */
+export interface FileImport {
+  readonly sha256: string;
+  readonly attempt: number;
+}
+
 export interface RequestFilter {
   readonly state?: LegalState | undefined;
   readonly category?: string | undefined;
@@ -33,8 +39,15 @@ export class LegalStore {
     requests: readonly StoredRequest[],
     items: readonly HistoryItem[],
     now: string,
+    file?: FileImport,
   ): Promise<void> {
     await this.#db.transaction().execute(async (tx) => {
+      if (file !== undefined) {
+        await tx
+          .insertInto('legal_imports')
+          .values({ sha256: file.sha256, attempt: file.attempt, rows: requests.length, imported_at: now })
+          .execute();
+      }
       for (let i = 0; i < requests.length; i += 200) {
         await tx
           .insertInto('legal_requests')
@@ -115,17 +128,15 @@ export class LegalStore {
   }
 
   /** Which of these ids exist already. */
-  async existing(ids: readonly string[]): Promise<string[]> {
-    const found: string[] = [];
-    for (let i = 0; i < ids.length; i += 500) {
-      const rows = await this.#db
-        .selectFrom('legal_requests')
-        .select('id')
-        .where('id', 'in', ids.slice(i, i + 500))
-        .execute();
-      found.push(...rows.map((r) => r.id));
-    }
-    return found;
+  /** Earlier loads of a history file, oldest first. */
+  async imports(sha256: string): Promise<{ attempt: number; rows: number; importedAt: string }[]> {
+    const rows = await this.#db
+      .selectFrom('legal_imports')
+      .select(['attempt', 'rows', 'imported_at'])
+      .where('sha256', '=', sha256)
+      .orderBy('attempt')
+      .execute();
+    return rows.map((r) => ({ attempt: r.attempt, rows: r.rows, importedAt: r.imported_at }));
   }
 }
 

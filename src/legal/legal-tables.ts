@@ -1,4 +1,4 @@
-import type { Generated, Kysely, Migration } from 'kysely';
+import { type Generated, type Kysely, type Migration, sql } from 'kysely';
 
 /** One government or law-enforcement request; JSON columns hold structured values. */
 export interface LegalRequestsTable {
@@ -43,9 +43,20 @@ export interface LegalRequestEventsTable {
   data: string;
 }
 
+/** One load of a history file: a file is refused a second time unless told to load it again. */
+export interface LegalImportsTable {
+  /** SHA-256 of the file, hex. */
+  sha256: string;
+  /** 0 for the first load of the file, 1 for the next (`again`), … */
+  attempt: number;
+  rows: number;
+  imported_at: string;
+}
+
 export interface LegalTables {
   legal_requests: LegalRequestsTable;
   legal_request_events: LegalRequestEventsTable;
+  legal_imports: LegalImportsTable;
 }
 
 export const legalMigrations: Record<string, Migration> = {
@@ -96,6 +107,23 @@ export const legalMigrations: Record<string, Migration> = {
         .on('legal_request_events')
         .column('request_id')
         .execute();
+    },
+  },
+  '0301_legal_imports': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('legal_imports')
+        .addColumn('sha256', 'text', (c) => c.notNull())
+        .addColumn('attempt', 'integer', (c) => c.notNull())
+        .addColumn('rows', 'integer', (c) => c.notNull())
+        .addColumn('imported_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('legal_imports_pk', ['sha256', 'attempt'])
+        .execute();
+      // Files loaded before this table existed: each row's history item names its file.
+      await sql`INSERT INTO legal_imports (sha256, attempt, rows, imported_at)
+        SELECT json_extract(data, '$.file'), 0, count(*), min(at) FROM legal_request_events
+        WHERE action = 'imported' AND json_extract(data, '$.file') IS NOT NULL
+        GROUP BY json_extract(data, '$.file')`.execute(db);
     },
   },
 };

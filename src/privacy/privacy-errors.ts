@@ -6,6 +6,7 @@ export type PrivacyErrorCode =
   | 'PRIVACY_REQUEST_CLOSED'
   | 'EXPORT_NOT_AVAILABLE'
   | 'INVALID_PRIVACY_HISTORY'
-  | 'SITE_NOT_RUNNING';
+  | 'SITE_NOT_RUNNING'
+  | 'PRIVACY_HISTORY_ALREADY_IMPORTED';
 
 export class PrivacyError extends GlasshouseError<PrivacyErrorCode> {}

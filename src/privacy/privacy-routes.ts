@@ -249,12 +249,18 @@ export const privacyRoutes: FastifyPluginAsyncTypebox<PrivacyRoutesOptions> = as
       config: { roles: ['privacy'] },
       schema: {
         summary:
-          'Load historical, closed requests (CSV `received_at,type,outcome,closed_at`): all or nothing',
+          'Load historical, closed requests (CSV `received_at,type,outcome,closed_at`): all or nothing; a file loaded before is refused (409) unless again=true',
         tags: ['privacy'],
         consumes: ['text/csv'],
+        querystring: Type.Object({
+          again: Type.Boolean({
+            default: false,
+            description: 'load a file imported before once more, its rows as new requests',
+          }),
+        }),
         response: {
           200: Type.Object({ loaded: Type.Integer(), sha256: Type.String() }),
-          ...errorResponses(400, 413, 415),
+          ...errorResponses(400, 409, 413, 415),
         },
       },
     },
@@ -263,7 +269,7 @@ export const privacyRoutes: FastifyPluginAsyncTypebox<PrivacyRoutesOptions> = as
         throw new PrivacyError('INVALID_PRIVACY_HISTORY', 'send the history as text/csv');
       }
       const principal = principalOf(request);
-      return desk.importHistory(request.body, actorOf(principal));
+      return desk.importHistory(request.body, actorOf(principal), { again: request.query.again });
     },
   );
 };

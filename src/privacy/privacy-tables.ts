@@ -39,9 +39,20 @@ export interface PrivacyStepsTable {
   done_at: string;
 }
 
+/** One load of a history file: a file is refused a second time unless told to load it again. */
+export interface PrivacyImportsTable {
+  /** SHA-256 of the file, hex. */
+  sha256: string;
+  /** 0 for the first load of the file, 1 for the next (`again`), … */
+  attempt: number;
+  rows: number;
+  imported_at: string;
+}
+
 export interface PrivacyTables {
   privacy_requests: PrivacyRequestsTable;
   privacy_steps: PrivacyStepsTable;
+  privacy_imports: PrivacyImportsTable;
 }
 
 export const privacyMigrations: Record<string, Migration> = {
@@ -80,6 +91,18 @@ export const privacyMigrations: Record<string, Migration> = {
         .addColumn('result', 'text', (c) => c.notNull())
         .addColumn('done_at', 'text', (c) => c.notNull())
         .addPrimaryKeyConstraint('privacy_steps_pk', ['request_id', 'step'])
+        .execute();
+    },
+  },
+  '0401_privacy_imports': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('privacy_imports')
+        .addColumn('sha256', 'text', (c) => c.notNull())
+        .addColumn('attempt', 'integer', (c) => c.notNull())
+        .addColumn('rows', 'integer', (c) => c.notNull())
+        .addColumn('imported_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('privacy_imports_pk', ['sha256', 'attempt'])
         .execute();
     },
   },

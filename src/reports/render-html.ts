@@ -2,13 +2,17 @@ import { AUTHORITY_KINDS, LEGAL_CATEGORIES, PRIVACY_TYPES } from './desk-entries
 import { CSV_TABLES, type CsvTable, comparisonRows, countryCells, renderCsv } from './render-csv.js';
 import { change, outcomeRows } from './render-markdown.js';
 import type { Report } from './report.js';
+import type { CountryRow } from './report-numbers.js';
+import type { ReportContext } from './report-service.js';
 import {
   COUNTING_RULES,
+  DEFINITIONS,
   headline,
   label,
   periodTitle,
   RESIDENCY_CAVEAT,
   shareText,
+  type VerifyTarget,
   verifyCommand,
 } from './report-text.js';
 import { barChart, stackedChart } from './svg-charts.js';
@@ -19,6 +23,12 @@ export interface HtmlOptions {
    * alone; `files` links to the files `report build --out` writes beside it.
    */
   readonly links?: 'inline' | 'files';
+  /** The real server and key for the verify command (placeholders without). */
+  readonly verify?: VerifyTarget;
+  /** The previous period by country and the trend over published periods. */
+  readonly context?: ReportContext;
+  /** A link back to the index of published reports (relative), on a published page. */
+  readonly indexHref?: string;
 }
 
 /** File names of a report written to a directory (`report build --out`). */
@@ -42,7 +52,7 @@ const TONES = ['s0', 's1', 's2', 's3', 's4', 's5', 's6'] as const;
 export function renderHtml(r: Report, options: HtmlOptions = {}): string {
   const l = r.legal;
   const body = [
-    `<header><h1>${esc(periodTitle(r))}</h1><p class="lead">${esc(headline(r))}</p></header>`,
+    `<header>${options.indexHref === undefined ? '' : `<p><a href="${esc(options.indexHref)}">All published reports</a></p>`}<h1>${esc(periodTitle(r))}</h1><p class="lead">${esc(headline(r))}</p></header>`,
     figures(r),
     section(
       'Counting rules',
@@ -50,17 +60,16 @@ export function renderHtml(r: Report, options: HtmlOptions = {}): string {
       'rules',
     ),
     section(
+      'Definitions',
+      `<dl class="definitions">${DEFINITIONS.map(([term, meaning]) => `<dt>${esc(term)}</dt><dd>${esc(meaning)}</dd>`).join('')}</dl>`,
+      'definitions',
+    ),
+    section(
       'Requests by country',
       barChart(
         `Legal requests by requester country, ${r.period}`,
         l.byCountry.map((c) => ({ label: c.name, value: c.total })),
-      ) +
-        table(
-          `Legal requests by requester country, ${r.period}`,
-          ['Country', 'Code', 'Requests', ...LEGAL_CATEGORIES.map(label), 'Rejected', 'Open'],
-          l.byCountry.map(countryCells),
-          'by-country',
-        ),
+      ) + countryTable(r, options.context?.previousByCountry),
       'countries',
     ),
     section(
@@ -150,6 +159,7 @@ export function renderHtml(r: Report, options: HtmlOptions = {}): string {
           ),
           'halves',
         ),
+    trend(r, options.context),
     section(
       `Compared with ${r.previous.period}`,
       table(
@@ -163,16 +173,7 @@ export function renderHtml(r: Report, options: HtmlOptions = {}): string {
     section(
       'Where the data lives',
       `<p class="note">${esc(RESIDENCY_CAVEAT)}</p>` +
-        barChart(
-          'Installations per site',
-          r.residency.bySite.map((s) => ({ label: `${s.site} (${s.share}%)`, value: s.installations })),
-        ) +
-        table(
-          'Installations per site',
-          ['Site', 'Installations', 'Share'],
-          r.residency.bySite.map((s) => [s.site, s.installations, `${s.share}%`]),
-          'residency',
-        ) +
+        residency(r) +
         (r.residency.policy === null
           ? ''
           : `<p>Policy in force: version ${r.residency.policy.version} since ${esc(r.residency.policy.effectiveFrom)}, default site ${esc(r.residency.policy.default)}; ${r.residency.policy.assign.map((a) => esc(`${[...a.regions, ...a.countries].join(', ')} → ${a.site}`)).join('; ')}.</p>`),
@@ -181,7 +182,7 @@ export function renderHtml(r: Report, options: HtmlOptions = {}): string {
     section('Downloads', downloads(r, options.links ?? 'inline'), 'downloads'),
     section(
       'Checkpoint',
-      `<p>Computed at <code>${esc(r.checkpoint.origin)}</code>, tree size ${r.checkpoint.size}, root <code>${esc(r.checkpoint.rootHash)}</code>. Anyone can recompute every number above from the log:</p><pre>${esc(verifyCommand(r))}</pre><pre>${esc(r.checkpoint.note)}</pre><p>Generated ${esc(r.generatedAt)}.</p>`,
+      `<p>Computed at <code>${esc(r.checkpoint.origin)}</code>, tree size ${r.checkpoint.size}, root <code>${esc(r.checkpoint.rootHash)}</code>. Anyone can recompute every number above from the log:</p><pre class="wrap" id="verify-command">${esc(verifyCommand(r, options.verify))}</pre><pre class="wrap" id="checkpoint-note">${esc(r.checkpoint.note)}</pre><p>Generated ${esc(r.generatedAt)}.</p>`,
       'checkpoint',
     ),
   ];
@@ -201,6 +202,74 @@ ${body.join('\n')}
 </body>
 </html>
 `;
+}
+
+/** The countries of the period, with the change against the previous one when it is known. */
+function countryTable(r: Report, previous: readonly CountryRow[] | undefined): string {
+  const caption = `Legal requests by requester country, ${r.period}`;
+  const header = ['Country', 'Code', 'Requests', ...LEGAL_CATEGORIES.map(label), 'Rejected', 'Open'];
+  if (previous === undefined)
+    return table(caption, header, r.legal.byCountry.map(countryCells), 'by-country');
+  const before = new Map(previous.map((c) => [c.country, c.total]));
+  const rows = r.legal.byCountry.map((c) => {
+    const was = before.get(c.country) ?? 0;
+    return [...countryCells(c), was, change(c.total, was)];
+  });
+  const gone = previous
+    .filter((p) => !r.legal.byCountry.some((c) => c.country === p.country))
+    .map((p) => [p.name, p.country, 0, ...LEGAL_CATEGORIES.map(() => 0), 0, 0, p.total, change(0, p.total)]);
+  return table(
+    `${caption}, and the change against ${r.previous.period}`,
+    [...header, r.previous.period, 'Change'],
+    [...rows, ...gone],
+    'by-country',
+  );
+}
+
+/** Every published period of the same kind, oldest first: requests and outcomes over time. */
+function trend(r: Report, context: ReportContext | undefined): string {
+  const periods = context?.trend ?? [];
+  if (periods.length < 2) return '';
+  return section(
+    'Trend over the published periods',
+    barChart(
+      'Legal requests per published period',
+      periods.map((p) => ({ label: p.period, value: p.legal.total })),
+    ) +
+      table(
+        `Published periods: ${periods[0]!.period} to ${periods[periods.length - 1]!.period}`,
+        ['Period', 'Requests', 'Countries', 'Technical expertise', 'User data', 'Rejected', 'User requests'],
+        periods.map((p) => [
+          p.period === r.period ? `${p.period} (this report)` : p.period,
+          p.legal.total,
+          p.legal.countries,
+          p.legal.byCategory.technical_expertise,
+          p.legal.byCategory.user_data,
+          shareText(p.legal.rejectedShare),
+          p.privacy.total,
+        ]),
+        'trend',
+      ),
+    'trend',
+  );
+}
+
+/** Only sites that hold something: a row of empty bars says nothing. */
+function residency(r: Report): string {
+  const sites = r.residency.bySite.filter((s) => s.installations > 0);
+  if (sites.length === 0) return '<p>No installation is registered yet.</p>';
+  return (
+    barChart(
+      'Installations per site',
+      sites.map((s) => ({ label: `${s.site} (${s.share}%)`, value: s.installations })),
+    ) +
+    table(
+      'Installations per site',
+      ['Site', 'Installations', 'Share'],
+      sites.map((s) => [s.site, s.installations, `${s.share}%`]),
+      'residency',
+    )
+  );
 }
 
 function figures(r: Report): string {
@@ -276,4 +345,6 @@ svg text{fill:#1b1b1b}.bar{fill:#2f5d8a}
 .s0{fill:#1b7837}.s1{fill:#7fbf7b}.s2{fill:#b2182b}.s3{fill:#d6604d}.s4{fill:#f4a582}.s5{fill:#878787}.s6{fill:#4393c3}
 .note{background:#fff7d6;border-left:4px solid #c9a400;padding:.5rem .75rem}
 pre{background:#f6f6f6;padding:.75rem;overflow-x:auto;font-size:.85rem}
+pre.wrap{white-space:pre-wrap;overflow-wrap:anywhere}
+.definitions dt{font-weight:600}.definitions dd{margin:0 0 .5rem 1.25rem}
 `;

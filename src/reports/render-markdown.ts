@@ -9,6 +9,7 @@ import {
   periodTitle,
   RESIDENCY_CAVEAT,
   shareText,
+  type VerifyTarget,
   verifyCommand,
 } from './report-text.js';
 
@@ -18,7 +19,7 @@ import {
  * @example
  * writeFileSync('report.md', renderMarkdown(report));
  */
-export function renderMarkdown(r: Report): string {
+export function renderMarkdown(r: Report, verify?: VerifyTarget): string {
   const l = r.legal;
   const sections = [
     `# ${periodTitle(r)}`,
@@ -102,7 +103,7 @@ export function renderMarkdown(r: Report): string {
         ? ''
         : `\n\nPolicy in force: version ${r.residency.policy.version} since ${r.residency.policy.effectiveFrom}, default site ${r.residency.policy.default}.`
     }`,
-    `## Checkpoint\n\nComputed at ${r.checkpoint.origin}, tree size ${r.checkpoint.size}, root \`${r.checkpoint.rootHash}\`. Verify with:\n\n\`\`\`sh\n${verifyCommand(r)}\n\`\`\`\n\n\`\`\`\n${r.checkpoint.note.trimEnd()}\n\`\`\``,
+    `## Checkpoint\n\nComputed at ${r.checkpoint.origin}, tree size ${r.checkpoint.size}, root \`${r.checkpoint.rootHash}\`. Verify with:\n\n\`\`\`sh\n${verifyCommand(r, verify)}\n\`\`\`\n\n\`\`\`\n${r.checkpoint.note.trimEnd()}\n\`\`\``,
   ];
   return `${sections.join('\n\n')}\n`;
 }

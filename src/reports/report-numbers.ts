@@ -133,6 +133,18 @@ export function computeReportNumbers(states: DeskStates, period: Period): Report
   };
 }
 
+/** The headline figures and the countries of one period, for another period's page. */
+export function periodContext(
+  states: DeskStates,
+  period: Period,
+): { readonly summary: PeriodSummary; readonly byCountry: readonly CountryRow[] } {
+  const legal = [...states.legal.values()];
+  return {
+    summary: summarize(legal, [...states.privacy.values()], period),
+    byCountry: legalNumbers(legal.filter((r) => inPeriod(r.receivedAt, period))).byCountry,
+  };
+}
+
 function summarize(
   legal: readonly LegalRequestState[],
   privacy: readonly PrivacyRequestState[],

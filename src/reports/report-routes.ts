@@ -1,20 +1,90 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { principalOf } from '../http/authenticate.js';
 import { errorResponses } from '../http/schemas.js';
 import { PERIOD_PATTERN, parsePeriod } from './period.js';
 import { CSV_TABLES, renderCsv } from './render-csv.js';
 import { renderHtml } from './render-html.js';
 import { renderMarkdown } from './render-markdown.js';
+import type { ReportPublications } from './report-publications.js';
 import type { ReportService } from './report-service.js';
 
 export interface ReportRoutesOptions {
   readonly reports: ReportService;
+  readonly publications: ReportPublications;
+  /** The control log's verifier key, for the verify command on HTML pages. */
+  readonly verifierKey: string;
 }
+
+const Publication = Type.Object({ period: Type.String(), publishedAt: Type.String() });
 
 export const REPORT_FORMATS = ['json', 'csv', 'md', 'html'] as const;
 
 /** Transparency reports, for the roles that publish or check them. */
-export const reportRoutes: FastifyPluginAsyncTypebox<ReportRoutesOptions> = async (app, { reports }) => {
+export const reportRoutes: FastifyPluginAsyncTypebox<ReportRoutesOptions> = async (
+  app,
+  { reports, publications, verifierKey },
+) => {
+  const periodParams = Type.Object({
+    period: Type.String({ pattern: PERIOD_PATTERN, maxLength: 7, description: 'YYYY or YYYY-H1|H2 (UTC)' }),
+  });
+
+  app.get(
+    '/reports',
+    {
+      config: { roles: ['admin', 'auditor', 'legal', 'privacy'] },
+      schema: {
+        summary: 'The published periods, oldest first: their reports are public at /reports/',
+        tags: ['reports'],
+        response: { 200: Type.Object({ published: Type.Array(Publication) }), ...errorResponses() },
+      },
+    },
+    async () => ({ published: await publications.list() }),
+  );
+
+  app.put(
+    '/reports/:period/publication',
+    {
+      config: { roles: ['admin'] },
+      schema: {
+        summary:
+          'Publish a period: its report is then served without a token at /reports/{period}/ (logged: report.published)',
+        tags: ['reports'],
+        params: periodParams,
+        response: { 200: Publication, ...errorResponses(400) },
+      },
+    },
+    async (request) => {
+      const principal = principalOf(request);
+      return publications.publish(parsePeriod(request.params.period), {
+        role: principal.role,
+        token: principal.tokenId,
+      });
+    },
+  );
+
+  app.delete(
+    '/reports/:period/publication',
+    {
+      config: { roles: ['admin'] },
+      schema: {
+        summary:
+          'Take a period off the public reports (logged: report.withdrawn); a period not published stays so',
+        tags: ['reports'],
+        params: periodParams,
+        response: { 204: Type.Null(), ...errorResponses(400) },
+      },
+    },
+    async (request, reply) => {
+      const principal = principalOf(request);
+      await publications.withdraw(parsePeriod(request.params.period), {
+        role: principal.role,
+        token: principal.tokenId,
+      });
+      return reply.status(204).send(null);
+    },
+  );
+
   app.get(
     '/reports/:period',
     {
@@ -61,7 +131,11 @@ export const reportRoutes: FastifyPluginAsyncTypebox<ReportRoutesOptions> = asyn
         case 'md':
           return reply.type('text/markdown; charset=utf-8').send(renderMarkdown(report));
         case 'html':
-          return reply.type('text/html; charset=utf-8').send(renderHtml(report));
+          return reply.type('text/html; charset=utf-8').send(
+            renderHtml(report, {
+              verify: { url: `${request.protocol}://${request.host}`, key: verifierKey },
+            }),
+          );
       }
     },
   );

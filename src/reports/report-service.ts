@@ -2,7 +2,7 @@ import { LedgerError } from '../ledger/ledger-errors.js';
 import { parseCheckpoint } from '../ledger/note/index.js';
 import type { PolicyVersion } from '../residency/policy.js';
 import { DeskStateFolder, type DeskStates } from './desk-entries.js';
-import type { Period } from './period.js';
+import { type Period, previousPeriod } from './period.js';
 import {
   REPORT_SCHEMA,
   REPORT_SCHEMA_VERSION,
@@ -10,7 +10,25 @@ import {
   type ReportCheckpoint,
   residencySnapshot,
 } from './report.js';
-import { computeReportNumbers } from './report-numbers.js';
+import {
+  type CountryRow,
+  computeReportNumbers,
+  type PeriodSummary,
+  periodContext,
+} from './report-numbers.js';
+
+/** What a report's page shows beyond the report: the comparisons a reader asks for. */
+export interface ReportContext {
+  /** The previous period's requests by country: the change per country. */
+  readonly previousByCountry: readonly CountryRow[];
+  /** The headline figures of every period in the trend (published periods of the same kind), oldest first. */
+  readonly trend: readonly PeriodSummary[];
+}
+
+export interface ReportPage {
+  readonly report: Report;
+  readonly context: ReportContext;
+}
 
 /** What reports need of the control-plane log. */
 export interface ReportLog {
@@ -44,19 +62,40 @@ export class ReportService {
   }
 
   async build(period: Period): Promise<Report> {
+    const [page] = await this.buildPages([period], []);
+    return page!.report;
+  }
+
+  /**
+   * Several reports at one checkpoint, each with its page's context: the previous period by
+   * country, and a trend over the `trend` periods of the same kind (a year's page trends over
+   * years, a half's over halves).
+   *
+   * @example
+   * const pages = await reports.buildPages(published, published);
+   */
+  async buildPages(periods: readonly Period[], trend: readonly Period[]): Promise<ReportPage[]> {
     // A fresh checkpoint, so the report counts what the desks recorded up to now.
     await this.#o.log.publish?.();
     const checkpoint = await this.#checkpoint();
-    const numbers = computeReportNumbers(await foldLogPrefix(this.#o.log, checkpoint.size), period);
+    const states = await foldLogPrefix(this.#o.log, checkpoint.size);
     const [bySite, policy] = await Promise.all([this.#o.registry.countBySite(), this.#o.policy.inForce()]);
-    return {
-      $schema: REPORT_SCHEMA,
-      schemaVersion: REPORT_SCHEMA_VERSION,
-      ...numbers,
-      generatedAt: this.#o.now().toISOString(),
-      checkpoint,
-      residency: residencySnapshot(bySite, this.#o.sites, policy),
-    };
+    const residency = residencySnapshot(bySite, this.#o.sites, policy);
+    const generatedAt = this.#o.now().toISOString();
+    return periods.map((period) => ({
+      report: {
+        $schema: REPORT_SCHEMA,
+        schemaVersion: REPORT_SCHEMA_VERSION,
+        ...computeReportNumbers(states, period),
+        generatedAt,
+        checkpoint,
+        residency,
+      },
+      context: {
+        previousByCountry: periodContext(states, previousPeriod(period)).byCountry,
+        trend: trend.filter((t) => t.kind === period.kind).map((t) => periodContext(states, t).summary),
+      },
+    }));
   }
 
   async #checkpoint(): Promise<ReportCheckpoint> {

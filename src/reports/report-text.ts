@@ -37,6 +37,50 @@ export function label(key: string): string {
   return key.replaceAll('_', ' ');
 }
 
-export function verifyCommand(r: Report): string {
-  return `glasshouse report verify report.json --url <server> --key '<key of ${r.checkpoint.origin}>'`;
+/** Where a report's log is published and the control log's verifier key. */
+export interface VerifyTarget {
+  /** Base URL of the server publishing `/log/control/` (and `/reports/`). */
+  readonly url: string;
+  /** `glasshouse ledger key --node control`: `origin+keyid+base64`. */
+  readonly key: string;
 }
+
+/** The command that recomputes the report; with placeholders only when the target is unknown. */
+export function verifyCommand(r: Report, target?: VerifyTarget): string {
+  if (target === undefined) {
+    return `glasshouse report verify report.json --url <server> --key '<key of ${r.checkpoint.origin}>'`;
+  }
+  const url = target.url.replace(/\/+$/, '');
+  return [
+    `curl -fsSO ${url}/reports/${r.period}/report.json`,
+    `npx glasshouse report verify report.json --url ${url} --key '${target.key}'`,
+  ].join('\n');
+}
+
+/** What the report's words mean (docs/reports.md, "Definitions"). */
+export const DEFINITIONS: readonly (readonly [string, string])[] = [
+  [
+    'user data',
+    'A request for data about identified users or installations: their submissions, samples or telemetry. Disclosed only on a request verified under the jurisdiction of the site that holds the data.',
+  ],
+  [
+    'technical expertise',
+    'A request for technical information that identifies no user: the analysis of a threat, indicators of compromise, verdicts on files or statistics. Answered with a STIX 2.1 bundle and aggregate figures.',
+  ],
+  ['law enforcement', 'Police and other criminal investigation authorities.'],
+  ['government', 'Ministries, agencies and regulators acting outside a criminal investigation.'],
+  ['court', 'A court or a judge, by order or warrant.'],
+  ['other', 'Any other public authority (for example a parliament or a data protection authority).'],
+  [
+    'rejected: legal requirements not met',
+    'The request was not valid under the law that applies: no proper legal basis, wrong form, or the jurisdiction rule forbids disclosure.',
+  ],
+  ['rejected: no data', 'The request was valid, but nothing that it asks for is held.'],
+  ['rejected: out of scope', 'The request asks for something this service does not provide or hold.'],
+  ['withdrawn', 'The authority took the request back before it was answered.'],
+  [
+    'partially fulfilled',
+    'Some of what was asked was disclosed; the rest was withheld (and the package says why).',
+  ],
+  ['open', 'Not answered yet at the checkpoint of the report.'],
+];

@@ -270,6 +270,23 @@ describe('openNote', () => {
       expect(codeOf(() => openNote(bothSigned, []))).toBe('UNVERIFIED_NOTE');
       expect(codeOf(() => openNote(c2sp.signedNote.note, [peter]))).toBe('UNVERIFIED_NOTE');
     });
+
+    it('says the note is signed by another key, naming the signer and the key given', () => {
+      const ours = freshSigner('glasshouse-a1b2c3d4/control');
+      const theirs = freshSigner('glasshouse-99aa88bb/control');
+      const note = ours.sign('glasshouse-a1b2c3d4/control\n1\nAAAA\n');
+      const label = (v: { name: string; keyId: Buffer }) => `${v.name}+${v.keyId.toString('hex')}`;
+      let error: unknown;
+      try {
+        openNote(note, [parseVerifierKey(theirs.verifierKey)]);
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(NoteError);
+      expect((error as NoteError).message).toContain('signed by another key');
+      expect((error as NoteError).message).toContain(label(parseVerifierKey(ours.verifierKey)));
+      expect((error as NoteError).message).toContain(label(parseVerifierKey(theirs.verifierKey)));
+    });
   });
 
   describe("when given Go's malformed notes", () => {

@@ -88,9 +88,14 @@ export function openNote(signedNote: string | Uint8Array, verifiers: readonly No
     if (!verified.has(id)) verified.set(id, Object.freeze({ name, keyId }));
   }
   if (verified.size === 0) {
-    throw new NoteError('UNVERIFIED_NOTE', 'the note has no signature by a trusted key', {
-      details: { signers: [...unverified.values()].map((s) => keyLabel(s.name, s.keyId)) },
-    });
+    // Name both sides: a key of another log (or deployment) is the usual cause.
+    const signers = [...unverified.values()].map((s) => keyLabel(s.name, s.keyId));
+    const given = verifiers.map((v) => keyLabel(v.name, v.keyId));
+    throw new NoteError(
+      'UNVERIFIED_NOTE',
+      `the note is signed by another key: signed by ${signers.join(', ') || 'no key'}, but the key given is ${given.join(', ') || 'none'}`,
+      { details: { signers, trusted: given } },
+    );
   }
   return Object.freeze({
     text,

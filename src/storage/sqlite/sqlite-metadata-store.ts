@@ -52,7 +52,13 @@ export async function openSqliteMetadataStore<Tables>(
 }
 
 async function migrate<Tables>(db: Kysely<Tables>, migrations: Readonly<Record<string, Migration>>) {
-  const migrator = new Migrator({ db, provider: { getMigrations: async () => ({ ...migrations }) } });
+  // Each domain numbers its own migrations, so a domain's new one may sort before another
+  // domain's last: order is kept within a domain, not across them.
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: async () => ({ ...migrations }) },
+    allowUnorderedMigrations: true,
+  });
   const { error } = await migrator.migrateToLatest();
   if (error !== undefined) throw error;
 }
