@@ -87,7 +87,10 @@ async function routesOf(harness: Harness): Promise<Route[]> {
           url: path.replaceAll(/\{[^}]+\}/g, 'x'),
           headers: bearer(tokens.get(role)!),
         });
-        if (probe.json().code !== 'FORBIDDEN_ROLE') route.roles.push(role);
+        // Public pages answer HTML: only a problem document can refuse the role.
+        const refused =
+          String(probe.headers['content-type']).includes('json') && probe.json().code === 'FORBIDDEN_ROLE';
+        if (!refused) route.roles.push(role);
       }
       found.push(route);
     }

@@ -243,6 +243,22 @@ const DECISIONS: Readonly<Record<string, Decision>> = {
     expected: ANY_SITE,
     request: () => ({ url: '/v1/log/control/proof/consistency?from=1&to=1' }),
   },
+  // Reports are publications computed from the public log: no site's data to scope.
+  'GET /v1/reports': {
+    admits: ['admin', 'auditor', 'legal', 'privacy'],
+    expected: ANY_SITE,
+    request: () => ({ url: '/v1/reports' }),
+  },
+  'PUT /v1/reports/{period}/publication': {
+    admits: ['admin'],
+    expected: ANY_SITE,
+    request: () => ({ method: 'PUT', url: '/v1/reports/2021-H2/publication' }),
+  },
+  'DELETE /v1/reports/{period}/publication': {
+    admits: ['admin'],
+    expected: ANY_SITE,
+    request: () => ({ method: 'DELETE', url: '/v1/reports/2021-H1/publication' }),
+  },
   'GET /v1/reports/{period}': {
     admits: ['admin', 'auditor', 'legal', 'privacy'],
     expected: ANY_SITE,
@@ -312,7 +328,8 @@ const DECISIONS: Readonly<Record<string, Decision>> = {
       method: 'POST',
       url: '/v1/privacy-requests/import',
       headers: { 'content-type': 'text/csv' },
-      payload: 'received_at,type,outcome,closed_at\n2021-01-04,export,completed,2021-01-09\n',
+      // A different file each call: the same file is not imported twice.
+      payload: `received_at,type,outcome,closed_at\n2021-01-04,export,completed,2021-01-${10 + (historyFiles++ % 18)}\n`,
     }),
   },
   'POST /v1/relocations': {

@@ -55,7 +55,13 @@ export const publicReportRoutes: FastifyPluginAsyncTypebox<PublicReportRoutesOpt
   );
   app.get(
     '/reports/',
-    { schema: { ...common, summary: 'The published transparency reports (HTML index); no token' } },
+    {
+      schema: {
+        ...common,
+        operationId: 'getPublicReportIndex',
+        summary: 'The published transparency reports (HTML index); no token',
+      },
+    },
     (request, reply) => send(request, reply, 'index.html'),
   );
   app.get('/reports/index.html', { schema: { ...common, hide: true } }, (request, reply) =>
@@ -64,7 +70,11 @@ export const publicReportRoutes: FastifyPluginAsyncTypebox<PublicReportRoutesOpt
   app.get(
     '/reports/index.json',
     {
-      schema: { ...common, summary: 'The published periods, their files and the control log key; no token' },
+      schema: {
+        ...common,
+        operationId: 'getPublicReportIndexJson',
+        summary: 'The published periods, their files and the control log key; no token',
+      },
     },
     (request, reply) => send(request, reply, 'index.json'),
   );
@@ -76,6 +86,7 @@ export const publicReportRoutes: FastifyPluginAsyncTypebox<PublicReportRoutesOpt
     {
       schema: {
         ...common,
+        operationId: 'getPublicReportPage',
         summary: 'A published transparency report as an HTML page; no token',
         params: PeriodParam,
       },
@@ -87,6 +98,7 @@ export const publicReportRoutes: FastifyPluginAsyncTypebox<PublicReportRoutesOpt
     {
       schema: {
         ...common,
+        operationId: 'getPublicReportFile',
         summary: 'A file of a published report: report.json, report.md or a CSV table; no token',
         params: Type.Object({
           ...PeriodParam.properties,

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { actorOf } from '../auth/roles.js';
 import { principalOf } from '../http/authenticate.js';
 import { errorResponses } from '../http/schemas.js';
 import { PERIOD_PATTERN, parsePeriod } from './period.js';
@@ -56,10 +57,7 @@ export const reportRoutes: FastifyPluginAsyncTypebox<ReportRoutesOptions> = asyn
     },
     async (request) => {
       const principal = principalOf(request);
-      return publications.publish(parsePeriod(request.params.period), {
-        role: principal.role,
-        token: principal.tokenId,
-      });
+      return publications.publish(parsePeriod(request.params.period), actorOf(principal));
     },
   );
 
@@ -77,10 +75,7 @@ export const reportRoutes: FastifyPluginAsyncTypebox<ReportRoutesOptions> = asyn
     },
     async (request, reply) => {
       const principal = principalOf(request);
-      await publications.withdraw(parsePeriod(request.params.period), {
-        role: principal.role,
-        token: principal.tokenId,
-      });
+      await publications.withdraw(parsePeriod(request.params.period), actorOf(principal));
       return reply.status(204).send(null);
     },
   );
