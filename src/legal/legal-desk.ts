@@ -7,6 +7,7 @@ import { actorOf, type Principal } from '../auth/roles.js';
 import { assertSitesAccess, mayAccessSites } from '../auth/site-scope.js';
 import type { Actor, AuditSink } from '../ledger/audit-sink.js';
 import { pageOf } from '../shared/cursor.js';
+import { alreadyImportedProblem, type EarlierImport } from '../shared/history-import.js';
 import { type ActionInput, decideStep } from './legal-decision.js';
 import { LegalError } from './legal-errors.js';
 import { type FulfilmentSources, packagePath } from './legal-fulfilment.js';
@@ -356,16 +357,9 @@ function importKey(attempt: number): string {
   return attempt === 0 ? '' : `#${attempt}:`;
 }
 
-function alreadyImported(
-  sha256: string,
-  earlier: readonly { rows: number; importedAt: string }[],
-): LegalError {
-  const last = earlier[earlier.length - 1]!;
-  return new LegalError(
-    'LEGAL_HISTORY_ALREADY_IMPORTED',
-    `this file (sha256 ${sha256}) was imported ${earlier.length === 1 ? 'before' : `${earlier.length} times`}, last on ${last.importedAt} (${last.rows} requests); nothing was loaded. To load its rows again as new requests, import it with again (--again, ?again=true)`,
-    { details: { sha256, imports: earlier.length, importedAt: last.importedAt, rows: last.rows } },
-  );
+function alreadyImported(sha256: string, earlier: readonly EarlierImport[]): LegalError {
+  const { message, details } = alreadyImportedProblem(sha256, earlier);
+  return new LegalError('LEGAL_HISTORY_ALREADY_IMPORTED', message, { details });
 }
 
 /** An RFC 9562 version-8 UUID from a SHA-256: stable for the same file and line. */

@@ -8,6 +8,7 @@ import type { Actor } from '../ledger/audit-sink.js';
 import type { TransparencyLog } from '../ledger/transparency-log.js';
 import type { InstallationRegistry } from '../residency/installation-registry.js';
 import { decodeCursor, pageOf } from '../shared/cursor.js';
+import { alreadyImportedProblem } from '../shared/history-import.js';
 import type { SiteClient } from '../site/site-client.js';
 import { collectRecords, type ExportDocument, exportArchive } from './export-archive.js';
 import { type HistoryImport, type HistoryRow, parseHistory } from './history-import.js';
@@ -430,10 +431,7 @@ function alreadyImported(
   sha256: string,
   earlier: readonly { rows: number; imported_at: string }[],
 ): PrivacyError {
-  const last = earlier[earlier.length - 1]!;
-  return new PrivacyError(
-    'PRIVACY_HISTORY_ALREADY_IMPORTED',
-    `this file (sha256 ${sha256}) was imported ${earlier.length === 1 ? 'before' : `${earlier.length} times`}, last on ${last.imported_at} (${last.rows} requests); nothing was loaded. To load its rows again as new requests, import it with again (--again, ?again=true)`,
-    { details: { sha256, imports: earlier.length, importedAt: last.imported_at, rows: last.rows } },
-  );
+  const loads = earlier.map((e) => ({ rows: e.rows, importedAt: e.imported_at }));
+  const { message, details } = alreadyImportedProblem(sha256, loads);
+  return new PrivacyError('PRIVACY_HISTORY_ALREADY_IMPORTED', message, { details });
 }

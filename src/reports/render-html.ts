@@ -319,7 +319,8 @@ function table(
   return `<table id="table-${id}"><caption>${esc(caption)}</caption><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>`;
 }
 
-function esc(text: string): string {
+/** Text as HTML: the five characters that could open markup or end an attribute, escaped. */
+export function esc(text: string): string {
   return text
     .replaceAll('&', '&amp;')
     .replaceAll('<', '&lt;')

@@ -1,6 +1,6 @@
 import { parsePeriod } from './period.js';
 import { CSV_TABLES, renderCsv } from './render-csv.js';
-import { REPORT_FILES, renderHtml } from './render-html.js';
+import { esc, REPORT_FILES, renderHtml } from './render-html.js';
 import { renderMarkdown } from './render-markdown.js';
 import type { ReportPublications } from './report-publications.js';
 import type { ReportPage, ReportService } from './report-service.js';
@@ -94,15 +94,6 @@ ${pages.length === 0 ? '<p>No report is published yet.</p>' : `<ul id="periods">
 </body>
 </html>
 `;
-}
-
-function esc(text: string): string {
-  return text
-    .replaceAll('&', '&amp;')
-    .replaceAll('<', '&lt;')
-    .replaceAll('>', '&gt;')
-    .replaceAll('"', '&quot;')
-    .replaceAll("'", '&#39;');
 }
 
 /**
