@@ -206,6 +206,34 @@ describe('a relocation whose dryRun is not a boolean', () => {
   });
 });
 
+describe('a number in a query string beyond any number (1e309)', () => {
+  it('is refused with 400 NUMBER_OUT_OF_RANGE, not read as Infinity past the maximum', async () => {
+    const privacy = bearer(await h.token('privacy'));
+    for (const [url, headers] of [
+      ['/v1/legal-requests?limit=1e309', legal],
+      ['/v1/privacy-requests?limit=-1e400', privacy],
+      ['/v1/relocations?limit=1E999', admin],
+    ] as const) {
+      expectProblem(await h.app.inject({ url, headers }), 400, 'NUMBER_OUT_OF_RANGE');
+    }
+  });
+});
+
+describe('a bare JSON string with text that is not Unicode, to a route that takes no body', () => {
+  it('is refused with 400 INVALID_TEXT and changes nothing', async () => {
+    await expectRefusedUnchanged(
+      {
+        method: 'PUT',
+        url: '/v1/reports/2021-H2/publication',
+        headers: { ...admin, ...json },
+        payload: '"Evil\\ud800"',
+      },
+      400,
+      'INVALID_TEXT',
+    );
+  });
+});
+
 describe('a URL that does not decode', () => {
   it('is answered with a problem document, 400 INVALID_URL', async () => {
     for (const url of ['/v1/samples/%c0%ae', '/v1/lookup/%ff', '/log/control/tile/%e0%80%af']) {

@@ -11,6 +11,7 @@ export type HttpErrorCode =
   | 'INVALID_URL'
   | 'INVALID_TEXT'
   | 'BODY_TOO_DEEP'
+  | 'NUMBER_OUT_OF_RANGE'
   | 'MISSING_BODY';
 
 export class HttpError extends GlasshouseError<HttpErrorCode> {}

@@ -25,7 +25,10 @@ export function registerInputChecks(app: FastifyInstance): void {
     }
     checkFlat(request.query, 'querystring');
     checkFlat(request.params, 'params');
-    if (isJsonValue(request.body)) checkJson(request.body);
+    // A JSON text may be a bare string ("Evil\ud800"), which routes without a body ignore.
+    if (isJsonValue(request.body) || (typeof request.body === 'string' && isJson(request))) {
+      checkJson(request.body);
+    }
   });
 }
 
@@ -33,13 +36,16 @@ function checkFlat(values: unknown, part: string): void {
   if (values === null || typeof values !== 'object') return;
   for (const [name, value] of Object.entries(values)) {
     for (const text of [name, ...(Array.isArray(value) ? value : [value])]) {
-      if (typeof text === 'string') refuseFault(text, `${part}/${name}`);
+      if (typeof text === 'string') {
+        refuseFault(text, `${part}/${name}`);
+        refuseInfinity(text, `${part}/${name}`);
+      }
     }
   }
 }
 
 /** Walks the body without recursion, so a hostile depth cannot exhaust the stack. */
-function checkJson(body: object): void {
+function checkJson(body: unknown): void {
   const pending: { value: unknown; path: string; depth: number }[] = [
     { value: body, path: 'body', depth: 1 },
   ];
@@ -69,11 +75,26 @@ function refuseFault(text: string, field: string): void {
 }
 
 /** The path names members the client sent: keep it short and well formed before echoing it. */
+const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?$/i;
+
+/** Ajv coerces `1e309` to Infinity and then lets it pass `maximum`: refused before it can. */
+function refuseInfinity(text: string, field: string): void {
+  if (NUMBER.test(text) && !Number.isFinite(Number(text))) {
+    throw new HttpError('NUMBER_OUT_OF_RANGE', `${field} is beyond any number this API takes`, {
+      details: { field },
+    });
+  }
+}
+
 function safeField(field: string): string {
   return textFault(field) === undefined ? field.slice(0, 200) : '(a member name that is not text)';
 }
 
 /** A parsed JSON body (streams, buffers and plain text are the routes' own business). */
+function isJson(request: FastifyRequest): boolean {
+  return /^application\/(?:[\w.+-]+\+)?json\b/i.test(request.headers['content-type'] ?? '');
+}
+
 function isJsonValue(body: unknown): body is object {
   return Array.isArray(body) || (body !== null && typeof body === 'object' && isPlain(body));
 }
