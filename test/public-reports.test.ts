@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -179,6 +179,10 @@ describe('glasshouse report build --out DIR (no --period)', () => {
       expect(readFileSync(join(out, '2021-H2/report.md'), 'utf8')).toContain(
         '--url https://transparency.example --key',
       );
+      // Public files, for any web server's user, though the data directory is owner-only.
+      expect(statSync(join(out, '2021-H2')).mode & 0o777).toBe(0o755);
+      expect(statSync(join(out, '2021-H2/index.html')).mode & 0o777).toBe(0o644);
+      expect(statSync(join(out, 'index.json')).mode & 0o777).toBe(0o644);
     } finally {
       rmSync(out, { recursive: true, force: true });
     }

@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { CONTROL_NODE } from '../config/data-dir.js';
@@ -185,11 +185,27 @@ async function writeSite(options: BuildOptions, dir: string): Promise<string[]> 
           }),
         )
       : await mirrorSite(options.url);
-  for (const [path, content] of files) {
-    mkdirSync(dirname(join(dir, path)), { recursive: true });
-    writeFileSync(join(dir, path), content);
-  }
+  for (const [path, content] of files) writePublic(dir, path, content);
   return [...files.keys()];
+}
+
+/**
+ * A published file, readable by the web server that serves it: the process keeps its data
+ * directory owner-only (umask 077), which must not make a public report private.
+ */
+function writePublic(root: string, path: string, content: string): void {
+  if (!existsSync(root)) {
+    mkdirSync(root, { recursive: true });
+    chmodSync(root, 0o755); // made here; a directory that existed keeps its mode
+  }
+  const file = join(root, path);
+  const folder = dirname(file);
+  if (folder !== root) {
+    mkdirSync(folder, { recursive: true });
+    chmodSync(folder, 0o755);
+  }
+  writeFileSync(file, content);
+  chmodSync(file, 0o644);
 }
 
 /** Every file `/reports/index.json` lists, as the server renders them (for its own URL). */
@@ -275,7 +291,6 @@ function writeReport(
   format: Format,
   verify: VerifyTarget | undefined,
 ): string[] {
-  mkdirSync(dir, { recursive: true });
   const files: [string, string][] = [];
   if (format === 'json' || format === 'all')
     files.push([REPORT_FILES.json, `${JSON.stringify(report, null, 2)}\n`]);
@@ -292,7 +307,7 @@ function writeReport(
         ...(verify === undefined ? {} : { verify }),
       }),
     ]);
-  for (const [name, content] of files) writeFileSync(join(dir, name), content);
+  for (const [name, content] of files) writePublic(dir, name, content);
   return files.map(([name]) => name);
 }
 
