@@ -234,6 +234,21 @@ describe('a bare JSON string with text that is not Unicode, to a route that take
   });
 });
 
+describe('a body sent to a route that takes none', () => {
+  it('is refused with 400 UNEXPECTED_BODY and changes nothing (even null)', async () => {
+    await expectRefusedUnchanged(
+      {
+        method: 'PUT',
+        url: '/v1/reports/2021-H2/publication',
+        headers: { ...admin, ...json },
+        payload: 'null',
+      },
+      400,
+      'UNEXPECTED_BODY',
+    );
+  });
+});
+
 describe('a URL that does not decode', () => {
   it('is answered with a problem document, 400 INVALID_URL', async () => {
     for (const url of ['/v1/samples/%c0%ae', '/v1/lookup/%ff', '/log/control/tile/%e0%80%af']) {

@@ -13,6 +13,8 @@ declare module 'fastify' {
      * reach every configured site, else 403 `FORBIDDEN_SITE` (see `auth/site-scope.ts`).
      */
     everySite?: boolean;
+    /** The route takes no body: one sent anyway (even `null`) is refused, 400 `UNEXPECTED_BODY`. */
+    noBody?: boolean;
   }
   interface FastifyRequest {
     principal: Principal | null;

@@ -12,6 +12,7 @@ export type HttpErrorCode =
   | 'INVALID_TEXT'
   | 'BODY_TOO_DEEP'
   | 'NUMBER_OUT_OF_RANGE'
-  | 'MISSING_BODY';
+  | 'MISSING_BODY'
+  | 'UNEXPECTED_BODY';
 
 export class HttpError extends GlasshouseError<HttpErrorCode> {}

@@ -13,7 +13,8 @@ export const MAX_BODY_DEPTH = 32;
  *   for it, so the log entry would fail after the write) or a control character (bar tab
  *   and line breaks) in any string of a JSON body, member names included, the query string
  *   or the path parameters;
- * - bodies nested deeper than {@link MAX_BODY_DEPTH}.
+ * - bodies nested deeper than {@link MAX_BODY_DEPTH};
+ * - any body (`null` included) sent to a route marked `noBody`, whose meaning would be unclear.
  *
  * @example
  * registerInputChecks(app);
@@ -28,6 +29,9 @@ export function registerInputChecks(app: FastifyInstance): void {
     // A JSON text may be a bare string ("Evil\ud800"), which routes without a body ignore.
     if (isJsonValue(request.body) || (typeof request.body === 'string' && isJson(request))) {
       checkJson(request.body);
+    }
+    if (request.routeOptions.config.noBody === true && hasBody(request)) {
+      throw new HttpError('UNEXPECTED_BODY', 'this route takes no body; send the request without one');
     }
   });
 }
@@ -91,6 +95,11 @@ function safeField(field: string): string {
 }
 
 /** A parsed JSON body (streams, buffers and plain text are the routes' own business). */
+function hasBody(request: FastifyRequest): boolean {
+  const length = request.headers['content-length'];
+  return request.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
+
 function isJson(request: FastifyRequest): boolean {
   return /^application\/(?:[\w.+-]+\+)?json\b/i.test(request.headers['content-type'] ?? '');
 }

@@ -46,7 +46,7 @@ export const reportRoutes: FastifyPluginAsyncTypebox<ReportRoutesOptions> = asyn
   app.put(
     '/reports/:period/publication',
     {
-      config: { roles: ['admin'] },
+      config: { roles: ['admin'], noBody: true },
       schema: {
         summary:
           'Publish a period: its report is then served without a token at /reports/{period}/ (logged: report.published)',
@@ -64,7 +64,7 @@ export const reportRoutes: FastifyPluginAsyncTypebox<ReportRoutesOptions> = asyn
   app.delete(
     '/reports/:period/publication',
     {
-      config: { roles: ['admin'] },
+      config: { roles: ['admin'], noBody: true },
       schema: {
         summary:
           'Take a period off the public reports (logged: report.withdrawn); a period not published stays so',
