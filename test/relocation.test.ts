@@ -350,9 +350,7 @@ describe('a sample copied to another site', () => {
       );
       expect(await moscow.verifySample(sha256(bytes))).toBe(true);
       // No submission references it: leave the site as the other tests expect it.
-      const { db, blobs } = moscow.vault.internals;
-      await db.deleteFrom('samples').where('sha256', '=', sha256(bytes)).execute();
-      await blobs.delete(sha256(bytes));
+      expect(await moscow.vault.removeUnreferencedSamples([sha256(bytes)])).toEqual([sha256(bytes)]);
     });
   });
 });
@@ -388,11 +386,7 @@ describe('a sample copied from another local site', () => {
       } finally {
         reseal.mockRestore();
         // No submission references it: leave both sites as the other tests expect them.
-        for (const site of [zurich, moscow]) {
-          const { db, blobs } = site.vault.internals;
-          await db.deleteFrom('samples').where('sha256', '=', record.sha256).execute();
-          await blobs.delete(record.sha256);
-        }
+        for (const site of [zurich, moscow]) await site.vault.removeUnreferencedSamples([record.sha256]);
       }
     });
   });

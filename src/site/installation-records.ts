@@ -1,26 +1,7 @@
 import { createHash } from 'node:crypto';
+import type { RelocatableSample, RelocatableSubmission, VaultResidencyScan } from '../vault/vault-records.js';
 
-/** A sample as a site describes it, without its bytes. */
-export interface RelocatableSample {
-  readonly sha256: string;
-  readonly sha1: string;
-  readonly md5: string;
-  readonly sha512: string;
-  readonly size: number;
-  readonly firstSeen: string;
-  readonly lastSeen: string;
-}
-
-/**
- * A submission in transit between two sites: the file name is in clear only between the
- * source's unsealing and the target's sealing under its own key for the installation.
- */
-export interface RelocatableSubmission {
-  readonly sha256: string;
-  readonly submittedAt: string;
-  readonly product: string;
-  readonly filename: string;
-}
+export type { RelocatableSample, RelocatableSubmission };
 
 /** Everything a site holds of one installation, except the sample bytes. */
 export interface RelocatableRecords {
@@ -62,15 +43,7 @@ export interface SiteResidencyScan {
     readonly submissions: number;
     readonly events: number;
   }[];
-  readonly samples: {
-    readonly referenced: number;
-    /** Referenced by a submission but without a row or a blob. */
-    readonly missing: readonly string[];
-    /** Present but failing to decrypt, or decrypting to other bytes than its hash. */
-    readonly corrupt: readonly string[];
-    /** Samples no submission here references (left by an interrupted copy). */
-    readonly unreferenced: number;
-  };
+  readonly samples: VaultResidencyScan['samples'];
 }
 
 export function inventoryOf(records: RelocatableRecords, key: boolean): InstallationInventory {

@@ -10,12 +10,11 @@ import type { SubjectTables } from '../subjects/subject-tables.js';
 import type { SampleHash } from '../vault/sample-hash.js';
 import { type SampleSubmission, VaultService } from '../vault/vault-service.js';
 import type { VaultTables } from '../vault/vault-tables.js';
-import { purgeInstallations, removeSubmissions } from './installation-purge.js';
+import { purgeInstallations } from './installation-purge.js';
 import type { RelocatableRecords, RelocatableSample } from './installation-records.js';
 import { inventoryOf } from './installation-records.js';
 import * as transfer from './installation-transfer.js';
 import type { InstallationRecords, RelocationSiteEntry, SiteClient } from './site-client.js';
-import type { SiteParts } from './site-parts.js';
 
 export type SiteTables = VaultTables & SubjectTables;
 
@@ -142,7 +141,7 @@ export class SiteNode implements SiteClient {
   }
 
   async eraseInstallationSubmissions(installationId: string) {
-    const erased = await removeSubmissions(this.#parts(), [installationId]);
+    const erased = await this.vault.removeSubmissions([installationId]);
     // Also on a repeat: a crash may have come between the delete and the compaction.
     await this.#options.metadata.compact();
     return { submissions: erased.submissions, samplesRemoved: erased.samples.map((s) => s.sha256) };
@@ -169,40 +168,41 @@ export class SiteNode implements SiteClient {
 
   // Relocation: see site-client.ts and site/installation-transfer.ts.
   exportInstallation(installationId: string) {
-    return transfer.exportInstallation(this.#parts(), installationId);
+    return transfer.exportInstallation(this.#domains(), installationId);
   }
 
   async inventoryInstallation(installationId: string) {
-    const parts = this.#parts();
-    const records = await transfer.exportInstallation(parts, installationId);
-    return inventoryOf(records, await transfer.hasKey(parts, installationId));
+    const records = await transfer.exportInstallation(this.#domains(), installationId);
+    return inventoryOf(records, await this.subjects.has(installationId));
   }
 
   openSamplePlaintext(sha256: string): Promise<Readable> {
-    return transfer.openSamplePlaintext(this.#parts(), sha256);
+    return this.vault.openSamplePlaintext(sha256);
   }
 
   importSample(record: RelocatableSample, plaintext: Readable) {
-    return transfer.importSample(this.#parts(), record, plaintext);
+    return this.vault.importSample(record, plaintext);
   }
 
   importInstallation(
     records: Pick<RelocatableRecords, 'installationId' | 'submissions' | 'events'>,
     replace: { readonly submissions: boolean; readonly events: boolean },
   ) {
-    return transfer.importInstallation(this.#parts(), records, replace);
+    return transfer.importInstallation(this.#domains(), records, replace);
   }
 
   verifySample(sha256: string) {
-    return transfer.verifySample(this.#parts(), sha256);
+    return this.vault.verifySample(sha256);
   }
 
   authenticateSample(sha256: string) {
-    return transfer.authenticateSample(this.#parts(), sha256);
+    return this.vault.authenticateSample(sha256);
   }
 
   purgeInstallations(installationIds: readonly string[]) {
-    return purgeInstallations(this.#parts(), installationIds, { compact: false });
+    // Compacted once per call (a relocation batch, a rolled-back copy): the source's raw files
+    // keep nothing of the installations that left, as after an erasure.
+    return purgeInstallations(this.#domains(), installationIds, { compact: true });
   }
 
   async recordRelocation(entry: RelocationSiteEntry, actor: Actor): Promise<void> {
@@ -222,15 +222,18 @@ export class SiteNode implements SiteClient {
   }
 
   scanResidency() {
-    return transfer.scanResidency(this.#parts());
+    return transfer.scanResidency(this.#domains());
   }
 
-  #parts(): SiteParts {
+  #domains(): transfer.SiteDomains {
+    const { metadata } = this.#options;
     return {
-      vault: this.vault.internals,
+      site: this.name,
+      vault: this.vault,
       subjects: this.subjects,
-      subjectDb: tablesOf<SubjectTables>(this.#options.metadata.db),
-      stats: this.stats,
+      stats: () => this.#stats(),
+      durable: () => metadata.durable(),
+      compact: () => metadata.compact(),
     };
   }
 

@@ -37,7 +37,8 @@ export interface BlobWriter {
 }
 
 /**
- * Opaque, content-addressed bytes (already encrypted by the vault).
+ * Opaque, content-addressed bytes (already encrypted by the vault), as streams: every store
+ * implements these methods (the filesystem now, an S3-compatible bucket at scale).
  *
  * @example
  * const writer = await blobs.createWriter();
@@ -53,11 +54,20 @@ export interface BlobStore {
   list(): AsyncIterable<string>;
   /** Removes what a crash left half-written; returns how many leftovers it removed. */
   removeLeftovers(): Promise<number>;
-  /** Present when the blobs are files on this machine, which worker threads may use by path. */
-  readonly files?: LocalBlobFiles;
+  /**
+   * An optional capability, not a second way to do the same: present only when the blobs are
+   * files on this machine, which the vault's worker threads then read and write by path (off
+   * the event loop, every core busy). A store without it, an object store, is used through
+   * the streams above, and the vault takes that path visibly (vault/sample-copy.ts).
+   */
+  readonly localFiles?: LocalBlobFiles;
 }
 
-/** A blob store's files, for code that reads and writes them itself (off the event loop). */
+/**
+ * A blob store's files, for code that reads and writes them itself (off the event loop).
+ * Whatever is written through it follows the store's own rules: a temporary file, then
+ * `commit` publishes it as atomically and durably as {@link BlobWriter.commit}.
+ */
 export interface LocalBlobFiles {
   /** The file of the blob `key` (which may not exist). */
   pathOf(key: string): string;

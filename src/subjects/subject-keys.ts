@@ -64,6 +64,17 @@ export class SubjectKeys {
     return row !== undefined;
   }
 
+  /** Whether the site holds the installation's key. */
+  has(installationId: string): Promise<boolean> {
+    return SubjectKeys.isAdmitted(this.#options.db, installationId);
+  }
+
+  /** The installations whose key the site holds (for the residency audit). */
+  async installationIds(): Promise<string[]> {
+    const rows = await this.#options.db.selectFrom('subject_keys').select('installation_id').execute();
+    return rows.map((r) => r.installation_id);
+  }
+
   /** When the installation's key was created here; `undefined` when the site has none. */
   async admittedAt(installationId: string): Promise<string | undefined> {
     const row = await this.#options.db
@@ -81,6 +92,20 @@ export class SubjectKeys {
       .where('installation_id', '=', installationId)
       .executeTakeFirst();
     return result.numDeletedRows > 0n;
+  }
+
+  /**
+   * Destroys the keys of the installations (a purge, after their records are gone);
+   * idempotent. Durable only once the site's store syncs.
+   */
+  async destroyAll(installationIds: readonly string[]): Promise<void> {
+    // SQLite binds at most 32,766 parameters; stay far below.
+    for (let i = 0; i < installationIds.length; i += 500) {
+      await this.#options.db
+        .deleteFrom('subject_keys')
+        .where('installation_id', 'in', installationIds.slice(i, i + 500))
+        .execute();
+    }
   }
 
   async keyOf(installationId: string): Promise<Buffer> {

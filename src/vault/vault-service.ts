@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Kysely, Transaction } from 'kysely';
 import type { Actor, AuditSink } from '../ledger/audit-sink.js';
+import { eachLimited } from '../shared/each-limited.js';
 import { KeyedLock } from '../shared/keyed-lock.js';
 import type { BlobStore, TimeRange } from '../storage/ports.js';
 import { TransactionBatcher } from '../storage/transaction-batcher.js';
@@ -9,9 +10,35 @@ import { SubjectError } from '../subjects/subject-errors.js';
 import type { SubjectKeys } from '../subjects/subject-keys.js';
 import { decryptField, encryptField, openStream, sealStream } from './crypto/index.js';
 import { DigestMeter, type SampleDigests } from './digest-meter.js';
+import {
+  deleteSubmissionRows,
+  deleteUnreferencedSampleRows,
+  readInstallationSubmissions,
+  replaceInstallationSubmissions,
+  submissionCensus,
+} from './installation-submissions.js';
+import {
+  authenticateBlob,
+  openBlobPlaintext,
+  type SealedBlobs,
+  sealBlob,
+  verifyBlob,
+} from './sample-copy.js';
 import type { SampleHash } from './sample-hash.js';
 import { VaultError } from './vault-errors.js';
+import type {
+  InstallationSubmissions,
+  RelocatableSample,
+  RelocatableSubmission,
+  RemovedSubmissions,
+  VaultResidencyScan,
+} from './vault-records.js';
 import type { VaultTables } from './vault-tables.js';
+
+/** Blobs removed at once by a purge: each unlink waits on the file system, not on the event loop. */
+const BLOB_DELETES_AT_ONCE = 8;
+/** Samples the residency scan reads back at once: enough to keep the blob-file workers busy. */
+const SAMPLES_VERIFIED_AT_ONCE = 4;
 
 export interface SampleSubmission {
   readonly installationId: string;
@@ -47,17 +74,6 @@ export interface SubmissionRecord {
   readonly filename: string;
 }
 
-/** What relocation and purges need of a site's vault (see site/installation-transfer.ts). */
-export interface VaultInternals {
-  readonly site: string;
-  readonly db: Kysely<VaultTables>;
-  readonly blobs: BlobStore;
-  readonly masterKey: Buffer;
-  readonly durable: () => Promise<void>;
-  /** Runs `work` holding the sample's lock, which uploads of the same SHA-256 also take. */
-  readonly withSample: <T>(sha256: string, work: () => Promise<T>) => Promise<T>;
-}
-
 export interface VaultServiceOptions {
   readonly site: string;
   readonly db: Kysely<VaultTables>;
@@ -90,18 +106,6 @@ export class VaultService {
   constructor(options: VaultServiceOptions) {
     this.#o = options;
     this.#commits = new TransactionBatcher(options.db, options.durable);
-  }
-
-  /** The site's stores and keys, for the modules that move or purge records (site/). */
-  get internals(): VaultInternals {
-    return {
-      site: this.#o.site,
-      db: this.#o.db,
-      blobs: this.#o.blobs,
-      masterKey: this.#o.masterKey,
-      durable: this.#o.durable,
-      withSample: (sha256, work) => this.#sampleLocks.run(sha256, work),
-    };
   }
 
   /**
@@ -264,6 +268,175 @@ export class VaultService {
       .select((eb) => [eb.fn.countAll<number>().as('samples'), eb.fn.sum<number>('size').as('bytes')])
       .executeTakeFirstOrThrow();
     return { samples: Number(row.samples), bytes: Number(row.bytes ?? 0) };
+  }
+
+  // Relocation and erasure: what moving an installation's records between sites, and
+  // removing them, need of the vault. Nothing outside the vault reads or writes its tables.
+
+  /**
+   * The installation's submissions, file names opened (for a copy to another site), and the
+   * samples they reference, without their bytes.
+   *
+   * @example
+   * const { submissions, samples } = await vault.exportSubmissions(installationId);
+   */
+  exportSubmissions(installationId: string): Promise<InstallationSubmissions> {
+    return readInstallationSubmissions(this.#o.db, installationId, () =>
+      this.#o.subjects.keyOf(installationId),
+    );
+  }
+
+  /** The sample's plaintext, for a copy (no download entry: the bytes go to another site's vault). */
+  openSamplePlaintext(sha256: string): Promise<Readable> {
+    return openBlobPlaintext(this.#sealed(), sha256);
+  }
+
+  /**
+   * Stores a sample coming from another site under this site's key, unless the site already
+   * holds it (row and blob). The plaintext is hashed on the way in; bytes that are not the
+   * sample's SHA-256 are never published. Durable when it resolves.
+   *
+   * @example
+   * const { copied } = await vault.importSample(record, await source.openSamplePlaintext(record.sha256));
+   */
+  async importSample(record: RelocatableSample, plaintext: Readable): Promise<{ copied: boolean }> {
+    return this.#sampleLocks.run(record.sha256, async () => {
+      const row = await this.#o.db
+        .selectFrom('samples')
+        .select('sha256')
+        .where('sha256', '=', record.sha256)
+        .executeTakeFirst();
+      const blobHere = await this.#o.blobs.has(record.sha256);
+      if (row !== undefined && blobHere) {
+        plaintext.destroy();
+        return { copied: false };
+      }
+      // The blob first, then its row: a crash between them leaves an orphan `recover` removes.
+      if (blobHere) plaintext.destroy();
+      else await sealBlob(this.#sealed(), record.sha256, plaintext);
+      await this.#o.db
+        .insertInto('samples')
+        .values({
+          sha256: record.sha256,
+          sha1: record.sha1,
+          md5: record.md5,
+          sha512: record.sha512,
+          size: record.size,
+          ssdeep: null,
+          tlsh: null,
+          first_seen: record.firstSeen,
+          last_seen: record.lastSeen,
+        })
+        .onConflict((c) => c.column('sha256').doNothing())
+        .execute();
+      await this.#o.durable();
+      return { copied: true };
+    });
+  }
+
+  /**
+   * Makes the installation's submissions here exactly `submissions` (idempotent: a repeated
+   * copy replaces, never duplicates), file names sealed under the installation's key at this
+   * site, which must exist. The samples must be here. Durable when it resolves.
+   */
+  async replaceSubmissions(
+    installationId: string,
+    submissions: readonly RelocatableSubmission[],
+  ): Promise<void> {
+    const key = await this.#o.subjects.keyOf(installationId);
+    await replaceInstallationSubmissions(this.#o.db, installationId, submissions, key);
+    await this.#o.durable();
+  }
+
+  /**
+   * Reads the blob back and authenticates every segment, without hashing (the check after
+   * {@link importSample}; why it suffices is in docs/relocation.md, "Verifying a copy").
+   */
+  authenticateSample(sha256: string): Promise<boolean> {
+    return authenticateBlob(this.#sealed(), sha256);
+  }
+
+  /** Reads the blob back, decrypts it and checks it hashes to its name (the residency audit). */
+  verifySample(sha256: string): Promise<boolean> {
+    return verifyBlob(this.#sealed(), sha256);
+  }
+
+  /**
+   * Deletes the installations' submissions and the samples only they referenced: rows in one
+   * transaction (a crash can never leave samples whose last submission is gone but whose rows
+   * remain, which a re-run would no longer find), then the blobs, each under the sample's lock
+   * and only while no row names it again (an upload of the same file may have stored it anew
+   * meanwhile). A crash before the blobs go leaves orphans, which {@link recover} removes at
+   * start. Relocation's purge and the privacy desk's erasure both use it. Idempotent.
+   *
+   * @example
+   * const { submissions, samples } = await vault.removeSubmissions(['3f9a…']);
+   */
+  async removeSubmissions(installationIds: readonly string[]): Promise<RemovedSubmissions> {
+    const erased = await deleteSubmissionRows(this.#o.db, installationIds);
+    await this.#o.durable();
+    await this.#deleteBlobsUnlessStoredAgain(erased.samples.map((s) => s.sha256));
+    return erased;
+  }
+
+  /** Removes those samples (row, then blob) that no submission references; the rest stay. */
+  async removeUnreferencedSamples(sha256s: readonly string[]): Promise<string[]> {
+    const removed = await deleteUnreferencedSampleRows(this.#o.db, sha256s);
+    await this.#o.durable();
+    await this.#deleteBlobsUnlessStoredAgain(removed.map((s) => s.sha256));
+    return removed.map((s) => s.sha256);
+  }
+
+  /** Submissions per installation, and whether every referenced sample is whole (the residency audit). */
+  async residencyScan(): Promise<VaultResidencyScan> {
+    const { byInstallation, referenced, known } = await submissionCensus(this.#o.db);
+    const referencedSet = new Set(referenced);
+    const states = await eachLimited(referenced, SAMPLES_VERIFIED_AT_ONCE, async (sha256) => {
+      if (!known.has(sha256) || !(await this.#o.blobs.has(sha256))) return 'missing';
+      return (await this.verifySample(sha256)) ? 'whole' : 'corrupt';
+    });
+    const inState = (state: (typeof states)[number]) => referenced.filter((_, i) => states[i] === state);
+    return {
+      submissionsByInstallation: byInstallation,
+      samples: {
+        referenced: referenced.length,
+        missing: inState('missing'),
+        corrupt: inState('corrupt'),
+        unreferenced: [...known].filter((s) => !referencedSet.has(s)).length,
+      },
+    };
+  }
+
+  /** Deletes the blobs, several at once, each under its lock and only if no row names it again. */
+  async #deleteBlobsUnlessStoredAgain(sha256s: readonly string[]): Promise<void> {
+    let next = 0;
+    let failed = false;
+    const deleter = async () => {
+      for (let i = next++; i < sha256s.length && !failed; i = next++) {
+        const sha256 = sha256s[i]!;
+        await this.#sampleLocks
+          .run(sha256, async () => {
+            const storedAgain = await this.#o.db
+              .selectFrom('samples')
+              .select('sha256')
+              .where('sha256', '=', sha256)
+              .executeTakeFirst();
+            if (storedAgain === undefined) await this.#o.blobs.delete(sha256);
+          })
+          .catch((error: unknown) => {
+            failed = true;
+            throw error;
+          });
+      }
+    };
+    // Every deleter settles before the first failure is thrown: none deletes behind the caller's back.
+    const settled = await Promise.allSettled(Array.from({ length: BLOB_DELETES_AT_ONCE }, deleter));
+    const failure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (failure !== undefined) throw failure.reason;
+  }
+
+  #sealed(): SealedBlobs {
+    return { blobs: this.#o.blobs, masterKey: this.#o.masterKey };
   }
 
   /**

@@ -28,7 +28,8 @@ export class FsBlobStore implements BlobStore {
     return this;
   }
 
-  readonly files: LocalBlobFiles = {
+  /** Blob files by path, for the vault's worker threads (see `BlobStore.localFiles`). */
+  readonly localFiles: LocalBlobFiles = {
     pathOf: (key) => this.#pathOf(key),
     createFileWriter: async () => {
       const path = this.#tmpPath();
