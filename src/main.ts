@@ -215,6 +215,7 @@ export async function openGlasshouse(config: Config, options: OpenOptions = {}):
   });
   const relocations = new RelocationService({
     db: tablesOf<RelocationTables & ResidencyTables>(control.db),
+    registry,
     policy,
     sites: siteClients,
     gate,

@@ -1,8 +1,9 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import { actorOf, type Principal } from '../auth/roles.js';
 import { assertSiteAccess } from '../auth/site-scope.js';
 import type { SiteClient } from '../site/site-client.js';
+import { tablesOf } from '../storage/narrow.js';
 import type { PolicyService } from './policy-service.js';
 import { RegistryError } from './registry-errors.js';
 import type { ResidencyTables } from './residency-tables.js';
@@ -133,6 +134,35 @@ export class InstallationRegistry {
     const expected = Buffer.from(row?.secret_hash ?? UNKNOWN_SECRET_HASH, 'hex');
     const given = Buffer.from(hashSecret(secret), 'hex');
     return timingSafeEqual(expected, given) && row !== undefined;
+  }
+
+  /**
+   * Moves the installations still at `from` to `to` (relocation's switch point); those
+   * elsewhere are left alone. Given `trx`, a transaction over a database that holds the
+   * registry's tables, the move commits or rolls back with the caller's own writes (the
+   * relocation journal), while the registry alone writes its table.
+   *
+   * @example
+   * await control.transaction().execute(async (trx) => {
+   *   await registry.moveToSite(ids, 'moscow', 'zurich', trx);
+   *   await journalSwitched(trx, ids);
+   * });
+   */
+  async moveToSite<Tables extends ResidencyTables>(
+    ids: readonly string[],
+    from: string,
+    to: string,
+    trx?: Transaction<Tables>,
+  ): Promise<void> {
+    const db = trx === undefined ? this.#o.db : tablesOf<ResidencyTables>(trx);
+    for (let i = 0; i < ids.length; i += 500) {
+      await db
+        .updateTable('installations')
+        .set({ site: to })
+        .where('id', 'in', ids.slice(i, i + 500))
+        .where('site', '=', from)
+        .execute();
+    }
   }
 
   /** Removes the installation (its id and secret hash) from the registry; for erasure. */
