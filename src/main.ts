@@ -261,7 +261,7 @@ export async function openGlasshouse(config: Config, options: OpenOptions = {}):
     privacyWorker,
     relocations,
     residencyAudit: new ResidencyAuditService({
-      db: tablesOf<ResidencyTables>(control.db),
+      registry,
       policy,
       sites: siteClients,
       now,

@@ -1,6 +1,5 @@
-import type { Kysely } from 'kysely';
+import type { InstallationRegistry } from '../residency/installation-registry.js';
 import type { PolicyService } from '../residency/policy-service.js';
-import type { ResidencyTables } from '../residency/residency-tables.js';
 import type { SiteClient } from '../site/site-client.js';
 import { RelocationError } from './relocation-errors.js';
 
@@ -39,18 +38,18 @@ export interface RelocationPlan {
  * the site the policy in force resolves for its country, with its records at that site.
  *
  * @example
- * const plan = await planRelocation({ db, policy, sites, now: new Date() });
+ * const plan = await planRelocation({ registry, policy, sites, now: new Date() });
  */
 export async function planRelocation(options: {
-  readonly db: Kysely<ResidencyTables>;
+  readonly registry: Pick<InstallationRegistry, 'placements'>;
   readonly policy: PolicyService;
   readonly sites: ReadonlyMap<string, SiteClient>;
   readonly now: Date;
 }): Promise<RelocationPlan> {
-  const { db, policy, sites, now } = options;
+  const { registry, policy, sites, now } = options;
   const inForce = await policy.inForce(now);
   if (inForce === undefined) throw new RelocationError('INVALID_RELOCATION', 'no policy version is in force');
-  const rows = await db.selectFrom('installations').select(['id', 'country', 'site']).orderBy('id').execute();
+  const rows = await registry.placements();
   const siteOf = new Map<string, string>();
   const groups = new Map<string, { moves: PlannedMove[]; samples: Map<string, number> }>();
   for (const row of rows) {

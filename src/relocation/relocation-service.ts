@@ -71,7 +71,7 @@ export class RelocationService {
 
   plan(): Promise<RelocationPlan> {
     return planRelocation({
-      db: tablesOf<ResidencyTables>(this.#o.db),
+      registry: this.#o.registry,
       policy: this.#o.policy,
       sites: this.#o.sites,
       now: this.#o.now(),

@@ -1,13 +1,12 @@
-import type { Kysely } from 'kysely';
 import type { Principal } from '../auth/roles.js';
 import { visibleSiteMap } from '../auth/site-scope.js';
+import type { InstallationRegistry } from '../residency/installation-registry.js';
 import type { PolicyService } from '../residency/policy-service.js';
-import type { ResidencyTables } from '../residency/residency-tables.js';
 import type { SiteClient } from '../site/site-client.js';
 import { auditResidency, type ResidencyAuditReport } from './residency-audit.js';
 
 export interface ResidencyAuditOptions {
-  readonly db: Kysely<ResidencyTables>;
+  readonly registry: Pick<InstallationRegistry, 'placements'>;
   readonly policy: PolicyService;
   readonly sites: ReadonlyMap<string, SiteClient>;
   readonly now: () => Date;

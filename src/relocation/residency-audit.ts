@@ -1,6 +1,5 @@
-import type { Kysely } from 'kysely';
+import type { InstallationRegistry } from '../residency/installation-registry.js';
 import type { PolicyService } from '../residency/policy-service.js';
-import type { ResidencyTables } from '../residency/residency-tables.js';
 import type { SiteClient } from '../site/site-client.js';
 
 export type ViolationKind =
@@ -44,11 +43,11 @@ export interface ResidencyAuditReport {
  * submission references is present and decrypts to its hash.
  *
  * @example
- * const report = await auditResidency({ db, policy, sites, now: new Date() });
+ * const report = await auditResidency({ registry, policy, sites, now: new Date() });
  * if (!report.clean) console.log(report.violations);
  */
 export async function auditResidency(options: {
-  readonly db: Kysely<ResidencyTables>;
+  readonly registry: Pick<InstallationRegistry, 'placements'>;
   readonly policy: PolicyService;
   /** The sites scanned; with `scoped`, only what these sites hold or are assigned is reported. */
   readonly sites: ReadonlyMap<string, SiteClient>;
@@ -56,11 +55,9 @@ export async function auditResidency(options: {
   readonly scoped?: boolean;
   readonly now: Date;
 }): Promise<ResidencyAuditReport> {
-  const { db, policy, sites, now } = options;
+  const { policy, sites, now } = options;
   const violations: Violation[] = [];
-  const registry = new Map(
-    (await db.selectFrom('installations').select(['id', 'country', 'site']).execute()).map((r) => [r.id, r]),
-  );
+  const registry = new Map((await options.registry.placements()).map((r) => [r.id, r]));
   // Installations assigned elsewhere stay in `registry` (to tell "at the wrong site" from
   // "unknown"), but only those assigned to the audited sites are counted and checked.
   const assigned = [...registry.values()].filter((r) => options.scoped !== true || sites.has(r.site));

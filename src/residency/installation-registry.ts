@@ -165,6 +165,11 @@ export class InstallationRegistry {
     }
   }
 
+  /** Every installation's country and site, by id (for relocation's plan and the residency audit). */
+  async placements(): Promise<{ id: string; country: string; site: string }[]> {
+    return this.#o.db.selectFrom('installations').select(['id', 'country', 'site']).orderBy('id').execute();
+  }
+
   /** Removes the installation (its id and secret hash) from the registry; for erasure. */
   async remove(id: string): Promise<boolean> {
     const result = await this.#o.db.deleteFrom('installations').where('id', '=', id).executeTakeFirst();
