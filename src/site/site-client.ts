@@ -117,7 +117,8 @@ export interface SiteClient {
   authenticateSample(sha256: string): Promise<boolean>;
   /**
    * Removes every record of the installations (submissions, events, keys) and the samples no
-   * installation remaining here references; idempotent. See site/installation-purge.ts.
+   * installation remaining here references; idempotent. The site's stores are compacted
+   * before it resolves, so no raw file keeps anything of them. See site/installation-purge.ts.
    */
   purgeInstallations(installationIds: readonly string[]): Promise<PurgeResult>;
   /** Appends a relocation entry to the site's log (`relocation.sent` / `relocation.received`). */
