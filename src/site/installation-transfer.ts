@@ -1,4 +1,3 @@
-import type { Readable } from 'node:stream';
 import type { StatsBuffer } from '../stats/stats-buffer.js';
 import type { SubjectKeys } from '../subjects/subject-keys.js';
 import type { VaultService } from '../vault/vault-service.js';
@@ -32,11 +31,6 @@ export async function exportInstallation(
   const { submissions, samples } = await site.vault.exportSubmissions(installationId);
   const events = await site.stats().exportInstallation(installationId);
   return { installationId, submissions, samples, events };
-}
-
-/** The sample's plaintext, for a copy (no download entry: the bytes go to another site's vault). */
-export function openSamplePlaintext(site: SiteDomains, sha256: string): Promise<Readable> {
-  return site.vault.openSamplePlaintext(sha256);
 }
 
 /**
