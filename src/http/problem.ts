@@ -6,6 +6,7 @@ import type { MerkleErrorCode } from '../ledger/merkle/index.js';
 import type { NoteErrorCode } from '../ledger/note/index.js';
 import type { LegalErrorCode } from '../legal/legal-errors.js';
 import type { LookupErrorCode } from '../lookup/lookup-errors.js';
+import type { PkiErrorCode } from '../pki/pki-errors.js';
 import type { PrivacyErrorCode } from '../privacy/privacy-errors.js';
 import type { RelocationErrorCode } from '../relocation/relocation-errors.js';
 import type { ReportErrorCode } from '../reports/report-errors.js';
@@ -46,6 +47,7 @@ type KnownCode =
   | HttpErrorCode
   | LimitErrorCode
   | CursorErrorCode
+  | PkiErrorCode
   | 'VALIDATION_FAILED'
   | 'ROUTE_NOT_FOUND'
   | 'METHOD_NOT_ALLOWED';
@@ -158,6 +160,12 @@ export const PROBLEM_STATUS = {
   RATE_LIMITED: 429,
   BODY_TOO_LARGE: 413,
   PRIVACY_HISTORY_ALREADY_IMPORTED: 409,
+  // The deployment's certificates: set up by the CLI; a server that meets one is misconfigured.
+  INVALID_SUBJECT: 500,
+  INVALID_CA: 500,
+  BUNDLE_INCOMPLETE: 500,
+  PKI_EXISTS: 500,
+  PKI_NOT_FOUND: 500,
 } as const satisfies Record<KnownCode, number>;
 
 export interface Problem {
