@@ -9,13 +9,18 @@ export interface LogRoutesOptions {
   readonly logs: ReadonlyMap<string, TransparencyLog>;
 }
 
+/** What the public routes read of a log: a remote site's comes from the site itself. */
+export interface PublicLogRoutesOptions {
+  readonly logs: ReadonlyMap<string, Pick<TransparencyLog, 'checkpoint' | 'readPublished'>>;
+}
+
 const NodeParam = Type.Object({ node: Type.String({ maxLength: 64 }) });
 /** Full tiles never change (C2SP tlog-tiles); partial tiles and the checkpoint do. */
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 const REVALIDATE = 'no-cache';
 
 /** The public, static face of every node's log: no token, exact C2SP paths. */
-export const publicLogRoutes: FastifyPluginAsyncTypebox<LogRoutesOptions> = async (app, { logs }) => {
+export const publicLogRoutes: FastifyPluginAsyncTypebox<PublicLogRoutesOptions> = async (app, { logs }) => {
   const logOf = (node: string) => logNamed(logs, node);
 
   app.get(

@@ -1,0 +1,196 @@
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { configure, Uint8ArrayReader, Uint8ArrayWriter, ZipReader } from '@zip.js/zip.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { runCli } from './support/cli.js';
+import { type CliProcess, killAllCliProcesses, startCliProcess } from './support/cli-process.js';
+
+/*
+ * Sites as services of their own: `glasshouse site` (zurich, moscow), each in a data directory
+ * of its own with a certificate of its own, and `glasshouse control` reaching them over mutual
+ * TLS. Each is a real process on 127.0.0.1, port 0.
+ */
+
+configure({ useWebWorkers: false });
+
+const scratch = mkdtempSync(join(tmpdir(), 'glasshouse-split-'));
+const controlDir = join(scratch, 'control');
+const siteDir = (site: string) => join(scratch, `${site}-data`);
+const SITES = ['zurich', 'moscow'] as const;
+const sites = new Map<string, CliProcess>();
+let control: CliProcess;
+let product: string;
+let analyst: string;
+
+function cli(args: readonly string[]): string {
+  const result = runCli(args);
+  if (result.status !== 0) throw new Error(`glasshouse ${args.join(' ')}: ${result.stderr}`);
+  return result.stdout;
+}
+
+function token(role: string): string {
+  const person = role === 'product' ? [] : ['--person', `${role} officer`];
+  return (
+    JSON.parse(cli(['token', 'create', '--role', role, ...person, '--data', controlDir, '--json'])) as {
+      token: string;
+    }
+  ).token;
+}
+
+beforeAll(async () => {
+  cli(['pki', 'init', '--data', controlDir, '--deployment', 'split-test']);
+  const configFile = join(controlDir, 'config.yaml');
+  for (const site of SITES) {
+    const bundle = join(scratch, `${site}-tls`);
+    cli(['pki', 'issue', '--data', controlDir, '--site', site, '--out', bundle]);
+    const args = ['site', '--name', site, '--data', siteDir(site), '--tls', bundle, '--config', configFile];
+    sites.set(site, await startCliProcess([...args, '--host', '127.0.0.1', '--port', '0']));
+  }
+  // The control plane finds its sites in its config (`sites.<name>.url`).
+  const config = parseYaml(readFileSync(configFile, 'utf8')) as { sites: Record<string, { url?: string }> };
+  for (const site of SITES) config.sites[site]!.url = sites.get(site)!.url;
+  writeFileSync(configFile, stringifyYaml(config));
+  product = token('product');
+  analyst = token('analyst');
+  control = await startCliProcess([
+    'control',
+    '--data',
+    controlDir,
+    '--host',
+    '127.0.0.1',
+    '--port',
+    '0',
+    '--log-level',
+    'warn',
+  ]);
+}, 120_000);
+
+afterAll(async () => {
+  await killAllCliProcesses();
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+const call = (path: string, init: RequestInit & { token?: string } = {}) =>
+  fetch(`${control.url}${path}`, {
+    ...init,
+    headers: {
+      ...(init.token === undefined ? {} : { authorization: `Bearer ${init.token}` }),
+      ...init.headers,
+    },
+    signal: AbortSignal.timeout(30_000),
+  });
+
+describe('glasshouse site and glasshouse control', () => {
+  describe('when an installation uploads a sample through the control plane', () => {
+    it('stores it at its site and downloads it back through the control plane', async () => {
+      const registered = await call('/v1/installations', {
+        method: 'POST',
+        token: product,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ country: 'CH', product: 'endpoint-12' }),
+      });
+      expect(registered.status, control.output()).toBe(201);
+      const installation = (await registered.json()) as { id: string; site: string };
+      expect(installation.site).toBe('zurich');
+
+      const body = Buffer.from('MZ a sample that lives in Zurich');
+      const sha256 = createHash('sha256').update(body).digest('hex');
+      const stored = await call(`/v1/samples?installation=${installation.id}&filename=a.exe`, {
+        method: 'POST',
+        token: product,
+        headers: { 'content-type': 'application/octet-stream' },
+        body,
+      });
+      expect(stored.status, control.output()).toBe(201);
+
+      const download = await call(`/v1/samples/${sha256}/download?site=zurich`, { token: analyst });
+      expect(download.status).toBe(200);
+      expect(download.headers.get('x-glasshouse-site')).toBe('zurich');
+      const zip = new Uint8Array(await download.arrayBuffer());
+      const [entry] = await new ZipReader(new Uint8ArrayReader(zip)).getEntries();
+      if (entry === undefined || entry.directory) throw new Error('expected one file entry');
+      const bytes = await entry.getData(new Uint8ArrayWriter(), { password: 'infected' });
+      expect(Buffer.from(bytes).equals(body)).toBe(true);
+      // The blob is in the site's own data directory.
+      expect(readdirSync(join(siteDir('zurich'), 'sites', 'zurich', 'blobs'), { recursive: true })).toEqual(
+        expect.arrayContaining([expect.stringContaining(sha256)]),
+      );
+    });
+  });
+
+  describe("when the public asks the control plane for a site's log", () => {
+    it("serves the checkpoint the site signed, under the site's origin", async () => {
+      let response = await call('/log/zurich/checkpoint');
+      for (let tries = 0; response.status !== 200 && tries < 50; tries += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        response = await call('/log/zurich/checkpoint');
+      }
+      expect(response.status).toBe(200);
+      const checkpoint = await response.text();
+      expect(checkpoint.split('\n')[0]).toBe('split-test/zurich');
+      const key = cli([
+        'ledger',
+        'key',
+        '--data',
+        siteDir('zurich'),
+        '--config',
+        join(controlDir, 'config.yaml'),
+        '--node',
+        'zurich',
+      ]).trim();
+      expect(key).toMatch(/^split-test\/zurich\+[0-9a-f]{8}\+/);
+    });
+  });
+
+  describe('when /readyz is asked', () => {
+    it('lists both sites as ready', async () => {
+      const response = await call('/readyz');
+      expect(response.status).toBe(200);
+      expect(await response.json()).toEqual({ status: 'ready', sites: { zurich: 'ready', moscow: 'ready' } });
+    });
+  });
+
+  describe('when the data directories are looked at', () => {
+    it('keeps every site store and site key at its site, none with the control plane', () => {
+      expect(existsSync(join(controlDir, 'sites'))).toBe(false);
+      expect(readdirSync(join(controlDir, 'keys'))).toEqual(['control.ed25519.pem']);
+      for (const site of SITES) {
+        expect(readdirSync(join(siteDir(site), 'keys')).sort()).toEqual([
+          `${site}.ed25519.pem`,
+          `${site}.master.key`,
+        ]);
+        expect(existsSync(join(siteDir(site), 'sites', site, 'site.db'))).toBe(true);
+      }
+    });
+  });
+
+  describe('when a site stops', () => {
+    it('stops cleanly, and /readyz lists it as unavailable while the control plane stays ready', async () => {
+      expect(await sites.get('moscow')!.stop()).toBe(0);
+      const response = await call('/readyz');
+      expect(response.status).toBe(200);
+      expect(await response.json()).toEqual({
+        status: 'ready',
+        sites: { zurich: 'ready', moscow: 'unavailable' },
+      });
+    });
+  });
+
+  describe('when a configured site has no URL', () => {
+    it('refuses to start the control plane and names the key', () => {
+      const config = parseYaml(readFileSync(join(controlDir, 'config.yaml'), 'utf8')) as {
+        sites: Record<string, { url?: string }>;
+      };
+      delete config.sites.moscow!.url;
+      const partial = join(scratch, 'partial.yaml');
+      writeFileSync(partial, stringifyYaml(config));
+      const result = runCli(['control', '--data', controlDir, '--config', partial, '--port', '0']);
+      expect(result.status).toBe(1);
+      expect(result.stderr).toContain('sites.moscow.url');
+      expect(result.stderr).toContain('[INVALID_CONFIG]');
+    });
+  });
+});
