@@ -303,6 +303,7 @@ async function openSite(
     metadata,
     blobs: await new FsBlobStore(directory).open(),
     audit,
+    log: audit,
     masterKey: readMasterKey(config.dataDir, name),
     maxSampleBytes: config.limits.maxSampleBytes,
     stats,
