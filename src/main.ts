@@ -125,10 +125,13 @@ export async function openGlasshouse(config: Config, options: OpenOptions = {}):
  */
 export function openRemoteControlPlane(
   config: Config,
-  sites: ReadonlyMap<string, SiteClient>,
+  sites: ReadonlyMap<string, SiteClient & { close(): void }>,
   options: OpenOptions = {},
 ): Promise<Glasshouse> {
-  return openControlPlane(config, { clients: sites, local: new Map() }, options);
+  const closeClients = () => {
+    for (const site of sites.values()) site.close();
+  };
+  return openControlPlane(config, { clients: sites, local: new Map(), closeClients }, options);
 }
 
 async function openControlPlane(
@@ -136,6 +139,8 @@ async function openControlPlane(
   sites: {
     readonly clients: ReadonlyMap<string, SiteClient>;
     readonly local: ReadonlyMap<string, SiteService>;
+    /** Releases the connections to remote sites. */
+    readonly closeClients?: () => void;
   },
   options: OpenOptions,
 ): Promise<Glasshouse> {
@@ -308,6 +313,7 @@ async function openControlPlane(
       verdicts.close();
       await verdictStore.close();
       for (const site of sites.local.values()) await site.close();
+      sites.closeClients?.();
       await tokens.close();
       await controlAudit.close();
       await control.close();

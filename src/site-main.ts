@@ -62,6 +62,7 @@ export async function openSiteService(
     metadata,
     blobs: await new FsBlobStore(directory).open(),
     audit: log,
+    log,
     masterKey: readMasterKey(config.dataDir, site.name),
     maxSampleBytes: config.limits.maxSampleBytes,
     stats,

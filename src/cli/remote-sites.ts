@@ -5,7 +5,6 @@ import type { Config } from '../config/config.js';
 import { ConfigError } from '../config/config-errors.js';
 import { type Glasshouse, type OpenOptions, openGlasshouse, openRemoteControlPlane } from '../main.js';
 import { controlBundleDirectory, readControlBundle } from '../pki/deployment-pki.js';
-import type { SiteClient } from '../site/site-client.js';
 import { UsageError } from './failure.js';
 
 /**
@@ -34,7 +33,7 @@ export function siteUrlOverrides(given: readonly string[]): ReadonlyMap<string, 
 export function remoteSiteClients(
   config: Config,
   overrides: ReadonlyMap<string, string> = new Map(),
-): ReadonlyMap<string, SiteClient> {
+): ReadonlyMap<string, HttpSiteClient> {
   const known = new Set(config.sites.map((s) => s.name));
   for (const name of overrides.keys()) {
     if (!known.has(name)) {

@@ -14,6 +14,7 @@ import type { RegistryErrorCode } from '../residency/registry-errors.js';
 import type { ResidencyErrorCode } from '../residency/residency-errors.js';
 import type { CursorErrorCode } from '../shared/cursor.js';
 import { GlasshouseError } from '../shared/errors.js';
+import type { SiteErrorCode } from '../site/site-errors.js';
 import type { StatsErrorCode } from '../stats/stats-errors.js';
 import type { StorageErrorCode } from '../storage/storage-errors.js';
 import type { SubjectErrorCode } from '../subjects/subject-errors.js';
@@ -44,6 +45,7 @@ type KnownCode =
   | ReportErrorCode
   | PrivacyErrorCode
   | RelocationErrorCode
+  | SiteErrorCode
   | HttpErrorCode
   | LimitErrorCode
   | CursorErrorCode
@@ -157,6 +159,9 @@ export const PROBLEM_STATUS = {
   MISSING_BODY: 400,
   UNEXPECTED_BODY: 400,
   SITE_NOT_RUNNING: 503,
+  SITE_UNAVAILABLE: 503,
+  SITE_IDENTITY_MISMATCH: 500,
+  FORBIDDEN_PEER: 403,
   RATE_LIMITED: 429,
   BODY_TOO_LARGE: 413,
   PRIVACY_HISTORY_ALREADY_IMPORTED: 409,
