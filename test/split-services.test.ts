@@ -123,14 +123,21 @@ describe('glasshouse site and glasshouse control', () => {
 
   describe("when the public asks the control plane for a site's log", () => {
     it("serves the checkpoint the site signed, under the site's origin", async () => {
-      let response = await call('/log/zurich/checkpoint');
-      for (let tries = 0; response.status !== 200 && tries < 50; tries += 1) {
+      // The site publishes within a second (ledger.checkpointIntervalMs) of the upload's entries.
+      let checkpoint = '';
+      for (let tries = 0; tries < 50; tries += 1) {
+        const response = await call('/log/zurich/checkpoint');
+        expect([200, 404]).toContain(response.status);
+        checkpoint = response.status === 200 ? await response.text() : '';
+        if (Number(checkpoint.split('\n')[1] ?? 0) > 0) break;
         await new Promise((resolve) => setTimeout(resolve, 200));
-        response = await call('/log/zurich/checkpoint');
       }
-      expect(response.status).toBe(200);
-      const checkpoint = await response.text();
-      expect(checkpoint.split('\n')[0]).toBe('split-test/zurich');
+      const [origin, size] = checkpoint.split('\n');
+      expect(origin).toBe('split-test/zurich');
+      // A young log's only level-0 tile is partial: `tile/0/000.p/<size>` (C2SP tlog-tiles).
+      const tile = await call(`/log/zurich/tile/0/000.p/${size}`);
+      expect(tile.status).toBe(200);
+      expect((await tile.arrayBuffer()).byteLength).toBe(32 * Number(size));
       const key = cli([
         'ledger',
         'key',
@@ -179,6 +186,28 @@ describe('glasshouse site and glasshouse control', () => {
     });
   });
 
+  describe('when a site is started with the bundle of another site', () => {
+    it('refuses before opening anything', () => {
+      const dir = join(scratch, 'impostor');
+      const result = runCli([
+        'site',
+        '--name',
+        'zurich',
+        '--data',
+        dir,
+        '--tls',
+        join(scratch, 'moscow-tls'),
+        '--config',
+        join(controlDir, 'config.yaml'),
+        '--port',
+        '0',
+      ]);
+      expect(result.status).toBe(1);
+      expect(result.stderr).toContain('speaks for site moscow, not for site zurich');
+      expect(existsSync(dir)).toBe(false);
+    });
+  });
+
   describe('when a configured site has no URL', () => {
     it('refuses to start the control plane and names the key', () => {
       const config = parseYaml(readFileSync(join(controlDir, 'config.yaml'), 'utf8')) as {
@@ -191,6 +220,13 @@ describe('glasshouse site and glasshouse control', () => {
       expect(result.status).toBe(1);
       expect(result.stderr).toContain('sites.moscow.url');
       expect(result.stderr).toContain('[INVALID_CONFIG]');
+    });
+  });
+
+  describe('when the control plane and the last site are stopped', () => {
+    it('both stop cleanly', async () => {
+      expect(await control.stop()).toBe(0);
+      expect(await sites.get('zurich')!.stop()).toBe(0);
     });
   });
 });
