@@ -14,7 +14,7 @@ interface ControlOptions extends DataDirOptions {
   readonly host?: string;
   readonly port?: number;
   readonly logLevel?: string;
-  readonly site: string[];
+  readonly site?: string[];
 }
 
 export function registerControl(program: Command): void {
@@ -28,14 +28,13 @@ export function registerControl(program: Command): void {
     .option(
       '--site <name=url>',
       "where a site's API is, e.g. zurich=https://10.0.0.5:8443 (repeatable; wins over sites.<name>.url in the config)",
-      (value: string, previous: string[]) => [...previous, value],
-      [],
+      (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
     )
     .action(action((options: ControlOptions) => runControl(options)));
 }
 
 async function runControl(options: ControlOptions): Promise<void> {
-  const overrides = siteUrlOverrides(options.site);
+  const overrides = siteUrlOverrides(options.site ?? []);
   // The control plane's data directory: its config, its own log key, no site keys.
   const init = initDataDir({ ...resolvePaths(overridesOf(options)), controlOnly: true });
   const config = loadConfig({

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { initDataDir } from '../config/data-dir.js';
 import { resolvePaths } from '../config/load.js';
+import { DEFAULT_HOSTS } from '../pki/certificates.js';
 import { initPki, issueBundle } from '../pki/deployment-pki.js';
 import { overridesOf, withDataDirOptions } from './data-dir-options.js';
 import { UsageError } from './failure.js';
@@ -11,7 +12,7 @@ import { DEPLOYMENT_OPTION, type InitOptions } from './init-command.js';
 import { action, printResult } from './output.js';
 
 type JsonOption = { json?: boolean };
-type IssueOptions = InitOptions & JsonOption & { site: string; host: string[]; out: string };
+type IssueOptions = InitOptions & JsonOption & { site: string; host?: string[]; out: string };
 
 export function registerPki(program: Command): void {
   const pki = program
@@ -48,7 +49,6 @@ export function registerPki(program: Command): void {
       '--host <host>',
       'a DNS name or IP address the site is reached at (repeatable; default: 127.0.0.1 and localhost)',
       collect,
-      [],
     )
     .requiredOption('--out <dir>', 'the bundle folder to create (must not exist, or be empty)')
     .option('--json', 'print JSON')
@@ -56,13 +56,9 @@ export function registerPki(program: Command): void {
       action(async (options: IssueOptions) => {
         const { dataDir } = resolvePaths(overridesOf(options));
         const out = resolve(options.out);
-        await issueBundle(
-          dataDir,
-          { role: 'site', name: options.site, hosts: options.host },
-          out,
-          new Date(),
-        );
-        const hosts = options.host.length === 0 ? ['127.0.0.1', 'localhost'] : options.host;
+        const given = options.host ?? [];
+        await issueBundle(dataDir, { role: 'site', name: options.site, hosts: given }, out, new Date());
+        const hosts = given.length === 0 ? DEFAULT_HOSTS : given;
         printResult(options.json === true, { site: options.site, hosts, out }, () =>
           [
             `issued the certificate of site ${options.site} (hosts ${hosts.join(', ')})`,
@@ -94,6 +90,6 @@ function deploymentFor(paths: { dataDir: string; configFile: string }, given: st
     .deployment;
 }
 
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
 }

@@ -10,7 +10,7 @@ import { peerIdentity, type TlsMaterial } from '../pki/certificates.js';
 import { PkiError } from '../pki/pki-errors.js';
 import { startSiteApi } from '../site/api/site-api-server.js';
 import { openSiteService } from '../site-main.js';
-import { type DataDirOptions, overridesOf, withDataDirOptions } from './data-dir-options.js';
+import { type DataDirOptions, overridesOf } from './data-dir-options.js';
 import { UsageError } from './failure.js';
 import { action } from './output.js';
 import { parsePort } from './up-command.js';
@@ -26,9 +26,15 @@ interface SiteOptions extends DataDirOptions {
 export const DEFAULT_SITE_PORT = 8443;
 
 export function registerSite(program: Command): void {
-  withDataDirOptions(program.command('site'))
+  program
+    .command('site')
     .description(
       'run one site as its own service: its vault, statistics, installation keys and log in --data, served to the control plane over mutual TLS',
+    )
+    .requiredOption('--data <dir>', "the site's own data directory (created, owner-only, on first start)")
+    .option(
+      '--config <file>',
+      "the deployment's configuration, as the control plane's (default: <data>/config.yaml)",
     )
     .requiredOption(
       '--name <name>',
