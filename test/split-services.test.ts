@@ -149,6 +149,19 @@ describe('glasshouse site and glasshouse control', () => {
         'zurich',
       ]).trim();
       expect(key).toMatch(/^split-test\/zurich\+[0-9a-f]{8}\+/);
+      // An auditor verifies the site's log, served by the control plane, with the site's own key.
+      const verified = runCli([
+        'ledger',
+        'verify',
+        '--url',
+        control.url,
+        '--node',
+        'zurich',
+        '--key',
+        key,
+        '--json',
+      ]);
+      expect(verified.status, verified.stderr).toBe(0);
     });
   });
 
