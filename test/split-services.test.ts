@@ -242,6 +242,16 @@ describe('glasshouse site and glasshouse control', () => {
     });
   });
 
+  describe('when --site is not NAME=https://host:port of a configured site', () => {
+    it('is a usage error', () => {
+      for (const site of ['nowhere=https://127.0.0.1:1', 'zurich=http://127.0.0.1:1']) {
+        const result = runCli(['control', '--data', controlDir, '--site', site, '--port', '0']);
+        expect(result.status, result.stderr).toBe(2);
+        expect(result.stderr).toContain(`--site ${site.split('=')[0]}`);
+      }
+    });
+  });
+
   describe('when the control plane and the last site are stopped', () => {
     it('both stop cleanly', async () => {
       expect(await control.stop()).toBe(0);
