@@ -44,6 +44,7 @@ export interface SiteCall {
 
 /** First retry after this long, then twice as long each time, within the call's timeout. */
 const BACKOFF_MS = 100;
+const IDLE_CONNECTION_MS = 5_000;
 /** A problem document is small; anything longer is not one. */
 const MAX_PROBLEM_BYTES = 64 * 1024;
 /** 503s that say the site will not get better by asking again. */
@@ -74,6 +75,9 @@ export class SiteTransport {
     this.#base = new URL(options.url);
     this.#agent = new Agent({
       keepAlive: true,
+      // Idle connections go after this long, well before the site's keep-alive timeout (72 s):
+      // a request never lands on a connection the site is closing.
+      timeout: IDLE_CONNECTION_MS,
       ca: options.tls.ca,
       cert: options.tls.cert,
       key: options.tls.key,
@@ -91,9 +95,10 @@ export class SiteTransport {
   /** The call's answer as bytes (small answers: JSON, a log tile). */
   async bytes(call: SiteCall): Promise<Buffer> {
     const response = await this.send(call);
-    return readAll(response, Number.POSITIVE_INFINITY).catch((error: unknown) => {
+    const body = await readAll(response, Number.POSITIVE_INFINITY).catch((error: unknown) => {
       throw this.#unavailable(error);
     });
+    return body ?? Buffer.alloc(0);
   }
 
   /** Waits for the call's (empty) answer. */
@@ -281,14 +286,15 @@ function isHeldByReader(response: IncomingMessage): boolean {
   );
 }
 
-async function readAll(stream: Readable, limit: number): Promise<Buffer> {
+/** The whole stream, or `undefined` past `limit` bytes (the rest is not read). */
+async function readAll(stream: Readable, limit: number): Promise<Buffer | undefined> {
   const chunks: Buffer[] = [];
   let length = 0;
   for await (const chunk of stream) {
     length += (chunk as Buffer).length;
     if (length > limit) {
       stream.destroy();
-      throw new Error('answer too long');
+      return undefined;
     }
     chunks.push(chunk as Buffer);
   }
