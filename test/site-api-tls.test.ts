@@ -286,6 +286,62 @@ describe('site API over mutual TLS', () => {
     }, 120_000);
   });
 
+  describe('when an upload takes longer than the timeout but never goes silent', () => {
+    it('is not cut', async () => {
+      const installationId = randomUUID();
+      await zurich.site.admitInstallation(installationId, ACTOR);
+      const client = clientOf({ timeoutMs: 500 });
+      async function* slowly() {
+        for (let i = 0; i < 6; i += 1) {
+          await sleep(200);
+          yield Buffer.alloc(1024, i);
+        }
+      }
+      const stored = await client.storeSample({
+        installationId,
+        filename: 'slow-upload.bin',
+        product: 'endpoint-12',
+        body: Readable.from(slowly()),
+      });
+      expect(stored).toMatchObject({ size: 6 * 1024, new: true });
+    });
+  });
+
+  describe('when a client goes away in the middle of an upload', () => {
+    it('stores nothing and keeps serving', async () => {
+      const installationId = randomUUID();
+      await zurich.site.admitInstallation(installationId, ACTOR);
+      const url = new URL(api.url);
+      const req = request({
+        host: url.hostname,
+        port: url.port,
+        method: 'POST',
+        path: '/site/v1/samples',
+        agent: false,
+        ...control,
+        headers: {
+          'content-type': 'application/octet-stream',
+          'content-length': String(10 * MiB),
+          [SUBMISSION_HEADER]: encodeHeaderJson({
+            installationId,
+            filename: 'cut.bin',
+            product: 'endpoint-12',
+          }),
+        },
+      });
+      req.on('error', () => undefined);
+      req.write(Buffer.alloc(MiB, 1));
+      await sleep(200);
+      req.destroy();
+      await sleep(200);
+      await expect(clientOf().health()).resolves.toBeUndefined();
+      expect(await zurich.site.countInstallationRecords(installationId)).toEqual({
+        submissions: 0,
+        events: 0,
+      });
+    });
+  });
+
   describe('when the reader of a streamed answer pauses longer than the timeout', () => {
     it('does not cut the stream', { timeout: 20_000 }, async () => {
       const installationId = randomUUID();
