@@ -148,6 +148,32 @@ describe('site API over mutual TLS', () => {
     });
   });
 
+  describe("when the server's certificate is from another CA", () => {
+    it('fails with SITE_UNAVAILABLE at once, without retrying', async () => {
+      const stranger = await createTestPki('other-deployment');
+      const impostor = await startSiteApi({
+        site: zurich.site,
+        log: zurich.log,
+        tls: await stranger.material('site', 'zurich'),
+        host: '127.0.0.1',
+        port: 0,
+      });
+      try {
+        const started = Date.now();
+        const error = await clientOf({ url: impostor.url, timeoutMs: 5000 })
+          .health()
+          .catch((e: unknown) => e);
+        expect(error).toMatchObject({
+          code: 'SITE_UNAVAILABLE',
+          cause: { code: expect.stringMatching(/CERT|VERIFY|SIGNATURE/) },
+        });
+        expect(Date.now() - started).toBeLessThan(1000);
+      } finally {
+        await impostor.close();
+      }
+    });
+  });
+
   describe('when the site refuses a call', () => {
     it('rejects with a GlasshouseError carrying the site code', async () => {
       const error = await clientOf()
