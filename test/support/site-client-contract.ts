@@ -292,6 +292,7 @@ export function siteClientContract(label: string, open: () => Promise<OpenedSite
         const bundle = await site.readLogTile(entriesPath(0, Math.min(size, 256)));
         expect(bundle?.length).toBeGreaterThan(0);
         expect(await site.readLogTile('tile/0/999.p/1')).toBeUndefined();
+        expect(await codeOf(site.readLogTile('../../site.db'))).toBe('INVALID_TILE_KEY');
       });
     });
   });

@@ -44,6 +44,7 @@ export interface SiteCall {
 
 /** First retry after this long, then twice as long each time, within the call's timeout. */
 const BACKOFF_MS = 100;
+const IDLE_CONNECTION_MS = 5_000;
 /** A problem document is small; anything longer is not one. */
 const MAX_PROBLEM_BYTES = 64 * 1024;
 /** 503s that say the site will not get better by asking again. */
@@ -74,6 +75,9 @@ export class SiteTransport {
     this.#base = new URL(options.url);
     this.#agent = new Agent({
       keepAlive: true,
+      // Idle connections go after this long, well before the site's keep-alive timeout (72 s):
+      // a request never lands on a connection the site is closing.
+      timeout: IDLE_CONNECTION_MS,
       ca: options.tls.ca,
       cert: options.tls.cert,
       key: options.tls.key,
@@ -85,18 +89,21 @@ export class SiteTransport {
 
   /** The call's answer as JSON. */
   async json<T>(call: SiteCall): Promise<T> {
-    const response = await this.send(call);
-    return JSON.parse((await readAll(response, Number.POSITIVE_INFINITY)).toString('utf8')) as T;
+    return JSON.parse((await this.bytes(call)).toString('utf8')) as T;
   }
 
-  /** The call's answer as bytes. */
+  /** The call's answer as bytes (small answers: JSON, a log tile). */
   async bytes(call: SiteCall): Promise<Buffer> {
-    return readAll(await this.send(call), Number.POSITIVE_INFINITY);
+    const response = await this.send(call);
+    const body = await readAll(response, Number.POSITIVE_INFINITY).catch((error: unknown) => {
+      throw this.#unavailable(error);
+    });
+    return body ?? Buffer.alloc(0);
   }
 
   /** Waits for the call's (empty) answer. */
   async empty(call: SiteCall): Promise<void> {
-    (await this.send(call)).resume();
+    await this.bytes(call);
   }
 
   /** The call's answer as a stream, in bounded memory; a site that stops sending fails it. */
@@ -116,15 +123,18 @@ export class SiteTransport {
     const key = call.mutating ? randomUUID() : undefined;
     for (let attempt = 0; ; attempt += 1) {
       const wait = BACKOFF_MS * 2 ** attempt * (0.5 + Math.random() / 2);
-      const mayRetry = attempt < this.#o.retries && Date.now() + wait < deadline;
+      // A retry waits for its answer only as long as the call's timeout has left.
+      const patience = Math.max(1, Math.min(this.#o.timeoutMs, deadline - Date.now()));
+      const mayRetry = () => attempt < this.#o.retries && Date.now() + wait < deadline;
       let response: IncomingMessage;
       try {
-        response = await this.#attempt(call, key);
+        response = await this.#attempt(call, key, patience);
       } catch (error) {
         if (!(error instanceof AttemptFailure)) throw error;
         const repeatable =
           call.stream === undefined ? call.idempotent || error.nothingSent : error.nothingSent;
-        if (!(mayRetry && repeatable && isConnectionFailure(error.reason))) throw this.#failure(error.reason);
+        if (!(repeatable && isConnectionFailure(error.reason) && mayRetry()))
+          throw this.#failure(error.reason);
         await sleep(wait);
         continue;
       }
@@ -132,7 +142,7 @@ export class SiteTransport {
       if (status >= 200 && status < 300) return response;
       const refusal = await this.#refusal(response);
       const retryable = status === 503 && call.idempotent && call.stream === undefined;
-      if (!(retryable && mayRetry && !PERMANENT_503.has(refusal.code))) throw refusal;
+      if (!(retryable && !PERMANENT_503.has(refusal.code) && mayRetry())) throw refusal;
       await sleep(wait);
     }
   }
@@ -142,7 +152,7 @@ export class SiteTransport {
     this.#agent.destroy();
   }
 
-  #attempt(call: SiteCall, key: string | undefined): Promise<IncomingMessage> {
+  #attempt(call: SiteCall, key: string | undefined, patience: number): Promise<IncomingMessage> {
     const route = SITE_ROUTES[call.route];
     const query = new URLSearchParams(call.query ?? {}).toString();
     const bytes = call.json === undefined ? call.bytes : Buffer.from(JSON.stringify(call.json), 'utf8');
@@ -172,29 +182,32 @@ export class SiteTransport {
         method: route.method,
         path: pathOf(call.route, call.params) + (query === '' ? '' : `?${query}`),
         headers,
-        timeout: this.#o.timeoutMs,
+        timeout: patience,
       });
+      const timedOut = () =>
+        Object.assign(new Error(`no answer from site ${this.#o.site} in ${this.#o.timeoutMs} ms`), {
+          code: 'ETIMEDOUT',
+        });
+      // Until the TLS session is up; from then on the socket's idle timeout speaks.
+      const connectTimer = setTimeout(() => request.destroy(timedOut()), patience);
       request.on('timeout', () => {
         // An answer streaming to a reader that is busy elsewhere is not idle: wait for it.
         if (response !== undefined && isHeldByReader(response)) {
           request.setTimeout(this.#o.timeoutMs);
           return;
         }
-        const error = Object.assign(
-          new Error(`no answer from site ${this.#o.site} in ${this.#o.timeoutMs} ms`),
-          {
-            code: 'ETIMEDOUT',
-          },
-        );
-        if (response === undefined) request.destroy(error);
-        else response.destroy(error);
+        if (response === undefined) request.destroy(timedOut());
+        else response.destroy(timedOut());
       });
       request.on('error', (error) => {
+        clearTimeout(connectTimer);
         body?.off('error', onBodyError);
         reject(new AttemptFailure(error, !connected));
       });
       request.on('response', (answer) => {
         response = answer;
+        // From here on the timeout is the idle time of the answer's stream.
+        request.setTimeout(this.#o.timeoutMs);
         // The site answered before taking the whole body (it held the sample, or refused it).
         if (body !== undefined && !body.readableEnded) {
           body.unpipe(request);
@@ -204,6 +217,7 @@ export class SiteTransport {
       });
       request.on('socket', (socket) => {
         const start = () => {
+          clearTimeout(connectTimer);
           connected = true;
           body?.pipe(request);
         };
@@ -272,14 +286,15 @@ function isHeldByReader(response: IncomingMessage): boolean {
   );
 }
 
-async function readAll(stream: Readable, limit: number): Promise<Buffer> {
+/** The whole stream, or `undefined` past `limit` bytes (the rest is not read). */
+async function readAll(stream: Readable, limit: number): Promise<Buffer | undefined> {
   const chunks: Buffer[] = [];
   let length = 0;
   for await (const chunk of stream) {
     length += (chunk as Buffer).length;
     if (length > limit) {
       stream.destroy();
-      throw new Error('answer too long');
+      return undefined;
     }
     chunks.push(chunk as Buffer);
   }

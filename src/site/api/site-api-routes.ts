@@ -236,10 +236,9 @@ export const siteApiRoutes: FastifyPluginAsyncTypebox<SiteApiRoutesOptions> = as
     { schema: { params: InstallationParams, body: ImportInstallationBody } },
     (request, reply) =>
       answerOnce(request, reply, async () => {
-        if (request.body.records.installationId !== request.params.installationId) {
-          throw new StatsError('INVALID_EVENT_BATCH', 'the records name another installation than the path');
-        }
-        await site.importInstallation(request.body.records, request.body.replace);
+        // The path names the installation; the body's own id is only its echo.
+        const records = { ...request.body.records, installationId: request.params.installationId };
+        await site.importInstallation(records, request.body.replace);
         return { status: 204, body: undefined };
       }),
   );
