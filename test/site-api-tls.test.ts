@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import type { IncomingMessage } from 'node:http';
-import { request } from 'node:https';
+import { createServer as createHttpsServer, type Server as HttpsServer, request } from 'node:https';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -221,7 +221,8 @@ describe('site API over mutual TLS', () => {
       const started = Date.now();
       expect(await codeOf(client.health())).toBe('SITE_UNAVAILABLE');
       expect(Date.now() - started).toBeGreaterThanOrEqual(350);
-      expect(Date.now() - started).toBeLessThan(2 * 400);
+      // One timeout, not one per retry: the retries share the call's timeout.
+      expect(Date.now() - started).toBeLessThan(3 * 400);
     });
   });
 
@@ -248,6 +249,72 @@ describe('site API over mutual TLS', () => {
         await lateApi.close();
         await late.close();
       }
+    });
+  });
+
+  describe('when a site answers 503 for a while', () => {
+    let flaky: HttpsServer;
+    let answers: { path: string; key: string | undefined }[];
+    let failuresLeft = 0;
+    beforeAll(async () => {
+      const tls = await pki.material('site', 'zurich');
+      // A stand-in for a site that is starting: 503 problems, then the answer.
+      flaky = createHttpsServer({ ...tls, requestCert: true, rejectUnauthorized: true }, (req, res) => {
+        req.resume();
+        const key = req.headers[IDEMPOTENCY_KEY_HEADER];
+        answers.push({ path: req.url ?? '', key: typeof key === 'string' ? key : undefined });
+        if (failuresLeft > 0) {
+          failuresLeft -= 1;
+          res.writeHead(503, { 'content-type': 'application/problem+json' });
+          res.end(JSON.stringify({ status: 503, code: 'LOG_CLOSED', detail: 'starting' }));
+          return;
+        }
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ installations: 0, submissions: 0, samples: 0, bytes: 0, events: 0 }));
+      });
+      await new Promise<void>((resolve) => flaky.listen(0, '127.0.0.1', resolve));
+    });
+    afterAll(() => new Promise<void>((resolve) => flaky.close(() => resolve())));
+
+    function flakyClient() {
+      return clientOf({
+        url: `https://127.0.0.1:${(flaky.address() as { port: number }).port}`,
+        timeoutMs: 5000,
+      });
+    }
+
+    it('retries a call safe to repeat, with the same Idempotency-Key', async () => {
+      answers = [];
+      failuresLeft = 2;
+      await expect(flakyClient().purgeInstallations([randomUUID()])).resolves.toMatchObject({
+        installations: 0,
+      });
+      expect(answers).toHaveLength(3);
+      expect(new Set(answers.map((a) => a.key)).size).toBe(1);
+      expect(answers[0]?.key).toMatch(/^[0-9a-f-]{36}$/);
+    });
+
+    it('does not repeat a call that is not safe to, and keeps the code', async () => {
+      answers = [];
+      failuresLeft = 1;
+      expect(await codeOf(flakyClient().appendEvents(Buffer.from('row\n')))).toBe('LOG_CLOSED');
+      expect(answers).toHaveLength(1);
+    });
+
+    it('gives up within the timeout when the site stays away', async () => {
+      answers = [];
+      failuresLeft = 100;
+      const started = Date.now();
+      expect(
+        await codeOf(
+          clientOf({
+            url: `https://127.0.0.1:${(flaky.address() as { port: number }).port}`,
+            timeoutMs: 600,
+          }).usage(),
+        ),
+      ).toBe('LOG_CLOSED');
+      expect(Date.now() - started).toBeLessThan(600 + 400);
+      expect(answers.length).toBeGreaterThan(1);
     });
   });
 
@@ -373,7 +440,7 @@ describe('site API over mutual TLS', () => {
       const installationId = randomUUID();
       await zurich.site.admitInstallation(installationId, ACTOR);
       const bytes = Buffer.alloc(4 * MiB, 7);
-      const client = clientOf({ timeoutMs: 2000 });
+      const client = clientOf({ timeoutMs: 3000 });
       const stored = await client.storeSample({
         installationId,
         filename: 'slow.bin',
