@@ -6,6 +6,7 @@ import { TokenService } from './auth/token-service.js';
 import type { Config } from './config/config.js';
 import { CONTROL_NODE, controlDirectory, keysDirectory, restrictNewFiles } from './config/data-dir.js';
 import { nodeSigner, openNodeLog } from './ledger/open-node-log.js';
+import { type PublishedLog, publishedLogFrom } from './ledger/published-log.js';
 import type { TransparencyLog } from './ledger/transparency-log.js';
 import { packageSignerFromPem } from './legal/disclosure-package.js';
 import { LegalDesk, type LegalTables, legalMigrations } from './legal/index.js';
@@ -38,9 +39,6 @@ export type ControlTables = AuthTables &
   RelocationTables &
   PublicationTables;
 
-/** A node's log as the public reads it: its latest checkpoint and its tiles (C2SP tlog-tiles). */
-export type PublishedLog = Pick<TransparencyLog, 'checkpoint' | 'readPublished'>;
-
 /**
  * The control plane and the sites it reaches: under `glasshouse up` every configured site runs
  * in the same process; under `glasshouse control` none does, each is reached over mutual TLS.
@@ -63,7 +61,7 @@ export interface Glasshouse {
   readonly sites: ReadonlyMap<string, SiteNode>;
   /** The transparency logs held in this process: `control` and each in-process site. */
   readonly logs: ReadonlyMap<string, TransparencyLog>;
-  /** Every node's published log (`/log/<node>/…`): read here, or from the site that keeps it. */
+  /** Every node's published log (`/log/<node>/…`, proofs): read here, or from the site that keeps it. */
   readonly publishedLogs: ReadonlyMap<string, PublishedLog>;
   /** Transparency reports, computed from the control log at its latest checkpoint. */
   readonly reports: ReportService;
@@ -331,8 +329,8 @@ function readOnly(log: TransparencyLog) {
 
 /** A remote site's published log, read through its client (the site keeps and signs it). */
 function publishedLogOf(site: SiteClient): PublishedLog {
-  return {
+  return publishedLogFrom({
     checkpoint: () => site.logCheckpoint(),
     readPublished: (path: string) => site.readLogTile(path),
-  };
+  });
 }

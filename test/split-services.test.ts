@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { configure, Uint8ArrayReader, Uint8ArrayWriter, ZipReader } from '@zip.js/zip.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { decodeEntryBundle, entriesPath, hashLeaf, verifyInclusion } from '../src/ledger/merkle/index.js';
 import { runCli } from './support/cli.js';
 import { type CliProcess, killAllCliProcesses, startCliProcess } from './support/cli-process.js';
 
@@ -24,6 +25,7 @@ const sites = new Map<string, CliProcess>();
 let control: CliProcess;
 let product: string;
 let analyst: string;
+let auditor: string;
 
 function cli(args: readonly string[]): string {
   const result = runCli(args);
@@ -55,6 +57,7 @@ beforeAll(async () => {
   writeFileSync(configFile, stringifyYaml(config));
   product = token('product');
   analyst = token('analyst');
+  auditor = token('auditor');
   control = await startCliProcess([
     'control',
     '--data',
@@ -162,6 +165,36 @@ describe('glasshouse site and glasshouse control', () => {
         '--json',
       ]);
       expect(verified.status, verified.stderr).toBe(0);
+    });
+  });
+
+  describe("when an auditor asks the control plane for a proof in a site's log", () => {
+    it("answers with an inclusion proof, computed from the site's tiles, that the checkpoint verifies", async () => {
+      const checkpoint = await (await call('/log/zurich/checkpoint')).text();
+      const [, sizeLine, rootLine] = checkpoint.split('\n');
+      const size = Number(sizeLine);
+      const entries = decodeEntryBundle(
+        Buffer.from(await (await call(`/log/zurich/${entriesPath(0, size)}`)).arrayBuffer()),
+      );
+      const index = size - 1;
+      const response = await call(`/v1/log/zurich/proof/inclusion?index=${index}&size=${size}`, {
+        token: auditor,
+      });
+      expect(response.status).toBe(200);
+      const { proof } = (await response.json()) as { proof: string[] };
+      expect(() =>
+        verifyInclusion(
+          proof.map((hash) => Buffer.from(hash, 'base64')),
+          index,
+          size,
+          hashLeaf(entries[index]!),
+          Buffer.from(rootLine!, 'base64'),
+        ),
+      ).not.toThrow();
+      const beyond = await call(`/v1/log/zurich/proof/inclusion?index=0&size=${size + 1}`, {
+        token: auditor,
+      });
+      expect((await beyond.json()) as { code: string }).toMatchObject({ code: 'INVALID_PROOF_REQUEST' });
     });
   });
 

@@ -164,7 +164,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       now: Date.now,
     }),
   });
-  await app.register(proofRoutes, { prefix: '/v1', logs: glasshouse.logs });
+  await app.register(proofRoutes, { prefix: '/v1', logs: glasshouse.publishedLogs });
   await app.register(policyRoutes, { prefix: '/v1', policy: glasshouse.policy });
   await app.register(installationRoutes, { prefix: '/v1', registry: glasshouse.registry });
   await app.register(sampleRoutes, {

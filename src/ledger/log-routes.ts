@@ -3,15 +3,11 @@ import { Type } from 'typebox';
 import { errorResponses } from '../http/schemas.js';
 import { LedgerError, logNamed } from './ledger-errors.js';
 import { parseTilePath } from './merkle/index.js';
-import type { TransparencyLog } from './transparency-log.js';
+import type { PublishedLog } from './published-log.js';
 
+/** The logs the routes serve: a remote site's is read from the site itself. */
 export interface LogRoutesOptions {
-  readonly logs: ReadonlyMap<string, TransparencyLog>;
-}
-
-/** What the public routes read of a log: a remote site's comes from the site itself. */
-export interface PublicLogRoutesOptions {
-  readonly logs: ReadonlyMap<string, Pick<TransparencyLog, 'checkpoint' | 'readPublished'>>;
+  readonly logs: ReadonlyMap<string, PublishedLog>;
 }
 
 const NodeParam = Type.Object({ node: Type.String({ maxLength: 64 }) });
@@ -20,7 +16,7 @@ const IMMUTABLE = 'public, max-age=31536000, immutable';
 const REVALIDATE = 'no-cache';
 
 /** The public, static face of every node's log: no token, exact C2SP paths. */
-export const publicLogRoutes: FastifyPluginAsyncTypebox<PublicLogRoutesOptions> = async (app, { logs }) => {
+export const publicLogRoutes: FastifyPluginAsyncTypebox<LogRoutesOptions> = async (app, { logs }) => {
   const logOf = (node: string) => logNamed(logs, node);
 
   app.get(
