@@ -220,6 +220,16 @@ describe('glasshouse site and glasshouse control', () => {
     });
   });
 
+  describe("when a one-shot command is given a site's data directory", () => {
+    it("is a usage error that points to the control plane's", () => {
+      const configFile = join(controlDir, 'config.yaml');
+      const result = runCli(['token', 'list', '--data', siteDir('zurich'), '--config', configFile]);
+      expect(result.status).toBe(2);
+      expect(result.stderr).toContain("is a site's data directory");
+      expect(existsSync(join(siteDir('zurich'), 'control'))).toBe(false);
+    });
+  });
+
   describe('when a site stops', () => {
     it('stops cleanly, and /readyz lists it as unavailable while the control plane stays ready', async () => {
       expect(await sites.get('moscow')!.stop()).toBe(0);

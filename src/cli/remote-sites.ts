@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { HttpSiteClient } from '../adapters/site-http/http-site-client.js';
 import type { Config } from '../config/config.js';
 import { ConfigError } from '../config/config-errors.js';
+import { CONTROL_NODE, keysDirectory } from '../config/data-dir.js';
 import { type Glasshouse, type OpenOptions, openGlasshouse, openRemoteControlPlane } from '../main.js';
 import { controlBundleDirectory, readControlBundle } from '../pki/deployment-pki.js';
 import { UsageError } from './failure.js';
@@ -72,8 +73,25 @@ export function isControlOnlyDataDir(dataDir: string): boolean {
   return existsSync(controlBundleDirectory(dataDir)) && !existsSync(join(dataDir, 'sites'));
 }
 
-/** Opens the data directory as what it is: all-in-one (`up`) or a control plane alone. */
+/**
+ * Whether the data directory is a site's own (`glasshouse site`): site keys, and no control
+ * key (which every other kind of data directory has from its first start).
+ */
+export function isSiteDataDir(dataDir: string): boolean {
+  const keys = keysDirectory(dataDir);
+  return existsSync(keys) && !existsSync(join(keys, `${CONTROL_NODE}.ed25519.pem`));
+}
+
+/**
+ * Opens the data directory as what it is: all-in-one (`up`) or a control plane alone. A
+ * site's own data directory holds no control plane to open: that is a usage error.
+ */
 export function openDeployment(config: Config, options: OpenOptions = {}): Promise<Glasshouse> {
+  if (isSiteDataDir(config.dataDir)) {
+    throw new UsageError(
+      `${config.dataDir} is a site's data directory (glasshouse site); give the control plane's with --data`,
+    );
+  }
   return isControlOnlyDataDir(config.dataDir)
     ? openRemoteControlPlane(config, remoteSiteClients(config), options)
     : openGlasshouse(config, options);
