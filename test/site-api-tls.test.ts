@@ -2,12 +2,13 @@ import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import type { IncomingMessage } from 'node:http';
-import { createServer as createHttpsServer, type Server as HttpsServer, request } from 'node:https';
+import { Agent, createServer as createHttpsServer, type Server as HttpsServer, request } from 'node:https';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { buffer, text } from 'node:stream/consumers';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { TLSSocket } from 'node:tls';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { HttpSiteClient } from '../src/adapters/site-http/http-site-client.js';
 import {
@@ -136,6 +137,32 @@ describe('site API over mutual TLS', () => {
     it('is admitted (a relocation copies from site to site)', async () => {
       const moscow = await pki.material('site', 'moscow');
       await expect(clientOf({ tls: moscow }).health()).resolves.toBeUndefined();
+    });
+  });
+
+  describe('when a client resumes its TLS session on a new connection', () => {
+    it('is still known by its certificate', async () => {
+      const agent = new Agent({ keepAlive: false, ...control });
+      const url = new URL(api.url);
+      const outcomes: string[] = [];
+      for (let i = 0; i < 3; i += 1) {
+        outcomes.push(
+          await new Promise<string>((resolve, reject) => {
+            const req = request(
+              { host: url.hostname, port: url.port, path: '/site/v1/usage', agent },
+              (res) => {
+                res.resume();
+                resolve(`${res.statusCode} ${(res.socket as TLSSocket).isSessionReused()}`);
+              },
+            );
+            req.on('error', reject);
+            req.end();
+          }),
+        );
+      }
+      agent.destroy();
+      expect(outcomes.map((o) => o.split(' ')[0])).toEqual(['200', '200', '200']);
+      expect(outcomes.slice(1)).toContain('200 true');
     });
   });
 
