@@ -129,6 +129,18 @@ describe('certificates', () => {
     });
   });
 
+  describe('when the CA key is not one', () => {
+    it('refuses with INVALID_CA', async () => {
+      const ca = await createCertificateAuthority('acme-test', ISSUED_AT);
+      const subject = { role: 'site', name: 'zurich', hosts: [] } as const;
+      for (const key of ['not a key', '-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n']) {
+        await expect(issueCertificate({ ...ca, key }, subject, ISSUED_AT)).rejects.toMatchObject({
+          code: 'INVALID_CA',
+        });
+      }
+    });
+  });
+
   describe('peerIdentity', () => {
     it('is undefined for the CA, which names no role', async () => {
       const ca = await createCertificateAuthority('acme-test', ISSUED_AT);

@@ -173,12 +173,19 @@ async function exportKey(key: CryptoKey): Promise<string> {
 }
 
 async function importSigningKey(pem: string): Promise<CryptoKey> {
+  const invalid = (cause?: unknown) =>
+    new PkiError('INVALID_CA', 'the CA key is not an ECDSA P-256 PKCS#8 key', { cause });
+  let der: ArrayBuffer | undefined;
   try {
-    const [der] = x509.PemConverter.decode(pem);
-    if (der === undefined) throw new Error('no PEM block');
+    [der] = x509.PemConverter.decode(pem);
+  } catch (cause) {
+    throw invalid(cause);
+  }
+  if (der === undefined) throw invalid();
+  try {
     return (await webcrypto.subtle.importKey('pkcs8', der, KEY_ALGORITHM, false, ['sign'])) as CryptoKey;
   } catch (cause) {
-    throw new PkiError('INVALID_CA', 'the CA key is not an ECDSA P-256 PKCS#8 key', { cause });
+    throw invalid(cause);
   }
 }
 
