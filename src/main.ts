@@ -4,14 +4,9 @@ import type { AuthTables } from './auth/auth-tables.js';
 import { authMigrations } from './auth/auth-tables.js';
 import { TokenService } from './auth/token-service.js';
 import type { Config } from './config/config.js';
-import {
-  CONTROL_NODE,
-  controlDirectory,
-  keysDirectory,
-  readMasterKey,
-  restrictNewFiles,
-} from './config/data-dir.js';
+import { CONTROL_NODE, controlDirectory, keysDirectory, restrictNewFiles } from './config/data-dir.js';
 import { nodeSigner, openNodeLog } from './ledger/open-node-log.js';
+import { type PublishedLog, publishedLogFrom } from './ledger/published-log.js';
 import type { TransparencyLog } from './ledger/transparency-log.js';
 import { packageSignerFromPem } from './legal/disclosure-package.js';
 import { LegalDesk, type LegalTables, legalMigrations } from './legal/index.js';
@@ -29,17 +24,13 @@ import { InstallationRegistry } from './residency/installation-registry.js';
 import { PolicyService } from './residency/policy-service.js';
 import { type ResidencyTables, residencyMigrations } from './residency/residency-tables.js';
 import type { SiteClient } from './site/site-client.js';
-import { SiteNode, type SiteTables, siteDirectory } from './site/site-node.js';
-import { StatsBuffer } from './stats/stats-buffer.js';
+import type { SiteNode } from './site/site-node.js';
+import { openSiteService, type SiteService } from './site-main.js';
 import { StatsRouter } from './stats/stats-router.js';
-import { DuckDbStatsStore } from './storage/duckdb/duckdb-stats-store.js';
-import { FsBlobStore } from './storage/fs/fs-blob-store.js';
 import { tablesOf } from './storage/narrow.js';
 import { openSqliteMetadataStore } from './storage/sqlite/sqlite-metadata-store.js';
 import { openSqliteVerdictStore } from './storage/sqlite/sqlite-verdict-store.js';
-import { subjectMigrations } from './subjects/subject-tables.js';
 import { SampleRouter } from './vault/sample-router.js';
-import { vaultMigrations } from './vault/vault-tables.js';
 
 export type ControlTables = AuthTables &
   ResidencyTables &
@@ -48,7 +39,10 @@ export type ControlTables = AuthTables &
   RelocationTables &
   PublicationTables;
 
-/** Everything `glasshouse up` runs: the control plane and every configured site, in one process. */
+/**
+ * The control plane and the sites it reaches: under `glasshouse up` every configured site runs
+ * in the same process; under `glasshouse control` none does, each is reached over mutual TLS.
+ */
 export interface Glasshouse {
   readonly config: Config;
   readonly tokens: TokenService;
@@ -61,9 +55,14 @@ export interface Glasshouse {
   readonly verdicts: VerdictService;
   /** Government and law-enforcement requests. */
   readonly legal: LegalDesk;
+  /** Every configured site as the control plane reaches it (in process or over HTTPS). */
+  readonly siteClients: ReadonlyMap<string, SiteClient>;
+  /** The sites running in this process: every site under `up`, none under `control`. */
   readonly sites: ReadonlyMap<string, SiteNode>;
-  /** The transparency log of every node: `control` and each site. */
+  /** The transparency logs held in this process: `control` and each in-process site. */
   readonly logs: ReadonlyMap<string, TransparencyLog>;
+  /** Every node's published log (`/log/<node>/…`, proofs): read here, or from the site that keeps it. */
+  readonly publishedLogs: ReadonlyMap<string, PublishedLog>;
   /** Transparency reports, computed from the control log at its latest checkpoint. */
   readonly reports: ReportService;
   /** Which periods' reports are public (an admin's decision, on the control log). */
@@ -74,7 +73,7 @@ export interface Glasshouse {
   /** Moving stored records when the policy changes; runs in the serving process only. */
   readonly relocations: RelocationService;
   readonly residencyAudit: ResidencyAuditService;
-  /** Cleans what a crash left at every site; only the serving process may call it. */
+  /** Cleans what a crash left at every in-process site; only the serving process may call it. */
   recover(): Promise<void>;
   close(): Promise<void>;
 }
@@ -103,11 +102,46 @@ export interface OpenOptions {
 /**
  * Wires adapters to services: the only place that chooses storage. Today that is the
  * embedded set (SQLite, files); the scale-out work adds PostgreSQL, S3 and ClickHouse here.
+ * Every configured site runs in this process, on this data directory (`glasshouse up`).
  *
  * @example
  * const app = await openGlasshouse(loadConfig({ dataDir }));
  */
 export async function openGlasshouse(config: Config, options: OpenOptions = {}): Promise<Glasshouse> {
+  const local = new Map<string, SiteService>();
+  for (const site of config.sites) local.set(site.name, await openSiteService(config, site, options));
+  const clients = new Map<string, SiteClient>([...local].map(([name, service]) => [name, service.site]));
+  return openControlPlane(config, { clients, local }, options);
+}
+
+/**
+ * The control plane alone (`glasshouse control`): every site is reached through `sites`
+ * (over HTTPS), and no site store is opened here.
+ *
+ * @example
+ * const glasshouse = await openRemoteControlPlane(config, new Map([['zurich', new HttpSiteClient({ ... })]]));
+ */
+export function openRemoteControlPlane(
+  config: Config,
+  sites: ReadonlyMap<string, SiteClient & { close(): void }>,
+  options: OpenOptions = {},
+): Promise<Glasshouse> {
+  const closeClients = () => {
+    for (const site of sites.values()) site.close();
+  };
+  return openControlPlane(config, { clients: sites, local: new Map(), closeClients }, options);
+}
+
+async function openControlPlane(
+  config: Config,
+  sites: {
+    readonly clients: ReadonlyMap<string, SiteClient>;
+    readonly local: ReadonlyMap<string, SiteService>;
+    /** Releases the connections to remote sites. */
+    readonly closeClients?: () => void;
+  },
+  options: OpenOptions,
+): Promise<Glasshouse> {
   restrictNewFiles();
   const now = options.now ?? (() => new Date());
   const control = await openSqliteMetadataStore<ControlTables>({
@@ -121,23 +155,23 @@ export async function openGlasshouse(config: Config, options: OpenOptions = {}):
       ...publicationMigrations,
     },
   });
-  const logOptions = {
+  const controlAudit = await openNodeLog(config, CONTROL_NODE, controlDirectory(config.dataDir), {
     publish: options.publish ?? false,
     onPublishError: (error: unknown, origin: string) =>
       options.onBackgroundError?.(error, `publishing ${origin}`),
-  };
-  const controlAudit = await openNodeLog(config, CONTROL_NODE, controlDirectory(config.dataDir), logOptions);
+  });
   const logs = new Map<string, TransparencyLog>([[CONTROL_NODE, controlAudit]]);
-  const sites = new Map<string, SiteNode>();
-  for (const site of config.sites) {
-    const directory = siteDirectory(config.dataDir, site.name);
-    const log = await openNodeLog(config, site.name, directory, logOptions);
-    logs.set(site.name, log);
-    const stats = options.publish === true ? await openStats(config, site.name, now, options) : undefined;
-    sites.set(site.name, await openSite(config, site.name, site.jurisdiction, log, now, stats));
+  for (const [name, service] of sites.local) logs.set(name, service.log);
+  const publishedLogs = new Map<string, PublishedLog>(logs);
+  for (const [name, client] of sites.clients) {
+    if (!publishedLogs.has(name)) publishedLogs.set(name, publishedLogOf(client));
   }
+  const localSites = new Map<string, SiteNode>(
+    [...sites.local].map(([name, service]) => [name, service.site]),
+  );
+  const siteClients = sites.clients;
 
-  const context = { sites: new Set(sites.keys()), regions: config.regions };
+  const context = { sites: new Set(siteClients.keys()), regions: config.regions };
   const policy = new PolicyService({
     db: tablesOf<ResidencyTables>(control.db),
     context,
@@ -145,7 +179,6 @@ export async function openGlasshouse(config: Config, options: OpenOptions = {}):
     now,
   });
   await policy.seed(config.policy);
-  const siteClients: ReadonlyMap<string, SiteClient> = sites;
   // Verdicts have their own file in the control plane: see lookup/verdict-tables.ts.
   const verdictStore = await openSqliteVerdictStore({
     file: join(controlDirectory(config.dataDir), 'verdicts.db'),
@@ -242,14 +275,16 @@ export async function openGlasshouse(config: Config, options: OpenOptions = {}):
     stats,
     verdicts,
     legal,
-    sites,
+    siteClients,
+    sites: localSites,
     logs,
+    publishedLogs,
     reports: new ReportService({
       // Only the serving process publishes checkpoints; a CLI reports at the last one.
       log: options.publish === true ? controlAudit : readOnly(controlAudit),
       registry,
       policy,
-      sites: [...sites.keys()],
+      sites: [...siteClients.keys()],
       now,
     }),
     reportPublications: new ReportPublications({
@@ -267,7 +302,7 @@ export async function openGlasshouse(config: Config, options: OpenOptions = {}):
       now,
     }),
     async recover() {
-      for (const site of sites.values()) await site.vault.recover();
+      for (const site of localSites.values()) await site.vault.recover();
       if (options.publish === true) await relocations.resumeInterrupted();
       privacyWorker.start();
     },
@@ -276,58 +311,13 @@ export async function openGlasshouse(config: Config, options: OpenOptions = {}):
       await relocations.close();
       verdicts.close();
       await verdictStore.close();
-      for (const site of sites.values()) await site.close();
+      for (const site of sites.local.values()) await site.close();
+      sites.closeClients?.();
       await tokens.close();
       await controlAudit.close();
       await control.close();
     },
   };
-}
-
-async function openSite(
-  config: Config,
-  name: string,
-  jurisdiction: string,
-  audit: TransparencyLog,
-  now: () => Date,
-  stats: StatsBuffer | undefined,
-): Promise<SiteNode> {
-  const directory = siteDirectory(config.dataDir, name);
-  const metadata = await openSqliteMetadataStore<SiteTables>({
-    file: join(directory, 'site.db'),
-    groupSync: true,
-    migrations: { ...subjectMigrations, ...vaultMigrations },
-  });
-  const site = new SiteNode({
-    name,
-    jurisdiction,
-    metadata,
-    blobs: await new FsBlobStore(directory).open(),
-    audit,
-    masterKey: readMasterKey(config.dataDir, name),
-    maxSampleBytes: config.limits.maxSampleBytes,
-    stats,
-    now,
-  });
-  return site;
-}
-
-/** A site's statistics buffer: its write-ahead log and its DuckDB file under `stats/`. */
-async function openStats(
-  config: Config,
-  site: string,
-  now: () => Date,
-  options: OpenOptions,
-): Promise<StatsBuffer> {
-  const directory = join(siteDirectory(config.dataDir, site), 'stats');
-  return StatsBuffer.open({
-    store: await DuckDbStatsStore.open({ directory, memoryLimitMb: config.stats.memoryLimitMb }),
-    walDirectory: join(directory, 'wal'),
-    flushIntervalMs: config.stats.flushIntervalMs,
-    retentionDays: config.stats.retentionDays,
-    now,
-    onBackgroundError: (error, context) => options.onBackgroundError?.(error, `${context} at ${site}`),
-  });
 }
 
 /** The control log without `publish`, for processes that must leave publishing to the server. */
@@ -336,4 +326,12 @@ function readOnly(log: TransparencyLog) {
     checkpoint: () => log.checkpoint(),
     readEntries: (from: number, to: number) => log.readEntries(from, to),
   };
+}
+
+/** A remote site's published log, read through its client (the site keeps and signs it). */
+function publishedLogOf(site: SiteClient): PublishedLog {
+  return publishedLogFrom({
+    checkpoint: () => site.logCheckpoint(),
+    readPublished: (path: string) => site.readLogTile(path),
+  });
 }

@@ -14,7 +14,7 @@ describe('service endpoints', () => {
       expect((await h.app.inject({ url: '/healthz' })).json()).toEqual({ status: 'ok' });
       expect((await h.app.inject({ url: '/readyz' })).json()).toEqual({
         status: 'ready',
-        sites: ['zurich', 'moscow'],
+        sites: { zurich: 'ready', moscow: 'ready' },
       });
     });
   });

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import type { Config } from '../config/config.js';
 import { type ConfigOverrides, loadConfig } from '../config/load.js';
-import { type Glasshouse, openGlasshouse } from '../main.js';
+import type { Glasshouse } from '../main.js';
+import { openDeployment } from './remote-sites.js';
 
 export interface DataDirOptions {
   readonly data?: string;
@@ -20,7 +21,8 @@ export function overridesOf(options: DataDirOptions): ConfigOverrides {
 
 /**
  * Opens the data directory for a one-shot command. The server may be running on it too, so
- * this never runs crash recovery (that is `up`'s job, before it serves).
+ * this never runs crash recovery (that is `up`'s job, before it serves). A control plane's
+ * own data directory (`glasshouse control`) reaches its sites over mutual TLS.
  */
 export async function withGlasshouse<T>(
   options: DataDirOptions,
@@ -28,7 +30,7 @@ export async function withGlasshouse<T>(
 ): Promise<T> {
   const overrides = overridesOf(options);
   const config = loadConfig({ ...overrides, logLevel: 'silent' });
-  const glasshouse = await openGlasshouse(config);
+  const glasshouse = await openDeployment(config);
   try {
     return await body(glasshouse, config);
   } finally {

@@ -1,13 +1,16 @@
 import { Command, CommanderError } from 'commander';
+import { registerControl } from './control-command.js';
 import { describeFailure } from './failure.js';
 import { registerInit } from './init-command.js';
 import { registerLedger } from './ledger-command.js';
 import { registerLegal } from './legal-command.js';
 import { reportFailure } from './output.js';
+import { registerPki } from './pki-command.js';
 import { registerPolicy } from './policy-command.js';
 import { registerPrivacy } from './privacy-command.js';
 import { registerRelocate } from './relocate-command.js';
 import { registerReport } from './report-command.js';
+import { registerSite } from './site-command.js';
 import { registerToken } from './token-command.js';
 import { registerUp } from './up-command.js';
 import { registerVerdicts } from './verdicts-command.js';
@@ -31,6 +34,9 @@ registerLegal(program);
 registerReport(program);
 registerPrivacy(program);
 registerRelocate(program);
+registerPki(program);
+registerSite(program);
+registerControl(program);
 
 try {
   await program.parseAsync(process.argv);

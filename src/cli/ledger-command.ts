@@ -39,7 +39,7 @@ export function registerLedger(program: Command): void {
     .action(
       action(async (options: DataDirOptions & NodeOption) => {
         const checkpoint = await withGlasshouse(options, async (g) =>
-          logNamed(g.logs, options.node).checkpoint(),
+          logNamed(g.publishedLogs, options.node).checkpoint(),
         );
         if (checkpoint === undefined)
           throw new LedgerError('TILE_NOT_FOUND', 'this log has published nothing yet');

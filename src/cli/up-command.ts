@@ -78,7 +78,10 @@ async function up(options: UpOptions, hooks: UpHooks): Promise<void> {
     await glasshouse.close();
     throw error;
   }
-  app.log.info({ address, dataDir: config.dataDir, sites: [...glasshouse.sites.keys()] }, 'glasshouse is up');
+  app.log.info(
+    { address, dataDir: config.dataDir, sites: [...glasshouse.siteClients.keys()] },
+    'glasshouse is up',
+  );
   // The public pages need no token: point at them, not at the token-only /v1 route.
   process.stderr.write(
     example
@@ -87,7 +90,7 @@ async function up(options: UpOptions, hooks: UpHooks): Promise<void> {
   );
 }
 
-function parsePort(text: string): number {
+export function parsePort(text: string): number {
   const port = Number(text);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new InvalidArgumentError('expected a port number');

@@ -7,6 +7,8 @@ export const SiteConfigSchema = Type.Object(
   {
     jurisdiction: CountryCode,
     description: Type.Optional(Type.String()),
+    /** Where `glasshouse control` reaches the site (its `glasshouse site` API); `up` ignores it. */
+    url: Type.Optional(Type.String({ pattern: '^https://[^\\s/?#]+/?$', description: 'https://host:port' })),
   },
   { additionalProperties: false },
 );

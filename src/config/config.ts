@@ -4,6 +4,8 @@ export interface SiteConfig {
   readonly name: string;
   readonly jurisdiction: string;
   readonly description: string;
+  /** Where `glasshouse control` reaches the site over mutual TLS; unused by `up`. */
+  readonly url?: string;
 }
 
 /** The validated, frozen configuration every other module receives. */

@@ -58,7 +58,13 @@ export function newDeploymentName(): string {
  * @example
  * initDataDir({ dataDir: './glasshouse-data', configFile: './glasshouse-data/config.yaml' });
  */
-export function initDataDir(paths: { dataDir: string; configFile: string; deployment?: string }): InitResult {
+export function initDataDir(paths: {
+  dataDir: string;
+  configFile: string;
+  deployment?: string;
+  /** A control plane whose sites run elsewhere (`glasshouse control`): the control key only. */
+  controlOnly?: boolean;
+}): InitResult {
   restrictNewFiles();
   const created = !existsSync(paths.configFile);
   if (created && paths.deployment !== undefined && !DEPLOYMENT_PATTERN.test(paths.deployment)) {
@@ -80,13 +86,35 @@ export function initDataDir(paths: { dataDir: string; configFile: string; deploy
   const keysCreated: string[] = [];
   const keys = keysDirectory(paths.dataDir);
   mkdirSync(keys, { recursive: true, mode: 0o700 });
-  for (const node of [CONTROL_NODE, ...siteNamesIn(paths.configFile)]) {
+  const sites = paths.controlOnly === true ? [] : siteNamesIn(paths.configFile);
+  for (const node of [CONTROL_NODE, ...sites]) {
     if (node !== CONTROL_NODE && writeOnce(join(keys, `${node}.master.key`), () => randomBytes(32)))
       keysCreated.push(`${node}.master.key`);
     if (writeOnce(join(keys, `${node}.ed25519.pem`), () => newSigningKey()))
       keysCreated.push(`${node}.ed25519.pem`);
   }
   return { created, deployment: deploymentIn(paths.configFile), configFile: paths.configFile, keysCreated };
+}
+
+/**
+ * Creates a site's own data directory (`glasshouse site`), owner-only, with its master key
+ * and log signing key in `keys/` unless they exist: neither ever leaves this directory.
+ * Returns the keys it created.
+ *
+ * @example
+ * initSiteDataDir('./zurich-data', 'zurich'); // ['zurich.master.key', 'zurich.ed25519.pem'] the first time
+ */
+export function initSiteDataDir(dataDir: string, site: string): string[] {
+  restrictNewFiles();
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  chmodSync(dataDir, 0o700);
+  const keys = keysDirectory(dataDir);
+  mkdirSync(keys, { recursive: true, mode: 0o700 });
+  const created: string[] = [];
+  if (writeOnce(join(keys, `${site}.master.key`), () => randomBytes(32))) created.push(`${site}.master.key`);
+  if (writeOnce(join(keys, `${site}.ed25519.pem`), () => newSigningKey()))
+    created.push(`${site}.ed25519.pem`);
+  return created;
 }
 
 /** Reads a site's 256-bit master key; a missing or damaged key stops the start. */

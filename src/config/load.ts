@@ -68,6 +68,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
       name,
       jurisdiction: site.jurisdiction,
       description: site.description ?? '',
+      ...(site.url === undefined ? {} : { url: site.url }),
     })),
     regions: new Map(Object.entries(file.regions ?? {})),
     policy: file.policy.map((v) => ({

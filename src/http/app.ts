@@ -28,6 +28,7 @@ import { OPENAPI_OPTIONS } from './openapi.js';
 import { handleError, problem, sendProblem } from './problem.js';
 import { ProblemSchema } from './schemas.js';
 import { createLimitedServer } from './server-limits.js';
+import { siteStates } from './site-states.js';
 import { buildStrictBodyValidator } from './validation.js';
 
 export interface AppOptions {
@@ -133,9 +134,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   registerAuthentication(app, glasshouse.tokens, {
     installations: glasshouse.registry,
-    sites: [...glasshouse.sites.keys()],
+    sites: [...glasshouse.siteClients.keys()],
   });
-  const metrics = registerMetrics(app, glasshouse.sites);
+  const metrics = registerMetrics(app, glasshouse.siteClients);
   let closing = false;
   app.addHook('preClose', (done) => {
     closing = true;
@@ -146,11 +147,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
   app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
     if (!isReady()) return sendProblem(reply, problem(503, 'NOT_READY', 'shutting down'));
-    return { status: 'ready', sites: [...glasshouse.sites.keys()] };
+    // Ready while the control plane is: a site that does not answer is listed, and the
+    // routes that need it answer 503 SITE_UNAVAILABLE, but every other route still serves.
+    return { status: 'ready', sites: await siteStates(glasshouse.siteClients) };
   });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
-  await app.register(publicLogRoutes, { logs: glasshouse.logs });
+  await app.register(publicLogRoutes, { logs: glasshouse.publishedLogs });
   const controlKey = nodeSigner(glasshouse.config, 'control').verifierKey;
   await app.register(publicReportRoutes, {
     site: cachedPublicSite({
@@ -161,7 +164,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       now: Date.now,
     }),
   });
-  await app.register(proofRoutes, { prefix: '/v1', logs: glasshouse.logs });
+  await app.register(proofRoutes, { prefix: '/v1', logs: glasshouse.publishedLogs });
   await app.register(policyRoutes, { prefix: '/v1', policy: glasshouse.policy });
   await app.register(installationRoutes, { prefix: '/v1', registry: glasshouse.registry });
   await app.register(sampleRoutes, {

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { SiteClient } from '../site/site-client.js';
 import { RequestMetrics } from './request-metrics.js';
+import { SITE_HEALTH_TIMEOUT_MS, settleWithin } from './site-states.js';
 
 export interface HttpMetrics {
   readonly registry: Registry;
@@ -14,7 +15,8 @@ export interface HttpMetrics {
 
 /**
  * Prometheus metrics on `/metrics`: request counts and latencies by route, and what each
- * site stores (read from the sites at scrape time, so they are right after a restart).
+ * site stores (read from the sites at scrape time, so they are right after a restart; a site
+ * that does not answer is left out).
  */
 export function registerMetrics(app: FastifyInstance, sites: ReadonlyMap<string, SiteClient>): HttpMetrics {
   const registry = new Registry();
@@ -28,7 +30,11 @@ export function registerMetrics(app: FastifyInstance, sites: ReadonlyMap<string,
       labelNames: ['site'],
       registers: [registry],
       async collect() {
-        for (const site of sites.values()) this.set({ site: site.name }, read(await site.usage()));
+        // A site that does not answer in time is left out of this scrape, not the scrape failed.
+        for (const site of sites.values()) {
+          const usage = await settleWithin(site.usage(), SITE_HEALTH_TIMEOUT_MS);
+          if (usage !== undefined) this.set({ site: site.name }, read(usage));
+        }
       },
     });
   perSite('glasshouse_samples_stored', 'Distinct samples stored, per site', (u) => u.samples);

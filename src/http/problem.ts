@@ -6,6 +6,7 @@ import type { MerkleErrorCode } from '../ledger/merkle/index.js';
 import type { NoteErrorCode } from '../ledger/note/index.js';
 import type { LegalErrorCode } from '../legal/legal-errors.js';
 import type { LookupErrorCode } from '../lookup/lookup-errors.js';
+import type { PkiErrorCode } from '../pki/pki-errors.js';
 import type { PrivacyErrorCode } from '../privacy/privacy-errors.js';
 import type { RelocationErrorCode } from '../relocation/relocation-errors.js';
 import type { ReportErrorCode } from '../reports/report-errors.js';
@@ -13,6 +14,7 @@ import type { RegistryErrorCode } from '../residency/registry-errors.js';
 import type { ResidencyErrorCode } from '../residency/residency-errors.js';
 import type { CursorErrorCode } from '../shared/cursor.js';
 import { GlasshouseError } from '../shared/errors.js';
+import type { SiteErrorCode } from '../site/site-errors.js';
 import type { StatsErrorCode } from '../stats/stats-errors.js';
 import type { StorageErrorCode } from '../storage/storage-errors.js';
 import type { SubjectErrorCode } from '../subjects/subject-errors.js';
@@ -43,9 +45,11 @@ type KnownCode =
   | ReportErrorCode
   | PrivacyErrorCode
   | RelocationErrorCode
+  | SiteErrorCode
   | HttpErrorCode
   | LimitErrorCode
   | CursorErrorCode
+  | PkiErrorCode
   | 'VALIDATION_FAILED'
   | 'ROUTE_NOT_FOUND'
   | 'METHOD_NOT_ALLOWED';
@@ -155,9 +159,18 @@ export const PROBLEM_STATUS = {
   MISSING_BODY: 400,
   UNEXPECTED_BODY: 400,
   SITE_NOT_RUNNING: 503,
+  SITE_UNAVAILABLE: 503,
+  SITE_IDENTITY_MISMATCH: 500,
+  FORBIDDEN_PEER: 403,
   RATE_LIMITED: 429,
   BODY_TOO_LARGE: 413,
   PRIVACY_HISTORY_ALREADY_IMPORTED: 409,
+  // The deployment's certificates: set up by the CLI; a server that meets one is misconfigured.
+  INVALID_SUBJECT: 500,
+  INVALID_CA: 500,
+  BUNDLE_INCOMPLETE: 500,
+  PKI_EXISTS: 500,
+  PKI_NOT_FOUND: 500,
 } as const satisfies Record<KnownCode, number>;
 
 export interface Problem {

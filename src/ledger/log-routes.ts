@@ -3,10 +3,11 @@ import { Type } from 'typebox';
 import { errorResponses } from '../http/schemas.js';
 import { LedgerError, logNamed } from './ledger-errors.js';
 import { parseTilePath } from './merkle/index.js';
-import type { TransparencyLog } from './transparency-log.js';
+import type { PublishedLog } from './published-log.js';
 
+/** The logs the routes serve: a remote site's is read from the site itself. */
 export interface LogRoutesOptions {
-  readonly logs: ReadonlyMap<string, TransparencyLog>;
+  readonly logs: ReadonlyMap<string, PublishedLog>;
 }
 
 const NodeParam = Type.Object({ node: Type.String({ maxLength: 64 }) });

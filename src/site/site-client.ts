@@ -125,6 +125,14 @@ export interface SiteClient {
   recordRelocation(entry: RelocationSiteEntry, actor: Actor): Promise<void>;
   /** What the site holds, by installation, with every referenced sample checked (audit). */
   scanResidency(): Promise<SiteResidencyScan>;
+
+  // The site's own public log, so the control plane can serve `/log/<site>/…` for it.
+  /** The latest signed checkpoint the site's log published (a signed note), if any. */
+  logCheckpoint(): Promise<string | undefined>;
+  /** A published file of the site's log (C2SP tlog-tiles path, e.g. `tile/0/000`); `undefined` if absent. */
+  readLogTile(path: string): Promise<Buffer | undefined>;
+  /** Resolves once the site is ready to serve; rejects (`SITE_UNAVAILABLE` remotely) otherwise. */
+  health(): Promise<void>;
 }
 
 /** A finished relocation batch, as one of its two sites logs it. */

@@ -1,6 +1,8 @@
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { sql } from 'kysely';
 import type { Actor, AuditSink } from '../ledger/audit-sink.js';
+import type { TransparencyLog } from '../ledger/transparency-log.js';
 import type { StatsBuffer } from '../stats/stats-buffer.js';
 import { StatsError } from '../stats/stats-errors.js';
 import { tablesOf } from '../storage/narrow.js';
@@ -24,6 +26,8 @@ export interface SiteNodeOptions {
   readonly metadata: MetadataStore<SiteTables>;
   readonly blobs: BlobStore;
   readonly audit: AuditSink;
+  /** The site's log as published (in `main.ts` the same log as `audit`). */
+  readonly log: Pick<TransparencyLog, 'checkpoint' | 'readPublished'>;
   readonly masterKey: Buffer;
   readonly maxSampleBytes: number;
   /** The site's telemetry (write-ahead log and `StatsStore`); only the serving process has it. */
@@ -38,6 +42,8 @@ export class SiteNode implements SiteClient {
   readonly vault: VaultService;
   readonly subjects: SubjectKeys;
   readonly stats: StatsBuffer | undefined;
+  /** The largest sample the site stores, in bytes. */
+  readonly maxSampleBytes: number;
   readonly #options: SiteNodeOptions;
 
   constructor(options: SiteNodeOptions) {
@@ -45,6 +51,7 @@ export class SiteNode implements SiteClient {
     this.name = options.name;
     this.jurisdiction = options.jurisdiction;
     this.stats = options.stats;
+    this.maxSampleBytes = options.maxSampleBytes;
     this.subjects = new SubjectKeys({
       site: options.name,
       db: tablesOf<SubjectTables>(options.metadata.db),
@@ -223,6 +230,19 @@ export class SiteNode implements SiteClient {
 
   scanResidency() {
     return transfer.scanResidency(this.#domains());
+  }
+
+  logCheckpoint(): Promise<string | undefined> {
+    return this.#options.log.checkpoint();
+  }
+
+  readLogTile(path: string): Promise<Buffer | undefined> {
+    return this.#options.log.readPublished(path);
+  }
+
+  async health(): Promise<void> {
+    // One round trip to the metadata store: open, and not locked out by another process.
+    await sql`select 1`.execute(this.#options.metadata.db);
   }
 
   #domains(): transfer.SiteDomains {

@@ -1,0 +1,86 @@
+import { join } from 'node:path';
+import type { Config, SiteConfig } from './config/config.js';
+import { readMasterKey, restrictNewFiles } from './config/data-dir.js';
+import { openNodeLog } from './ledger/open-node-log.js';
+import type { TransparencyLog } from './ledger/transparency-log.js';
+import { SiteNode, type SiteTables, siteDirectory } from './site/site-node.js';
+import { StatsBuffer } from './stats/stats-buffer.js';
+import { DuckDbStatsStore } from './storage/duckdb/duckdb-stats-store.js';
+import { FsBlobStore } from './storage/fs/fs-blob-store.js';
+import { openSqliteMetadataStore } from './storage/sqlite/sqlite-metadata-store.js';
+import { subjectMigrations } from './subjects/subject-tables.js';
+import { vaultMigrations } from './vault/vault-tables.js';
+
+/** One site as it runs: its services (vault, subjects, statistics) and its own log. */
+export interface SiteService {
+  readonly site: SiteNode;
+  readonly log: TransparencyLog;
+  /** Closes the statistics buffer, the log and the stores. */
+  close(): Promise<void>;
+}
+
+export interface SiteServiceOptions {
+  readonly now?: () => Date;
+  /**
+   * True for the serving process: it publishes the log's tiles and checkpoints and runs the
+   * statistics buffer (a site's stats store admits one process).
+   */
+  readonly publish?: boolean;
+  /** Where failures of background work (log publication, statistics) are reported. */
+  readonly onBackgroundError?: (error: unknown, context: string) => void;
+}
+
+/**
+ * Wires one site's adapters: `sites/<name>/` of `config.dataDir` (metadata, encrypted blobs,
+ * statistics, log) and its keys in `keys/<name>.*`. `glasshouse up` opens one per configured
+ * site in its own data directory; `glasshouse site` opens one in a data directory of its own.
+ *
+ * @example
+ * const zurich = await openSiteService(config, { name: 'zurich', jurisdiction: 'CH' }, { publish: true });
+ */
+export async function openSiteService(
+  config: Config,
+  site: Pick<SiteConfig, 'name' | 'jurisdiction'>,
+  options: SiteServiceOptions = {},
+): Promise<SiteService> {
+  restrictNewFiles();
+  const now = options.now ?? (() => new Date());
+  const directory = siteDirectory(config.dataDir, site.name);
+  const log = await openNodeLog(config, site.name, directory, {
+    publish: options.publish ?? false,
+    onPublishError: (error, origin) => options.onBackgroundError?.(error, `publishing ${origin}`),
+  });
+  const stats = options.publish === true ? await openStats(config, site.name, options) : undefined;
+  const metadata = await openSqliteMetadataStore<SiteTables>({
+    file: join(directory, 'site.db'),
+    groupSync: true,
+    migrations: { ...subjectMigrations, ...vaultMigrations },
+  });
+  const node = new SiteNode({
+    name: site.name,
+    jurisdiction: site.jurisdiction,
+    metadata,
+    blobs: await new FsBlobStore(directory).open(),
+    audit: log,
+    log,
+    masterKey: readMasterKey(config.dataDir, site.name),
+    maxSampleBytes: config.limits.maxSampleBytes,
+    stats,
+    now,
+  });
+  // SiteNode.close closes its statistics buffer, its log and its stores.
+  return { site: node, log, close: () => node.close() };
+}
+
+/** A site's statistics buffer: its write-ahead log and its DuckDB file under `stats/`. */
+async function openStats(config: Config, site: string, options: SiteServiceOptions): Promise<StatsBuffer> {
+  const directory = join(siteDirectory(config.dataDir, site), 'stats');
+  return StatsBuffer.open({
+    store: await DuckDbStatsStore.open({ directory, memoryLimitMb: config.stats.memoryLimitMb }),
+    walDirectory: join(directory, 'wal'),
+    flushIntervalMs: config.stats.flushIntervalMs,
+    retentionDays: config.stats.retentionDays,
+    now: options.now ?? (() => new Date()),
+    onBackgroundError: (error, context) => options.onBackgroundError?.(error, `${context} at ${site}`),
+  });
+}
