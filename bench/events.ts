@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { parseDocument } from 'yaml';
-import { EVENTS_TABLE_DDL, GROUP_KEY_SQL } from '../src/storage/duckdb/duckdb-stats-store.js';
+import { EVENTS_TABLE_DDL, GROUP_KEY_SQL } from '../src/adapters/storage/duckdb/duckdb-stats-store.js';
 import type { Benchmark } from './support/benchmark.js';
 import { runCleanups, tempDir } from './support/cleanup.js';
 import { HttpClient } from './support/http.js';

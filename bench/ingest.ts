@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
-import { sealStream } from '../src/vault/crypto/index.js';
+import { sealStream } from '../src/site/vault/crypto/index.js';
 import type { Benchmark } from './support/benchmark.js';
 import { runCleanups, tempDir } from './support/cleanup.js';
 import { HttpClient } from './support/http.js';

@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
-import { VerdictIndex } from '../src/lookup/verdict-index.js';
+import { VerdictIndex } from '../src/control/lookup/verdict-index.js';
 import type { Benchmark } from './support/benchmark.js';
 import { onCleanup, runCleanups, tempDir } from './support/cleanup.js';
 import { HttpClient } from './support/http.js';

@@ -1,36 +1,41 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AuthTables } from './auth/auth-tables.js';
-import { authMigrations } from './auth/auth-tables.js';
-import { TokenService } from './auth/token-service.js';
+import { openSqliteMetadataStore } from './adapters/storage/sqlite/sqlite-metadata-store.js';
+import { openSqliteVerdictStore } from './adapters/storage/sqlite/sqlite-verdict-store.js';
 import type { Config } from './config/config.js';
 import { CONTROL_NODE, controlDirectory, keysDirectory, restrictNewFiles } from './config/data-dir.js';
+import type { AuthTables } from './control/auth/auth-tables.js';
+import { authMigrations } from './control/auth/auth-tables.js';
+import { TokenService } from './control/auth/token-service.js';
+import { packageSignerFromPem } from './control/legal/disclosure-package.js';
+import { LegalDesk, type LegalTables, legalMigrations } from './control/legal/index.js';
+import { loadStixValidator, type StixValidator } from './control/legal/stix-validator.js';
+import { VerdictService } from './control/lookup/index.js';
+import {
+  PrivacyDesk,
+  type PrivacyTables,
+  PrivacyWorker,
+  privacyMigrations,
+} from './control/privacy/index.js';
+import { RelocationService } from './control/relocation/relocation-service.js';
+import { type RelocationTables, relocationMigrations } from './control/relocation/relocation-tables.js';
+import { ResidencyAuditService } from './control/relocation/residency-audit-service.js';
+import { WriteGate } from './control/relocation/write-gate.js';
+import { type PublicationTables, publicationMigrations } from './control/reports/publication-tables.js';
+import { ReportPublications } from './control/reports/report-publications.js';
+import { ReportService } from './control/reports/report-service.js';
+import { InstallationRegistry } from './control/residency/installation-registry.js';
+import { PolicyService } from './control/residency/policy-service.js';
+import { type ResidencyTables, residencyMigrations } from './control/residency/residency-tables.js';
+import { SampleRouter } from './control/samples/sample-router.js';
+import { StatsRouter } from './control/telemetry/stats-router.js';
 import { nodeSigner, openNodeLog } from './ledger/open-node-log.js';
 import { type PublishedLog, publishedLogFrom } from './ledger/published-log.js';
 import type { TransparencyLog } from './ledger/transparency-log.js';
-import { packageSignerFromPem } from './legal/disclosure-package.js';
-import { LegalDesk, type LegalTables, legalMigrations } from './legal/index.js';
-import { loadStixValidator, type StixValidator } from './legal/stix-validator.js';
-import { VerdictService } from './lookup/index.js';
-import { PrivacyDesk, type PrivacyTables, PrivacyWorker, privacyMigrations } from './privacy/index.js';
-import { RelocationService } from './relocation/relocation-service.js';
-import { type RelocationTables, relocationMigrations } from './relocation/relocation-tables.js';
-import { ResidencyAuditService } from './relocation/residency-audit-service.js';
-import { WriteGate } from './relocation/write-gate.js';
-import { type PublicationTables, publicationMigrations } from './reports/publication-tables.js';
-import { ReportPublications } from './reports/report-publications.js';
-import { ReportService } from './reports/report-service.js';
-import { InstallationRegistry } from './residency/installation-registry.js';
-import { PolicyService } from './residency/policy-service.js';
-import { type ResidencyTables, residencyMigrations } from './residency/residency-tables.js';
-import type { SiteClient } from './site/site-client.js';
+import type { SiteClient } from './ports/site-client.js';
+import { tablesOf } from './shared/narrow.js';
 import type { SiteNode } from './site/site-node.js';
 import { openSiteService, type SiteService } from './site-main.js';
-import { StatsRouter } from './stats/stats-router.js';
-import { tablesOf } from './storage/narrow.js';
-import { openSqliteMetadataStore } from './storage/sqlite/sqlite-metadata-store.js';
-import { openSqliteVerdictStore } from './storage/sqlite/sqlite-verdict-store.js';
-import { SampleRouter } from './vault/sample-router.js';
 
 export type ControlTables = AuthTables &
   ResidencyTables &
@@ -179,7 +184,7 @@ async function openControlPlane(
     now,
   });
   await policy.seed(config.policy);
-  // Verdicts have their own file in the control plane: see lookup/verdict-tables.ts.
+  // Verdicts have their own file in the control plane: see control/lookup/verdict-tables.ts.
   const verdictStore = await openSqliteVerdictStore({
     file: join(controlDirectory(config.dataDir), 'verdicts.db'),
   });

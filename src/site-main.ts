@@ -1,15 +1,15 @@
 import { join } from 'node:path';
+import { DuckDbStatsStore } from './adapters/storage/duckdb/duckdb-stats-store.js';
+import { FsBlobStore } from './adapters/storage/fs/fs-blob-store.js';
+import { openSqliteMetadataStore } from './adapters/storage/sqlite/sqlite-metadata-store.js';
 import type { Config, SiteConfig } from './config/config.js';
 import { readMasterKey, restrictNewFiles } from './config/data-dir.js';
 import { openNodeLog } from './ledger/open-node-log.js';
 import type { TransparencyLog } from './ledger/transparency-log.js';
 import { SiteNode, type SiteTables, siteDirectory } from './site/site-node.js';
-import { StatsBuffer } from './stats/stats-buffer.js';
-import { DuckDbStatsStore } from './storage/duckdb/duckdb-stats-store.js';
-import { FsBlobStore } from './storage/fs/fs-blob-store.js';
-import { openSqliteMetadataStore } from './storage/sqlite/sqlite-metadata-store.js';
-import { subjectMigrations } from './subjects/subject-tables.js';
-import { vaultMigrations } from './vault/vault-tables.js';
+import { StatsBuffer } from './site/stats/stats-buffer.js';
+import { subjectMigrations } from './site/subjects/subject-tables.js';
+import { vaultMigrations } from './site/vault/vault-tables.js';
 
 /** One site as it runs: its services (vault, subjects, statistics) and its own log. */
 export interface SiteService {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROLES, type Role } from '../src/auth/roles.js';
+import { ROLES, type Role } from '../src/control/auth/roles.js';
 import { bearer, type Harness, startHarness } from './support/harness.js';
 import { documentedV1Routes } from './support/openapi-routes.js';
 

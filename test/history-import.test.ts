@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EXAMPLE_FILES } from '../src/reports/example-data.js';
+import { EXAMPLE_FILES } from '../src/control/reports/example-data.js';
 import { runCli, runCliAsync } from './support/cli.js';
 import { bearer, type Harness, startHarness } from './support/harness.js';
 

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import type { InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROLES, type Role } from '../src/auth/roles.js';
+import { ROLES, type Role } from '../src/control/auth/roles.js';
 import { sha256 } from './support/files.js';
 import { bearer, type Harness, startHarness } from './support/harness.js';
 import { HOSTILE_STRINGS, HOSTILE_URL_PARTS, hostileBody, type Schema } from './support/hostile.js';

@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { ROLES } from '../src/auth/roles.js';
-import { LOOKUP_ROLES } from '../src/lookup/lookup-routes.js';
+import { ROLES } from '../src/control/auth/roles.js';
+import { LOOKUP_ROLES } from '../src/control/lookup/lookup-routes.js';
 import { bearer, type Harness, startHarness } from './support/harness.js';
 
 /**
  * `GET /v1/lookup/{hash}` is answered before Fastify's routing when the token is known and
- * the hash well formed (src/lookup/lookup-fast-path.ts). Over a real socket, it must answer
+ * the hash well formed (src/control/lookup/lookup-fast-path.ts). Over a real socket, it must answer
  * exactly what the Fastify route answers, and leave everything else to that route.
  */
 let h: Harness;

@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { BlobFilePool } from '../src/vault/crypto/blob-file-pool.js';
+import { BlobFilePool } from '../src/site/vault/crypto/blob-file-pool.js';
 import { REPO_ROOT } from './support/cli.js';
 import { type Harness, startHarness } from './support/harness.js';
 import {

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Report } from '../src/reports/report.js';
+import type { Report } from '../src/control/reports/report.js';
 import { REPO_ROOT } from './support/cli.js';
 import { runCliAsync } from './support/ledger.js';
 import { createToken, killAllServers, type ServerProcess, startServer } from './support/server-process.js';

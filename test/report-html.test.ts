@@ -5,12 +5,12 @@ import { pathToFileURL } from 'node:url';
 import { inflateSync } from 'node:zlib';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadExampleData } from '../src/control/reports/example-data.js';
+import { exampleDesksOf } from '../src/control/reports/example-desks.js';
+import { parsePeriod } from '../src/control/reports/period.js';
+import { renderHtml } from '../src/control/reports/render-html.js';
+import type { Report } from '../src/control/reports/report.js';
 import { nodeSigner } from '../src/ledger/open-node-log.js';
-import { loadExampleData } from '../src/reports/example-data.js';
-import { exampleDesksOf } from '../src/reports/example-desks.js';
-import { parsePeriod } from '../src/reports/period.js';
-import { renderHtml } from '../src/reports/render-html.js';
-import type { Report } from '../src/reports/report.js';
 import { type Harness, startHarness } from './support/harness.js';
 import { registerInstallation } from './support/installations.js';
 

@@ -6,10 +6,10 @@ import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Report } from '../src/control/reports/report.js';
 import { entriesPath } from '../src/ledger/merkle/index.js';
 import { parseVerifierKey } from '../src/ledger/note/index.js';
 import { nodeSigner } from '../src/ledger/open-node-log.js';
-import type { Report } from '../src/reports/report.js';
 import {
   expectedLegal,
   expectedPrivacy,

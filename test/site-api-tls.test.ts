@@ -10,12 +10,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { TLSSocket } from 'node:tls';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { HttpSiteClient } from '../src/adapters/site-http/http-site-client.js';
-import {
-  encodeHeaderJson,
-  IDEMPOTENCY_KEY_HEADER,
-  SUBMISSION_HEADER,
-} from '../src/adapters/site-http/wire.js';
 import type { TlsMaterial } from '../src/pki/certificates.js';
+import { encodeHeaderJson, IDEMPOTENCY_KEY_HEADER, SUBMISSION_HEADER } from '../src/ports/site-wire.js';
 import { GlasshouseError } from '../src/shared/errors.js';
 import { type SiteApi, startSiteApi } from '../src/site/api/site-api-server.js';
 import { REPO_ROOT } from './support/cli.js';

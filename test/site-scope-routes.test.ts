@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROLES, type Role } from '../src/auth/roles.js';
+import { ROLES, type Role } from '../src/control/auth/roles.js';
 import { bearer, type Harness, startHarness } from './support/harness.js';
 import { type RegisteredInstallation, registerInstallation, submitSample } from './support/installations.js';
 import { documentedV1Routes } from './support/openapi-routes.js';

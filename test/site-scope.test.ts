@@ -6,7 +6,7 @@ import { type RegisteredInstallation, registerInstallation, submitSample } from 
 /*
  * Site scope on every desk: a token limited to `zurich` reaches nothing held at, or about an
  * installation assigned to, `moscow`. Each case here was answered 200 before site scope was
- * decided in one place (src/auth/site-scope.ts); a refusal changes nothing (every log's size,
+ * decided in one place (src/control/auth/site-scope.ts); a refusal changes nothing (every log's size,
  * the desks' records).
  */
 

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { HISTORY_COLUMNS } from '../legal/index.js';
+import { HISTORY_COLUMNS } from '../control/legal/index.js';
 import { CLI_ACTOR } from './data-dir-options.js';
 import { registerHistoryImport } from './history-import-command.js';
 

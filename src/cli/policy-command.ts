@@ -4,8 +4,8 @@ import { Value } from 'typebox/value';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError } from '../config/config-errors.js';
 import { PolicyVersionSchema } from '../config/config-schema.js';
-import type { PolicyVersion, PolicyVersionInput } from '../residency/index.js';
-import { parseInstant } from '../residency/policy-routes.js';
+import type { PolicyVersion, PolicyVersionInput } from '../control/residency/index.js';
+import { parseInstant } from '../control/residency/policy-routes.js';
 import { CLI_ACTOR, type DataDirOptions, withDataDirOptions, withGlasshouse } from './data-dir-options.js';
 import { action, printResult } from './output.js';
 

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { PERSONAL_ROLES, ROLES } from '../auth/roles.js';
-import type { TokenInfo } from '../auth/token-service.js';
+import { PERSONAL_ROLES, ROLES } from '../control/auth/roles.js';
+import type { TokenInfo } from '../control/auth/token-service.js';
 import { CLI_ACTOR, type DataDirOptions, withDataDirOptions, withGlasshouse } from './data-dir-options.js';
 import { action, printResult } from './output.js';
 

@@ -1,11 +1,11 @@
 import { type Command, InvalidArgumentError } from 'commander';
 import type { FastifyInstance } from 'fastify';
 import { loadConfig } from '../config/load.js';
+import { loadExampleData } from '../control/reports/example-data.js';
+import { exampleDesksOf } from '../control/reports/example-desks.js';
+import { parsePeriod } from '../control/reports/period.js';
 import { buildApp } from '../http/app.js';
 import { type Glasshouse, type OpenOptions, openGlasshouse } from '../main.js';
-import { loadExampleData } from '../reports/example-data.js';
-import { exampleDesksOf } from '../reports/example-desks.js';
-import { parsePeriod } from '../reports/period.js';
 import { overridesOf, withDataDirOptions } from './data-dir-options.js';
 import { adminTokenLines, DEPLOYMENT_OPTION, type InitOptions, initialize } from './init-command.js';
 import { action } from './output.js';

@@ -5,7 +5,7 @@ import { extname } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { FEED_FORMATS, type FeedFormat, type ImportResult } from '../lookup/index.js';
+import { FEED_FORMATS, type FeedFormat, type ImportResult } from '../control/lookup/index.js';
 import { GlasshouseError } from '../shared/errors.js';
 import { CLI_ACTOR, type DataDirOptions, withDataDirOptions, withGlasshouse } from './data-dir-options.js';
 import { UsageError } from './failure.js';

@@ -1,4 +1,4 @@
-import type { PolicyVersionInput, SiteAssignment } from '../residency/index.js';
+import type { PolicyVersionInput, SiteAssignment } from '../control/residency/index.js';
 
 export interface SiteConfig {
   readonly name: string;

@@ -3,7 +3,7 @@ import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { Value } from 'typebox/value';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
-import { isCountryCode, validatePolicyVersion, validateRegions } from '../residency/index.js';
+import { isCountryCode, validatePolicyVersion, validateRegions } from '../control/residency/index.js';
 import { GlasshouseError } from '../shared/errors.js';
 import { type Config, DEFAULTS } from './config.js';
 import { ConfigError } from './config-errors.js';

@@ -1,8 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { AuthError } from '../auth/auth-errors.js';
-import type { Principal, Role } from '../auth/roles.js';
-import { everySiteRefusal } from '../auth/site-scope.js';
-import type { TokenService } from '../auth/token-service.js';
+import { AuthError } from '../control/auth/auth-errors.js';
+import type { Principal, Role } from '../control/auth/roles.js';
+import { everySiteRefusal } from '../control/auth/site-scope.js';
+import type { TokenService } from '../control/auth/token-service.js';
 import './fastify-types.js';
 
 /**

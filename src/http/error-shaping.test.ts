@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
-import { RegistryError } from '../residency/registry-errors.js';
+import { RegistryError } from '../control/residency/registry-errors.js';
 import { handleError } from './problem.js';
 
 async function answerTo(error: Error) {
@@ -47,13 +47,13 @@ describe('handleError', () => {
  */
 const PLAIN_THROWS_ALLOWED: Readonly<Record<string, number>> = {
   'http/authenticate.ts': 1, // a route declared without roles: refused at start-up
-  'legal/stix-validator.ts': 1, // the vendored STIX schemas are missing: refused at start-up
-  'lookup/verdict-service.ts': 1, // the index and the parser disagree on a hash: a bug
-  'privacy/privacy-worker.ts': 1, // a request type the schema does not admit: a bug
-  'privacy/erasure-job.ts': 1, // background job: its plan names a site no longer running
-  'relocation/relocation-steps.ts': 3, // background job: integrity checks, recorded in its errors
-  'vault/crypto/blob-file-worker.ts': 2, // worker-thread protocol
-  'vault/sample-copy.ts': 3, // background job: a copied sample hashes wrong
+  'control/legal/stix-validator.ts': 1, // the vendored STIX schemas are missing: refused at start-up
+  'control/lookup/verdict-service.ts': 1, // the index and the parser disagree on a hash: a bug
+  'control/privacy/privacy-worker.ts': 1, // a request type the schema does not admit: a bug
+  'control/privacy/erasure-job.ts': 1, // background job: its plan names a site no longer running
+  'control/relocation/relocation-steps.ts': 3, // background job: integrity checks, recorded in its errors
+  'site/vault/crypto/blob-file-worker.ts': 2, // worker-thread protocol
+  'site/vault/sample-copy.ts': 3, // background job: a copied sample hashes wrong
 };
 
 describe('src/', () => {

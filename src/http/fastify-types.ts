@@ -1,4 +1,4 @@
-import type { Principal, Role } from '../auth/roles.js';
+import type { Principal, Role } from '../control/auth/roles.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -10,7 +10,7 @@ declare module 'fastify' {
     receiptAuth?: boolean;
     /**
      * The route acts on every site's data (a policy version, a relocation): the token must
-     * reach every configured site, else 403 `FORBIDDEN_SITE` (see `auth/site-scope.ts`).
+     * reach every configured site, else 403 `FORBIDDEN_SITE` (see `control/auth/site-scope.ts`).
      */
     everySite?: boolean;
     /** The route takes no body: one sent anyway (even `null`) is refused, 400 `UNEXPECTED_BODY`. */

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
-import type { SiteClient } from '../site/site-client.js';
+import type { SiteClient } from '../ports/site-client.js';
 import { RequestMetrics } from './request-metrics.js';
 import { SITE_HEALTH_TIMEOUT_MS, settleWithin } from './site-states.js';
 

@@ -1,4 +1,4 @@
-import type { SiteClient } from '../site/site-client.js';
+import type { SiteClient } from '../ports/site-client.js';
 
 /** How long `/readyz` and `/metrics` wait for a site before they leave it out. */
 export const SITE_HEALTH_TIMEOUT_MS = 2000;

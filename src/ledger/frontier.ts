@@ -1,4 +1,4 @@
-import type { RecordHashReader } from '../storage/ports.js';
+import type { RecordHashReader } from '../ports/storage.js';
 import { EMPTY_TREE_HASH, type Hash, hashChildren, hashLeaf } from './merkle/index.js';
 
 const HASH_SIZE = 32;

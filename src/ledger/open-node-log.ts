@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { FsTileStore } from '../adapters/storage/fs/fs-tile-store.js';
+import { SqliteLogJournal } from '../adapters/storage/sqlite/sqlite-log-journal.js';
 import type { Config } from '../config/config.js';
 import { keysDirectory } from '../config/data-dir.js';
-import { FsTileStore } from '../storage/fs/fs-tile-store.js';
-import { SqliteLogJournal } from '../storage/sqlite/sqlite-log-journal.js';
 import { loadNoteSigner, type NoteSigner } from './note/index.js';
 import { TransparencyLog } from './transparency-log.js';
 

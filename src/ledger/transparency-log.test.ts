@@ -3,8 +3,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FsTileStore } from '../storage/fs/fs-tile-store.js';
-import { SqliteLogJournal } from '../storage/sqlite/sqlite-log-journal.js';
+import { FsTileStore } from '../adapters/storage/fs/fs-tile-store.js';
+import { SqliteLogJournal } from '../adapters/storage/sqlite/sqlite-log-journal.js';
 import { LedgerError } from './ledger-errors.js';
 import { hashLeaf, rootOfLeaves, verifyConsistency, verifyInclusion } from './merkle/index.js';
 import { canonicalJson, type NoteSigner, noteSignerFromKey, openCheckpoint } from './note/index.js';

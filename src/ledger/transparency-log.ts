@@ -1,5 +1,5 @@
-import type { LogJournal, RecordHashReader, TileStore } from '../storage/ports.js';
-import type { AuditEntry, AuditSink } from './audit-sink.js';
+import type { AuditEntry, AuditSink } from '../ports/audit-sink.js';
+import type { LogJournal, RecordHashReader, TileStore } from '../ports/storage.js';
 import { Frontier } from './frontier.js';
 import { LedgerError } from './ledger-errors.js';
 import {

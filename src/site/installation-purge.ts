@@ -1,4 +1,4 @@
-import type { PurgeResult } from './installation-records.js';
+import type { PurgeResult } from '../ports/installation-records.js';
 import type { SiteDomains } from './installation-transfer.js';
 
 /**

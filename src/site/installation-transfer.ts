@@ -1,7 +1,7 @@
-import type { StatsBuffer } from '../stats/stats-buffer.js';
-import type { SubjectKeys } from '../subjects/subject-keys.js';
-import type { VaultService } from '../vault/vault-service.js';
-import type { RelocatableRecords, SiteResidencyScan } from './installation-records.js';
+import type { RelocatableRecords, SiteResidencyScan } from '../ports/installation-records.js';
+import type { StatsBuffer } from './stats/stats-buffer.js';
+import type { SubjectKeys } from './subjects/subject-keys.js';
+import type { VaultService } from './vault/vault-service.js';
 
 /**
  * The site-side domains that hold an installation's records, each owning its own tables:

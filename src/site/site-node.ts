@@ -1,22 +1,22 @@
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { sql } from 'kysely';
-import type { Actor, AuditSink } from '../ledger/audit-sink.js';
 import type { TransparencyLog } from '../ledger/transparency-log.js';
-import type { StatsBuffer } from '../stats/stats-buffer.js';
-import { StatsError } from '../stats/stats-errors.js';
-import { tablesOf } from '../storage/narrow.js';
-import type { BlobStore, MetadataStore, StatsAggregation, TimeRange } from '../storage/ports.js';
-import { SubjectKeys } from '../subjects/subject-keys.js';
-import type { SubjectTables } from '../subjects/subject-tables.js';
-import type { SampleHash } from '../vault/sample-hash.js';
-import { type SampleSubmission, VaultService } from '../vault/vault-service.js';
-import type { VaultTables } from '../vault/vault-tables.js';
+import type { Actor, AuditSink } from '../ports/audit-sink.js';
+import type { RelocatableRecords, RelocatableSample } from '../ports/installation-records.js';
+import { inventoryOf } from '../ports/installation-records.js';
+import type { SampleHash, SampleSubmission } from '../ports/samples.js';
+import type { InstallationRecords, RelocationSiteEntry, SiteClient } from '../ports/site-client.js';
+import type { BlobStore, MetadataStore, StatsAggregation, TimeRange } from '../ports/storage.js';
+import { tablesOf } from '../shared/narrow.js';
+import { StatsError } from '../shared/stats-errors.js';
 import { purgeInstallations } from './installation-purge.js';
-import type { RelocatableRecords, RelocatableSample } from './installation-records.js';
-import { inventoryOf } from './installation-records.js';
 import * as transfer from './installation-transfer.js';
-import type { InstallationRecords, RelocationSiteEntry, SiteClient } from './site-client.js';
+import type { StatsBuffer } from './stats/stats-buffer.js';
+import { SubjectKeys } from './subjects/subject-keys.js';
+import type { SubjectTables } from './subjects/subject-tables.js';
+import { VaultService } from './vault/vault-service.js';
+import type { VaultTables } from './vault/vault-tables.js';
 
 export type SiteTables = VaultTables & SubjectTables;
 

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
-import type { AuditEntry } from '../../src/ledger/audit-sink.js';
+import type { AuditEntry } from '../../src/ports/audit-sink.js';
 
 /*
  * Entries to the contract of docs/log.md ("The desks' entries"), as the legal and privacy

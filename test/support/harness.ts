@@ -2,10 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import type { Role } from '../../src/auth/roles.js';
 import type { Config, RateLimitsConfig, ServerConfig, StatsConfig } from '../../src/config/config.js';
 import { initDataDir } from '../../src/config/data-dir.js';
 import { loadConfig, resolvePaths } from '../../src/config/load.js';
+import type { Role } from '../../src/control/auth/roles.js';
 import { buildApp } from '../../src/http/app.js';
 import { type Glasshouse, openGlasshouse } from '../../src/main.js';
 

@@ -2,7 +2,7 @@ import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 import { promisify } from 'node:util';
-import type { Role } from '../../src/auth/roles.js';
+import type { Role } from '../../src/control/auth/roles.js';
 import { REPO_ROOT } from './cli.js';
 
 const CLI = ['--import', 'tsx', 'src/cli/index.ts'] as const;

@@ -2,9 +2,9 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Actor } from '../../src/ledger/audit-sink.js';
 import { entriesPath } from '../../src/ledger/merkle/index.js';
-import type { SiteClient } from '../../src/site/site-client.js';
+import type { Actor } from '../../src/ports/audit-sink.js';
+import type { SiteClient } from '../../src/ports/site-client.js';
 import { sha256 } from './files.js';
 
 export interface OpenedSite {

@@ -1,17 +1,17 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DuckDbStatsStore } from '../../src/adapters/storage/duckdb/duckdb-stats-store.js';
+import { FsBlobStore } from '../../src/adapters/storage/fs/fs-blob-store.js';
+import { openSqliteMetadataStore } from '../../src/adapters/storage/sqlite/sqlite-metadata-store.js';
 import { initDataDir, readMasterKey } from '../../src/config/data-dir.js';
 import { loadConfig, resolvePaths } from '../../src/config/load.js';
 import { openNodeLog } from '../../src/ledger/open-node-log.js';
 import type { TransparencyLog } from '../../src/ledger/transparency-log.js';
 import { SiteNode, type SiteTables, siteDirectory } from '../../src/site/site-node.js';
-import { StatsBuffer } from '../../src/stats/stats-buffer.js';
-import { DuckDbStatsStore } from '../../src/storage/duckdb/duckdb-stats-store.js';
-import { FsBlobStore } from '../../src/storage/fs/fs-blob-store.js';
-import { openSqliteMetadataStore } from '../../src/storage/sqlite/sqlite-metadata-store.js';
-import { subjectMigrations } from '../../src/subjects/subject-tables.js';
-import { vaultMigrations } from '../../src/vault/vault-tables.js';
+import { StatsBuffer } from '../../src/site/stats/stats-buffer.js';
+import { subjectMigrations } from '../../src/site/subjects/subject-tables.js';
+import { vaultMigrations } from '../../src/site/vault/vault-tables.js';
 
 export interface TestSite {
   readonly site: SiteNode;

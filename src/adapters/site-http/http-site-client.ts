@@ -1,19 +1,15 @@
 import type { Readable } from 'node:stream';
-import type { Actor } from '../../ledger/audit-sink.js';
 import type { TlsMaterial } from '../../pki/certificates.js';
+import type { Actor } from '../../ports/audit-sink.js';
 import type {
   InstallationInventory,
   PurgeResult,
   RelocatableRecords,
   RelocatableSample,
   SiteResidencyScan,
-} from '../../site/installation-records.js';
-import type { InstallationRecords, RelocationSiteEntry, SiteClient } from '../../site/site-client.js';
-import type { StatsAggregation, StatsGroup, TimeRange } from '../../storage/ports.js';
-import type { SampleHash } from '../../vault/sample-hash.js';
-import type { SampleAtSite, SampleSubmission, StoredSample } from '../../vault/vault-service.js';
-import { RemoteSiteError } from './remote-site-error.js';
-import { SiteTransport } from './site-transport.js';
+} from '../../ports/installation-records.js';
+import type { SampleAtSite, SampleHash, SampleSubmission, StoredSample } from '../../ports/samples.js';
+import type { InstallationRecords, RelocationSiteEntry, SiteClient } from '../../ports/site-client.js';
 import {
   aggregationToWire,
   encodeHeaderJson,
@@ -21,7 +17,10 @@ import {
   rangeToQuery,
   SAMPLE_HEADER,
   SUBMISSION_HEADER,
-} from './wire.js';
+} from '../../ports/site-wire.js';
+import type { StatsAggregation, StatsGroup, TimeRange } from '../../ports/storage.js';
+import { RemoteSiteError } from './remote-site-error.js';
+import { SiteTransport } from './site-transport.js';
 
 export interface HttpSiteClientOptions {
   readonly name: string;

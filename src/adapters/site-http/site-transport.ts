@@ -5,8 +5,6 @@ import { PassThrough, type Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { checkServerIdentity, type PeerCertificate, type TLSSocket } from 'node:tls';
 import { peerIdentity, type TlsMaterial } from '../../pki/certificates.js';
-import { SiteIdentityError, SiteUnavailableError } from '../../site/site-errors.js';
-import { RemoteSiteError } from './remote-site-error.js';
 import {
   IDEMPOTENCY_KEY_HEADER,
   JSON_TYPE,
@@ -14,7 +12,9 @@ import {
   pathOf,
   SITE_ROUTES,
   type SiteRouteName,
-} from './wire.js';
+} from '../../ports/site-wire.js';
+import { SiteIdentityError, SiteUnavailableError } from '../../shared/site-errors.js';
+import { RemoteSiteError } from './remote-site-error.js';
 
 export interface SiteTransportOptions {
   /** The site's name, which its certificate must carry (CN, with OU `site`). */

@@ -1,5 +1,5 @@
 import { type Readable, Transform } from 'node:stream';
-import { VaultError } from '../../vault/vault-errors.js';
+import { VaultError } from '../../shared/vault-errors.js';
 
 /**
  * A request body as a stream in bounded memory, refused past `limit` bytes (Fastify's

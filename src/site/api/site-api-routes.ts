@@ -2,6 +2,8 @@ import type { Readable } from 'node:stream';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Value } from 'typebox/value';
+import { LedgerError } from '../../ledger/ledger-errors.js';
+import type { TransparencyLog } from '../../ledger/transparency-log.js';
 import {
   aggregationFromWire,
   decodeHeaderJson,
@@ -11,11 +13,9 @@ import {
   SAMPLE_HEADER,
   SITE_ROUTES,
   SUBMISSION_HEADER,
-} from '../../adapters/site-http/wire.js';
-import { LedgerError } from '../../ledger/ledger-errors.js';
-import type { TransparencyLog } from '../../ledger/transparency-log.js';
-import { StatsError } from '../../stats/stats-errors.js';
-import { VaultError } from '../../vault/vault-errors.js';
+} from '../../ports/site-wire.js';
+import { StatsError } from '../../shared/stats-errors.js';
+import { VaultError } from '../../shared/vault-errors.js';
 import type { SiteNode } from '../site-node.js';
 import type { IdempotencyCache, RememberedAnswer } from './idempotency-cache.js';
 import { limitedBody, readLimited } from './request-body.js';
@@ -46,7 +46,7 @@ export interface SiteApiRoutesOptions {
 }
 
 /**
- * One route per `SiteClient` method (see adapters/site-http/wire.ts). Routes stay thin: parse,
+ * One route per `SiteClient` method (see ports/site-wire.ts). Routes stay thin: parse,
  * call the site, answer the port's result as JSON or as a stream.
  */
 export const siteApiRoutes: FastifyPluginAsyncTypebox<SiteApiRoutesOptions> = async (app, options) => {

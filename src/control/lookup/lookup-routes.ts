@@ -1,0 +1,113 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { errorResponses } from '../../http/schemas.js';
+import type { Role } from '../auth/roles.js';
+import { LookupError } from './lookup-errors.js';
+import { BatchItemView, HashParam, LookupAnswerView } from './lookup-schemas.js';
+import type { LookupAnswer } from './verdict-index.js';
+import type { VerdictService } from './verdict-service.js';
+
+export interface LookupRoutesOptions {
+  readonly verdicts: VerdictService;
+  readonly maxBatch: number;
+}
+
+export const NDJSON = 'application/x-ndjson';
+/** Who may look hashes up (also what the single look-up's fast path admits). */
+export const LOOKUP_ROLES: readonly Role[] = ['product'];
+const JSON_TYPE = 'application/json; charset=utf-8';
+/** Room for the longest hash we answer for (a malformed one is echoed) and a line break. */
+const BYTES_PER_LINE = 160;
+
+/**
+ * Hash look-ups for products, answered from the in-memory index. The batch route takes JSON
+ * (`{"hashes": [...]}` → `{"results": [...]}`) or, faster, `text/plain` with one hash a
+ * line → NDJSON, one answer a line in the same order, without the hash (line N answers line
+ * N); a malformed hash gets a per-item error that echoes it.
+ */
+export const lookupRoutes: FastifyPluginAsyncTypebox<LookupRoutesOptions> = async (app, options) => {
+  const { verdicts, maxBatch } = options;
+
+  // Most single look-ups are answered before they reach this route: see lookup-fast-path.ts.
+  app.get(
+    '/lookup/:hash',
+    {
+      config: { roles: LOOKUP_ROLES },
+      // The hottest routes: per-request info lines would cost more than the look-up itself.
+      logLevel: 'warn',
+      schema: {
+        summary: 'The verdict on one hash (MD5, SHA-1 or SHA-256); `unknown` when there is none',
+        tags: ['lookup'],
+        params: HashParam,
+        response: { 200: LookupAnswerView, ...errorResponses(400) },
+      },
+    },
+    // Built as text by the index: no answer object, no serializer (same shape as LookupAnswerView).
+    async (request, reply) =>
+      reply.type(JSON_TYPE).send(verdicts.lookupJson(request.params.hash) as unknown as LookupAnswer),
+  );
+
+  app.post(
+    '/lookup',
+    {
+      config: { roles: LOOKUP_ROLES },
+      // The hottest routes: per-request info lines would cost more than the look-up itself.
+      logLevel: 'warn',
+      bodyLimit: Math.max(1 << 20, maxBatch * BYTES_PER_LINE),
+      schema: {
+        summary: `Verdicts on up to ${maxBatch} hashes, in order: JSON, or text/plain (a hash a line) answered as NDJSON (line N answers line N, without the hash)`,
+        tags: ['lookup'],
+        consumes: ['application/json', 'text/plain'],
+        produces: ['application/json', NDJSON],
+        body: {
+          content: {
+            'application/json': {
+              schema: Type.Object(
+                { hashes: Type.Array(Type.String({ maxLength: 256 })) },
+                { additionalProperties: false },
+              ),
+            },
+            'text/plain': { schema: Type.String() },
+          },
+        },
+        response: {
+          200: Type.Object({ results: Type.Array(BatchItemView) }),
+          ...errorResponses(400, 413, 415),
+        },
+      },
+    },
+    async (request, reply) => {
+      if (typeof request.body === 'string') {
+        const lines = splitLines(request.body);
+        checkBatch(lines.length, maxBatch);
+        const index = verdicts.index;
+        let out = '';
+        for (const line of lines) out += index.lookupLine(line);
+        // Already serialized: Fastify sends a string as it is.
+        return reply.type(NDJSON).send(out as unknown as { results: [] });
+      }
+      const { hashes } = request.body as { hashes: string[] };
+      checkBatch(hashes.length, maxBatch);
+      return { results: verdicts.lookupMany(hashes) };
+    },
+  );
+};
+
+function checkBatch(count: number, maxBatch: number): void {
+  if (count > maxBatch) {
+    throw new LookupError('BATCH_TOO_LARGE', `a batch may ask about at most ${maxBatch} hashes`, {
+      details: { limit: maxBatch },
+    });
+  }
+}
+
+/** Lines without their CR; a final line break does not start another (empty) line. */
+function splitLines(text: string): string[] {
+  const lines = text.split('\n');
+  if (lines.at(-1) === '') lines.pop();
+  for (let i = 0; i < lines.length; i += 1) {
+    const line = lines[i]!;
+    if (line.endsWith('\r')) lines[i] = line.slice(0, -1);
+  }
+  return lines;
+}

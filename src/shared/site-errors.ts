@@ -1,0 +1,32 @@
+import { GlasshouseError } from './errors.js';
+
+export type SiteErrorCode = 'SITE_UNAVAILABLE' | 'SITE_IDENTITY_MISMATCH' | 'FORBIDDEN_PEER';
+
+/** A failure to reach a site, as opposed to a refusal the site answered. */
+export class SiteError extends GlasshouseError<SiteErrorCode> {}
+
+/**
+ * The site did not answer in time: connection refused or reset, a timeout, a TLS failure
+ * other than its identity, or a 503 that outlived the retries. Only that site's requests fail.
+ *
+ * @example
+ * throw new SiteUnavailableError('zurich', { cause });
+ */
+export class SiteUnavailableError extends SiteError {
+  readonly site: string;
+
+  constructor(site: string, options: { cause?: unknown } = {}) {
+    super('SITE_UNAVAILABLE', `site ${site} is unavailable`, {
+      ...(options.cause === undefined ? {} : { cause: options.cause }),
+      details: { sites: [site] },
+    });
+    this.site = site;
+  }
+}
+
+/** The peer answering at a site's address holds a certificate for another peer. */
+export class SiteIdentityError extends SiteError {
+  constructor(expected: string, presented: string, options: { cause?: unknown } = {}) {
+    super('SITE_IDENTITY_MISMATCH', `the server at site ${expected}'s address is ${presented}`, options);
+  }
+}

@@ -1,5 +1,0 @@
-import { GlasshouseError } from '../shared/errors.js';
-
-export type StorageErrorCode = 'BLOB_NOT_FOUND' | 'INVALID_BLOB_KEY' | 'INVALID_TILE_KEY' | 'DATA_DIR_IN_USE';
-
-export class StorageError extends GlasshouseError<StorageErrorCode> {}
