@@ -9,8 +9,12 @@ import {
   type TlsMaterial,
 } from '../../src/pki/certificates.js';
 
-/** Pinned: certificates must not depend on today's date (they are valid for years from it). */
-export const PKI_NOW = new Date('2026-03-01T00:00:00Z');
+/**
+ * The wall clock, read once: OpenSSL checks a certificate's validity against the real time
+ * of the processes that shake hands, so certificates for a handshake are issued from it (a
+ * pinned date would expire under the tests one day, and at once under `test:shifted-clock`).
+ */
+export const PKI_NOW = new Date(Date.now() - 60_000);
 
 /** A deployment's CA and a way to issue TLS material for its peers. */
 export interface TestPki {
@@ -19,8 +23,8 @@ export interface TestPki {
 }
 
 /**
- * A new CA (ECDSA keys make this fast), certificates issued at {@link PKI_NOW}: valid now and
- * for years, whatever the date the tests run.
+ * A new CA (ECDSA keys make this fast), certificates issued at {@link PKI_NOW}: valid from a
+ * minute ago and for years, whatever the date the tests run.
  */
 export async function createTestPki(deployment = 'contract-test'): Promise<TestPki> {
   const ca = await createCertificateAuthority(deployment, PKI_NOW);
