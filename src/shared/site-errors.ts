@@ -30,3 +30,19 @@ export class SiteIdentityError extends SiteError {
     super('SITE_IDENTITY_MISMATCH', `the server at site ${expected}'s address is ${presented}`, options);
   }
 }
+
+/**
+ * The sites a `SITE_UNAVAILABLE` failure names (its `details.sites`), or undefined for any
+ * other error. By code, not class: the control plane must not depend on the adapter that
+ * threw it, and an in-process site never throws it.
+ *
+ * @example
+ * const away = unavailableSites(error); // ['moscow']
+ */
+export function unavailableSites(error: unknown): readonly string[] | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const { code, details } = error as { code?: unknown; details?: { sites?: unknown } };
+  if (code !== 'SITE_UNAVAILABLE') return undefined;
+  const sites = details?.sites;
+  return Array.isArray(sites) ? sites.filter((s): s is string => typeof s === 'string') : [];
+}
