@@ -262,7 +262,8 @@ export class RelocationService {
     let pause: number | undefined;
     let missing = away;
     for (;;) {
-      if (!(await this.#pause(running, missing, (pause = nextPause(this.#siteWait, pause))))) return;
+      pause = nextPause(this.#siteWait, pause);
+      if (!(await this.#pause(running, missing, pause))) return;
       const answers = await Promise.allSettled(missing.map((name) => this.#o.sites.get(name)?.health()));
       missing = missing.filter((_, i) => answers[i]?.status === 'rejected');
       if (missing.length === 0) return;
@@ -278,7 +279,8 @@ export class RelocationService {
       } catch (error) {
         const away = unavailableSites(error);
         if (away === undefined || this.#closed) throw error;
-        await this.#pause(running, away, (pause = nextPause(this.#siteWait, pause)));
+        pause = nextPause(this.#siteWait, pause);
+        await this.#pause(running, away, pause);
       }
     }
   }
