@@ -260,40 +260,49 @@ export class RelocationService {
   /** Looks at the sites' health after each pause until they all answer, or the wait is cut short. */
   async #waitForSites(running: Running, away: readonly string[]): Promise<void> {
     let pause: number | undefined;
-    let missing = away;
-    for (;;) {
-      pause = nextPause(this.#siteWait, pause);
-      if (!(await this.#pause(running, missing, pause))) return;
-      const answers = await Promise.allSettled(missing.map((name) => this.#o.sites.get(name)?.health()));
-      missing = missing.filter((_, i) => answers[i]?.status === 'rejected');
-      if (missing.length === 0) return;
+    this.#showWaiting(running, away);
+    try {
+      for (;;) {
+        pause = nextPause(this.#siteWait, pause);
+        if (!(await this.#rest(running, pause))) return;
+        const missing = running.waitingFor;
+        const answers = await Promise.allSettled(missing.map((name) => this.#o.sites.get(name)?.health()));
+        running.waitingFor = missing.filter((_, i) => answers[i]?.status === 'rejected');
+        if (running.waitingFor.length === 0) return;
+      }
+    } finally {
+      running.waitingFor = [];
     }
   }
 
   /** Runs a site call again after a pause while its site is away (see `BatchContext.patiently`). */
   async #patiently<T>(running: Running, call: () => Promise<T>): Promise<T> {
     let pause: number | undefined;
-    for (;;) {
-      try {
-        return await call();
-      } catch (error) {
-        const away = unavailableSites(error);
-        if (away === undefined || this.#closed) throw error;
-        pause = nextPause(this.#siteWait, pause);
-        await this.#pause(running, away, pause);
-      }
-    }
-  }
-
-  /** One pause, shown in the status as waiting for `sites`; false when it was cut short or closing. */
-  async #pause(running: Running, sites: readonly string[], ms: number): Promise<boolean> {
-    running.waitingFor = sites;
-    for (const listener of running.waitListeners) listener();
     try {
-      await sleepOf(this.#siteWait)(ms, running.wake.signal);
+      for (;;) {
+        try {
+          return await call();
+        } catch (error) {
+          const away = unavailableSites(error);
+          if (away === undefined || this.#closed) throw error;
+          this.#showWaiting(running, away);
+          pause = nextPause(this.#siteWait, pause);
+          await this.#rest(running, pause);
+        }
+      }
     } finally {
       running.waitingFor = [];
     }
+  }
+
+  #showWaiting(running: Running, sites: readonly string[]): void {
+    running.waitingFor = sites;
+    for (const listener of running.waitListeners) listener();
+  }
+
+  /** One pause; false when it was cut short (a pause, cancel or resume) or the service closes. */
+  async #rest(running: Running, ms: number): Promise<boolean> {
+    await sleepOf(this.#siteWait)(ms, running.wake.signal);
     if (running.wake.signal.aborted) {
       running.wake = new AbortController();
       return false;
