@@ -17,6 +17,8 @@ export interface CliProcess {
   output(): string;
   /** Sends SIGTERM and resolves with the exit code once the process is gone. */
   stop(): Promise<number | null>;
+  /** Sends SIGKILL (a crash: nothing runs on the way out) and resolves once the process is gone. */
+  kill(): Promise<void>;
 }
 
 /**
@@ -68,6 +70,11 @@ export async function startCliProcess(args: readonly string[]): Promise<CliProce
       if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
       child.kill('SIGTERM');
       return exited;
+    },
+    kill: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGKILL');
+      await exited;
     },
   };
 }
