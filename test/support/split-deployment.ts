@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
-import { runCli } from './cli.js';
+import { runCli, runCliAsync } from './cli.js';
 import { type CliProcess, killAllCliProcesses, startCliProcess } from './cli-process.js';
 
 export const SPLIT_SITES = ['zurich', 'moscow'] as const;
@@ -21,7 +21,7 @@ export interface SplitDeployment {
   site(site: string): CliProcess;
   readonly control: CliProcess;
   /** Runs a one-shot CLI command and answers its stdout; throws on a non-zero exit. */
-  cli(args: readonly string[]): string;
+  cli(args: readonly string[]): Promise<string>;
   /** Starts a site again, on the port it had, with the same data directory and bundle. */
   restartSite(site: string): Promise<CliProcess>;
   /** Kills every process and removes the scratch directory. */
@@ -33,12 +33,19 @@ export interface SplitDeploymentOptions {
   /** Called with the control plane's config (parsed YAML) before anything starts. */
   readonly configure?: (config: Record<string, unknown>) => void;
   /** Runs before the control plane starts (one-shot commands against its data directory). */
-  readonly beforeControl?: (cli: (args: readonly string[]) => string, controlDir: string) => void;
+  readonly beforeControl?: (controlDir: string) => Promise<void>;
   readonly controlLogLevel?: string;
 }
 
 export function cliOrThrow(args: readonly string[]): string {
   const result = runCli(args);
+  if (result.status !== 0) throw new Error(`glasshouse ${args.join(' ')}: ${result.stderr}`);
+  return result.stdout;
+}
+
+/** {@link cliOrThrow} without blocking: several commands can run at once (each takes seconds to start). */
+export async function cliAsyncOrThrow(args: readonly string[]): Promise<string> {
+  const result = await runCliAsync(args);
   if (result.status !== 0) throw new Error(`glasshouse ${args.join(' ')}: ${result.stderr}`);
   return result.stdout;
 }
@@ -72,15 +79,17 @@ export async function startSplitDeployment(options: SplitDeploymentOptions = {})
       options.configure(config);
       writeFileSync(configFile, stringifyYaml(config));
     }
-    for (const site of SPLIT_SITES) {
-      cliOrThrow(['pki', 'issue', '--data', controlDir, '--site', site, '--out', bundle(site)]);
-      sites.set(site, await startCliProcess(siteArgs(site, '0')));
-    }
+    await Promise.all(
+      SPLIT_SITES.map(async (site) => {
+        await cliAsyncOrThrow(['pki', 'issue', '--data', controlDir, '--site', site, '--out', bundle(site)]);
+        sites.set(site, await startCliProcess(siteArgs(site, '0')));
+      }),
+    );
     // The control plane finds its sites in its config (`sites.<name>.url`).
     const config = parseYaml(readFileSync(configFile, 'utf8')) as { sites: Record<string, { url?: string }> };
     for (const site of SPLIT_SITES) config.sites[site]!.url = sites.get(site)!.url;
     writeFileSync(configFile, stringifyYaml(config));
-    options.beforeControl?.(cliOrThrow, controlDir);
+    await options.beforeControl?.(controlDir);
     const control = await startCliProcess([
       'control',
       '--data',
@@ -99,7 +108,7 @@ export async function startSplitDeployment(options: SplitDeploymentOptions = {})
       siteDir,
       site: (site) => sites.get(site)!,
       control,
-      cli: cliOrThrow,
+      cli: cliAsyncOrThrow,
       restartSite: async (site) => {
         const port = new URL(sites.get(site)!.url).port;
         const restarted = await startCliProcess(siteArgs(site, port));
