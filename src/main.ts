@@ -250,6 +250,7 @@ async function openControlPlane(
     audit: controlAudit,
     now,
     onReady: () => privacyWorker.kick(),
+    waitingFor: (request) => privacyWorker.waitingFor(request),
   });
   const relocations = new RelocationService({
     db: tablesOf<RelocationTables & ResidencyTables>(control.db),

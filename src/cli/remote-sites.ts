@@ -9,6 +9,14 @@ import { controlBundleDirectory, readControlBundle } from '../pki/deployment-pki
 import { UsageError } from './failure.js';
 
 /**
+ * The bounded time of a call to a site that is away: connecting, waiting for an answer and
+ * retrying a read all fit in it, so a request that needs the site answers 503
+ * `SITE_UNAVAILABLE` within about this long (a refused connection at once). Calls that compact
+ * or scan a whole store may work longer before they answer (`slowCallTimeoutMs`).
+ */
+export const SITE_CALL_TIMEOUT_MS = 10_000;
+
+/**
  * Parses `--site NAME=URL` options into overrides of the config's `sites.<name>.url`.
  *
  * @example
@@ -60,6 +68,7 @@ export function remoteSiteClients(
         jurisdiction: site.jurisdiction,
         url: (overrides.get(site.name) ?? site.url) as string,
         tls,
+        timeoutMs: SITE_CALL_TIMEOUT_MS,
       }),
     ]),
   );

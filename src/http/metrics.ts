@@ -30,7 +30,9 @@ export function registerMetrics(app: FastifyInstance, sites: ReadonlyMap<string,
       labelNames: ['site'],
       registers: [registry],
       async collect() {
-        // A site that does not answer in time is left out of this scrape, not the scrape failed.
+        // A site that does not answer in time is left out of this scrape (no stale value), not
+        // the scrape failed.
+        this.reset();
         for (const site of sites.values()) {
           const usage = await settleWithin(site.usage(), SITE_HEALTH_TIMEOUT_MS);
           if (usage !== undefined) this.set({ site: site.name }, read(usage));

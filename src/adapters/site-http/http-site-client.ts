@@ -31,6 +31,11 @@ export interface HttpSiteClientOptions {
   readonly tls: TlsMaterial;
   /** Connect and idle timeout, and the budget for retries of one call; 30 s unless given. */
   readonly timeoutMs?: number;
+  /**
+   * How long the site may work on a call before it answers, for the calls that compact or
+   * scan a whole store (purge, erasure of submissions, residency scan, import); 5 min unless given.
+   */
+  readonly slowCallTimeoutMs?: number;
   /** How many times a call safe to repeat is retried; 3 unless given. */
   readonly retries?: number;
 }
@@ -40,6 +45,9 @@ const READ = { idempotent: true, mutating: false } as const;
 const REPEATABLE_WRITE = { idempotent: true, mutating: true } as const;
 /** Never repeated unless provably not sent; the key still lets the site answer a repeat once. */
 const ONCE_ONLY = { idempotent: false, mutating: true } as const;
+
+/** The default of `slowCallTimeoutMs`. */
+const SLOW_CALL_TIMEOUT_MS = 5 * 60_000;
 
 /**
  * A site in another process or jurisdiction, reached over HTTPS with mutual TLS (see
@@ -55,10 +63,13 @@ export class HttpSiteClient implements SiteClient {
   readonly name: string;
   readonly jurisdiction: string;
   readonly #http: SiteTransport;
+  /** Spread into the calls that compact or scan a whole store. */
+  readonly #slow: { readonly answerTimeoutMs: number };
 
   constructor(options: HttpSiteClientOptions) {
     this.name = options.name;
     this.jurisdiction = options.jurisdiction;
+    this.#slow = { answerTimeoutMs: options.slowCallTimeoutMs ?? SLOW_CALL_TIMEOUT_MS };
     this.#http = new SiteTransport({
       site: options.name,
       url: options.url,
@@ -123,6 +134,7 @@ export class HttpSiteClient implements SiteClient {
       params: { installationId },
       json: { actor },
       ...REPEATABLE_WRITE,
+      ...this.#slow,
     });
   }
 
@@ -170,6 +182,7 @@ export class HttpSiteClient implements SiteClient {
       route: 'eraseInstallationSubmissions',
       params: { installationId },
       ...REPEATABLE_WRITE,
+      ...this.#slow,
     });
   }
 
@@ -183,7 +196,12 @@ export class HttpSiteClient implements SiteClient {
   }
 
   exportInstallation(installationId: string): Promise<RelocatableRecords> {
-    return this.#http.json({ route: 'exportInstallation', params: { installationId }, ...READ });
+    return this.#http.json({
+      route: 'exportInstallation',
+      params: { installationId },
+      ...READ,
+      ...this.#slow,
+    });
   }
 
   inventoryInstallation(installationId: string): Promise<InstallationInventory> {
@@ -214,6 +232,7 @@ export class HttpSiteClient implements SiteClient {
       params: { installationId },
       json: { records: { installationId, submissions, events }, replace },
       ...REPEATABLE_WRITE,
+      ...this.#slow,
     });
   }
 
@@ -229,7 +248,12 @@ export class HttpSiteClient implements SiteClient {
   }
 
   purgeInstallations(installationIds: readonly string[]): Promise<PurgeResult> {
-    return this.#http.json({ route: 'purgeInstallations', json: { installationIds }, ...REPEATABLE_WRITE });
+    return this.#http.json({
+      route: 'purgeInstallations',
+      json: { installationIds },
+      ...REPEATABLE_WRITE,
+      ...this.#slow,
+    });
   }
 
   recordRelocation(entry: RelocationSiteEntry, actor: Actor): Promise<void> {
@@ -237,7 +261,7 @@ export class HttpSiteClient implements SiteClient {
   }
 
   scanResidency(): Promise<SiteResidencyScan> {
-    return this.#http.json({ route: 'scanResidency', ...READ });
+    return this.#http.json({ route: 'scanResidency', ...READ, ...this.#slow });
   }
 
   async logCheckpoint(): Promise<string | undefined> {

@@ -40,6 +40,11 @@ export interface SiteCall {
   readonly idempotent: boolean;
   /** Changes the site: carries an `Idempotency-Key`, so a repeat gets the first answer. */
   readonly mutating: boolean;
+  /**
+   * How long the site may work before it answers, when longer than the timeout (a compaction,
+   * a scan of every sample); connecting and an idle answer keep the short timeout.
+   */
+  readonly answerTimeoutMs?: number;
 }
 
 /** First retry after this long, then twice as long each time, within the call's timeout. */
@@ -182,7 +187,7 @@ export class SiteTransport {
         method: route.method,
         path: pathOf(call.route, call.params) + (query === '' ? '' : `?${query}`),
         headers,
-        timeout: patience,
+        timeout: Math.max(patience, call.answerTimeoutMs ?? 0),
       });
       const timedOut = () =>
         Object.assign(new Error(`no answer from site ${this.#o.site} in ${this.#o.timeoutMs} ms`), {

@@ -54,7 +54,7 @@ export const verdictRoutes: FastifyPluginAsyncTypebox<{ verdicts: VerdictService
             firstSeen: Type.String(),
             hashes: Type.Array(Type.String()),
           }),
-          ...errorResponses(400),
+          ...errorResponses(400, 503),
         },
       },
     },

@@ -1,5 +1,6 @@
 import type { Actor, AuditSink } from '../../ports/audit-sink.js';
 import type { SiteClient } from '../../ports/site-client.js';
+import { askAvailableSites, SiteUnavailableError } from '../../shared/site-errors.js';
 import { textFault } from '../../shared/text.js';
 import { actorOf, type Principal } from '../auth/roles.js';
 import { visibleSites } from '../auth/site-scope.js';
@@ -284,18 +285,21 @@ export class VerdictService {
     if (generation === this.#generation + 1) this.#generation = generation;
   }
 
-  /** The other hashes of a sample some site of the token holds (`[]` when none does). */
+  /**
+   * The other hashes of a sample some site of the token holds (`[]` when none does). A site
+   * away matters only when no other holds the sample: the verdict would miss its other
+   * hashes, so it is SITE_UNAVAILABLE rather than a verdict under one hash only.
+   */
   async #siblings(
     kind: string,
     hex: string,
     principal: Principal,
   ): Promise<{ kind: 'md5' | 'sha1' | 'sha256'; digest: Buffer }[]> {
-    const answers = await Promise.all(
-      visibleSites(principal, this.#o.sites).map((site) =>
-        site.findSample({ kind: kind as 'md5' | 'sha1' | 'sha256', value: hex }),
-      ),
+    const { answers, away } = await askAvailableSites(visibleSites(principal, this.#o.sites), (site) =>
+      site.findSample({ kind: kind as 'md5' | 'sha1' | 'sha256', value: hex }),
     );
-    const sample = answers.find((a) => a !== undefined);
+    const sample = answers.map((a) => a.value).find((a) => a !== undefined);
+    if (sample === undefined && away.length > 0) throw new SiteUnavailableError(away);
     if (sample === undefined) return [];
     return (['md5', 'sha1', 'sha256'] as const)
       .filter((k) => k !== kind)

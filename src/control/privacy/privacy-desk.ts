@@ -34,6 +34,8 @@ export interface PrivacyDeskOptions {
   readonly now: () => Date;
   /** Called when a request becomes ready for the background job (`PrivacyWorker.kick`). */
   readonly onReady?: () => void;
+  /** The sites the background job waits for to answer this request (see PrivacyWorker). */
+  readonly waitingFor?: (requestId: string) => readonly string[];
 }
 
 /** Who files a request: the user with their secret, or a privacy officer on their behalf. */
@@ -374,6 +376,7 @@ export class PrivacyDesk {
       note: row.note,
       verificationNote: row.verification_note,
       progress: steps.map((s) => s.step),
+      waitingFor: [...(this.#o.waitingFor?.(row.id) ?? [])],
       answer: row.answer === null ? null : JSON.parse(row.answer),
     };
   }

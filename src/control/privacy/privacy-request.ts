@@ -43,6 +43,8 @@ export interface PrivacyRequest {
   readonly verificationNote: string | null;
   /** Steps of the background job done so far, for progress. */
   readonly progress: string[];
+  /** The sites the job waits for (unavailable) before its next step; empty otherwise. */
+  readonly waitingFor: string[];
   /** The inventory, the export summary or the erasure receipt, once completed. */
   readonly answer: unknown;
 }

@@ -43,6 +43,9 @@ const RequestSchema = Type.Object({
   note: Type.Union([Type.String(), Type.Null()]),
   verificationNote: Type.Union([Type.String(), Type.Null()]),
   progress: Type.Array(Type.String()),
+  waitingFor: Type.Array(Type.String(), {
+    description: 'the sites the job waits for (away); it resumes the same step once they answer',
+  }),
   answer: Type.Unknown({ description: 'the inventory, the export summary or the erasure receipt' }),
   receiptToken: Type.Optional(
     Type.String({ description: 'erasure only, returned once: reads the receipt after the erasure' }),

@@ -2,6 +2,8 @@ import type { Kysely } from 'kysely';
 import { canonicalJson } from '../../ledger/note/index.js';
 import type { TransparencyLog } from '../../ledger/transparency-log.js';
 import type { SiteClient } from '../../ports/site-client.js';
+import { unavailableSites } from '../../shared/site-errors.js';
+import { nextPause, SITE_WAIT, type SiteWaitSettings, sleepOf } from '../../shared/site-wait.js';
 import type { InstallationRegistry } from '../residency/installation-registry.js';
 import type { PolicyService } from '../residency/policy-service.js';
 import { runErasure } from './erasure-job.js';
@@ -23,6 +25,16 @@ export interface PrivacyWorkerOptions {
   readonly onError: (error: unknown, requestId: string) => void;
   /** Called after each journalled step with how many this process did (tests stop here). */
   readonly afterStep?: (stepsDone: number) => void;
+  /** How a request waits for a site that is away (1 s doubling to 30 s unless given). */
+  readonly siteWait?: SiteWaitSettings;
+}
+
+/** A request whose step met a site away: retried after `pause`, the same step first. */
+interface Waiting {
+  readonly sites: readonly string[];
+  readonly pause: number;
+  /** True until the pause is over (the request is skipped meanwhile). */
+  resting: boolean;
 }
 
 const RETRY_MS = 10_000;
@@ -45,6 +57,9 @@ export class PrivacyWorker {
   /** Requests that failed; skipped until the retry timer clears them. */
   readonly #failed = new Set<string>();
   #retry: NodeJS.Timeout | undefined;
+  /** Requests waiting for a site: not failed, the others go on meanwhile. */
+  readonly #waiting = new Map<string, Waiting>();
+  readonly #stopped = new AbortController();
 
   constructor(options: PrivacyWorkerOptions) {
     this.#o = options;
@@ -75,6 +90,7 @@ export class PrivacyWorker {
   async stop(): Promise<void> {
     this.#running = false;
     clearTimeout(this.#retry);
+    this.#stopped.abort();
     await this.idle();
   }
 
@@ -85,11 +101,17 @@ export class PrivacyWorker {
         if (!this.#running) return;
         const next = await this.#next();
         if (next === undefined) break;
-        await this.#answer(next).catch((error: unknown) => {
-          this.#failed.add(next.id);
-          this.#o.onError(error, next.id);
-          this.#retryLater();
-        });
+        await this.#answer(next).then(
+          () => this.#waiting.delete(next.id),
+          (error: unknown) => {
+            const away = unavailableSites(error);
+            if (away !== undefined) return this.#waitFor(next.id, away);
+            this.#waiting.delete(next.id);
+            this.#failed.add(next.id);
+            this.#o.onError(error, next.id);
+            this.#retryLater();
+          },
+        );
       }
     } while (this.#again);
   }
@@ -105,15 +127,39 @@ export class PrivacyWorker {
     this.#retry.unref();
   }
 
+  /** The sites the job waits for to answer the request (empty when it does not wait). */
+  waitingFor(requestId: string): readonly string[] {
+    return this.#waiting.get(requestId)?.sites ?? [];
+  }
+
+  /**
+   * A site is away: no failure, the request rests (1 s, doubling to 30 s) and is taken up
+   * again at the step it stopped in (the journal skips those done); the others go on.
+   */
+  #waitFor(requestId: string, sites: readonly string[]): void {
+    const settings = this.#o.siteWait ?? SITE_WAIT;
+    const waiting: Waiting = {
+      sites,
+      pause: nextPause(settings, this.#waiting.get(requestId)?.pause),
+      resting: true,
+    };
+    this.#waiting.set(requestId, waiting);
+    void sleepOf(settings)(waiting.pause, this.#stopped.signal).then(() => {
+      waiting.resting = false;
+      this.kick();
+    });
+  }
+
   async #next(): Promise<PrivacyRequestsTable | undefined> {
+    const skip = (id: string) => this.#failed.has(id) || this.#waiting.get(id)?.resting === true;
     const rows = await this.#o.db
       .selectFrom('privacy_requests')
       .selectAll()
       .where('state', 'in', ['verified', 'in_progress'])
       .orderBy('received_at')
-      .limit(this.#failed.size + 1)
+      .limit(this.#failed.size + this.#waiting.size + 1)
       .execute();
-    return rows.find((row) => !this.#failed.has(row.id));
+    return rows.find((row) => !skip(row.id));
   }
 
   async #answer(request: PrivacyRequestsTable): Promise<void> {

@@ -28,6 +28,9 @@ export const RelocationStatusSchema = Type.Object({
   rateBytesPerSecond: Type.Number(),
   etaSeconds: Type.Union([Type.Integer(), Type.Null()]),
   errors: Type.Array(Type.String()),
+  waitingFor: Type.Array(Type.String(), {
+    description: 'the sites the job waits for (away); it resumes the same step once they answer',
+  }),
 });
 
 const PlanSchema = Type.Object({

@@ -3,11 +3,13 @@ import type { Kysely } from 'kysely';
 import type { Actor, AuditSink } from '../../ports/audit-sink.js';
 import type { SiteClient } from '../../ports/site-client.js';
 import { tablesOf } from '../../shared/narrow.js';
+import { unavailableSites } from '../../shared/site-errors.js';
+import { nextPause, SITE_WAIT, type SiteWaitSettings, sleepOf } from '../../shared/site-wait.js';
 import type { InstallationRegistry } from '../residency/installation-registry.js';
 import type { PolicyService } from '../residency/policy-service.js';
 import type { ResidencyTables } from '../residency/residency-tables.js';
 import { RelocationError } from './relocation-errors.js';
-import { runRelocationJob } from './relocation-job.js';
+import { type JobControl, runRelocationJob } from './relocation-job.js';
 import { RelocationJournal } from './relocation-journal.js';
 import { planRelocation, type RelocationPlan } from './relocation-plan.js';
 import { type RelocationStatus, statusOf } from './relocation-status.js';
@@ -38,6 +40,8 @@ export interface RelocationServiceOptions {
   /** False in one-shot processes (the CLI): only the serving process runs relocations. */
   readonly canRun: boolean;
   readonly onBackgroundError?: (error: unknown, context: string) => void;
+  /** How the job waits for a site that is away (1 s doubling to 30 s unless given). */
+  readonly siteWait?: SiteWaitSettings;
 }
 
 interface Running {
@@ -45,6 +49,12 @@ interface Running {
   readonly done: Promise<void>;
   readonly startedAt: number;
   bytes: number;
+  /** The sites the job waits for; empty while it works. */
+  waitingFor: readonly string[];
+  /** Ends the current wait early (a pause, a cancel, a resume, the close). */
+  wake: AbortController;
+  /** Told when the job starts waiting for a site (a cancel returns then). */
+  readonly waitListeners: Set<() => void>;
 }
 
 /**
@@ -131,6 +141,7 @@ export class RelocationService {
   async resume(id: string): Promise<RelocationStatus> {
     this.#assertCanRun();
     await this.#transition(id, ['paused', 'failed', 'running'], 'running');
+    this.#running?.wake.abort();
     this.#launch(id);
     return this.get(id);
   }
@@ -143,7 +154,10 @@ export class RelocationService {
     this.#assertCanRun();
     await this.#transition(id, ['running', 'paused', 'failed', 'cancelling'], 'cancelling');
     this.#launch(id);
-    while (this.#running?.id === id) await this.#running.done;
+    // A rollback needs the target: when it is away the job waits for it, and so do we not.
+    for (let r = this.#running; r?.id === id && r.waitingFor.length === 0; r = this.#running) {
+      await stoppedOrWaiting(r);
+    }
     return this.get(id);
   }
 
@@ -155,6 +169,7 @@ export class RelocationService {
   /** Waits for the job of this process to stop between installations (a restart resumes it). */
   async close(): Promise<void> {
     this.#closed = true;
+    this.#running?.wake.abort();
     await this.#running?.done;
   }
 
@@ -170,7 +185,15 @@ export class RelocationService {
       if (this.#running.id === id) this.#relaunch = true;
       return;
     }
-    const running: Running = { id, startedAt: Date.now(), bytes: 0, done: Promise.resolve() };
+    const running: Running = {
+      id,
+      startedAt: Date.now(),
+      bytes: 0,
+      done: Promise.resolve(),
+      waitingFor: [],
+      wake: new AbortController(),
+      waitListeners: new Set(),
+    };
     this.#running = running;
     (running as { done: Promise<void> }).done = this.#drive(running)
       .catch(async (error: unknown) => {
@@ -204,8 +227,9 @@ export class RelocationService {
         running.bytes += n;
       },
       shouldStop: () => this.#closed || this.#stopWanted,
+      patiently: (call) => this.#patiently(running, call),
     };
-    await runRelocationJob(ctx, {
+    const control: JobControl = {
       journal: this.#journal,
       audit: this.#o.audit,
       now: this.#o.now,
@@ -217,7 +241,77 @@ export class RelocationService {
         const status = await this.get(running.id);
         return { ...status.installations, bytes: status.bytes.done };
       },
-    });
+    };
+    for (;;) {
+      try {
+        await runRelocationJob(ctx, control);
+        return;
+      } catch (error) {
+        // A site away is no failure: wait for it, then resume from the journal, which
+        // redoes the step it stopped in (every step is idempotent).
+        const away = unavailableSites(error);
+        if (away === undefined) throw error;
+        if (this.#closed) return;
+        await this.#waitForSites(running, away);
+      }
+    }
+  }
+
+  /** Looks at the sites' health after each pause until they all answer, or the wait is cut short. */
+  async #waitForSites(running: Running, away: readonly string[]): Promise<void> {
+    let pause: number | undefined;
+    this.#showWaiting(running, away);
+    try {
+      for (;;) {
+        pause = nextPause(this.#siteWait, pause);
+        if (!(await this.#rest(running, pause))) return;
+        const missing = running.waitingFor;
+        const answers = await Promise.allSettled(missing.map((name) => this.#o.sites.get(name)?.health()));
+        running.waitingFor = missing.filter((_, i) => answers[i]?.status === 'rejected');
+        if (running.waitingFor.length === 0) return;
+      }
+    } finally {
+      running.waitingFor = [];
+    }
+  }
+
+  /** Runs a site call again after a pause while its site is away (see `BatchContext.patiently`). */
+  async #patiently<T>(running: Running, call: () => Promise<T>): Promise<T> {
+    let pause: number | undefined;
+    try {
+      for (;;) {
+        try {
+          return await call();
+        } catch (error) {
+          const away = unavailableSites(error);
+          if (away === undefined || this.#closed) throw error;
+          this.#showWaiting(running, away);
+          pause = nextPause(this.#siteWait, pause);
+          await this.#rest(running, pause);
+        }
+      }
+    } finally {
+      running.waitingFor = [];
+    }
+  }
+
+  #showWaiting(running: Running, sites: readonly string[]): void {
+    running.waitingFor = sites;
+    for (const listener of running.waitListeners) listener();
+  }
+
+  /** One pause; false when it was cut short (a pause, cancel or resume) or the service closes. */
+  async #rest(running: Running, ms: number): Promise<boolean> {
+    await sleepOf(this.#siteWait)(ms, running.wake.signal);
+    if (running.wake.signal.aborted) {
+      running.wake = new AbortController();
+      return false;
+    }
+    return !this.#closed;
+  }
+
+  get #siteWait(): SiteWaitSettings {
+    return this.#o.siteWait ?? SITE_WAIT;
   }
 
   async #transition(id: string, from: readonly RelocationState[], to: RelocationState): Promise<void> {
@@ -232,7 +326,10 @@ export class RelocationService {
       );
     }
     await this.#journal.setState(id, to, this.#o.now().toISOString());
-    if (this.#running?.id === id && to !== 'running') this.#stopWanted = true;
+    if (this.#running?.id === id && to !== 'running') {
+      this.#stopWanted = true;
+      this.#running.wake.abort();
+    }
   }
 
   #assertCanRun(): void {
@@ -243,6 +340,18 @@ export class RelocationService {
       );
     }
   }
+}
+
+/** Resolves once the job has stopped or starts waiting for a site. */
+function stoppedOrWaiting(running: Running): Promise<void> {
+  return new Promise((resolve) => {
+    const listener = () => {
+      running.waitListeners.delete(listener);
+      resolve();
+    };
+    running.waitListeners.add(listener);
+    void running.done.then(listener);
+  });
 }
 
 function messageOf(error: unknown): string {

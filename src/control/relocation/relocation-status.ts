@@ -23,12 +23,16 @@ export interface RelocationStatus {
   readonly rateBytesPerSecond: number;
   readonly etaSeconds: number | null;
   readonly errors: string[];
+  /** The sites the job waits for (unavailable); empty while it works. */
+  readonly waitingFor: string[];
 }
 
 /** What this process has copied of the job since it (re)started it. */
 export interface CopyRate {
   readonly startedAt: number;
   readonly bytes: number;
+  /** The sites the job waits for, if any. */
+  readonly waitingFor?: readonly string[];
 }
 
 /** The job's status from its journal, with the copy rate if this process runs it. */
@@ -69,5 +73,6 @@ export function statusOf(
     rateBytesPerSecond: Math.round(rate),
     etaSeconds: row.state !== 'running' ? null : rate > 0 ? Math.ceil(remaining / rate) : null,
     errors: JSON.parse(row.errors) as string[],
+    waitingFor: [...(running?.waitingFor ?? [])],
   };
 }

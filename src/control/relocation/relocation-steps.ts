@@ -37,6 +37,11 @@ export interface BatchContext {
   readonly actor: Actor;
   readonly throttle: Throttle;
   readonly now: () => Date;
+  /**
+   * Runs a site call that must not be repeated once it succeeded (a log entry), waiting
+   * while its site is unavailable instead of failing the step; a plain call unless given.
+   */
+  readonly patiently?: <T>(call: () => Promise<T>) => Promise<T>;
   /** Told of every plaintext byte copied (progress). */
   readonly onBytes: (n: number) => void;
   /** True once the job should stop between installations (pause or cancel). */
@@ -189,11 +194,16 @@ export async function logBothSides(
     bytes: sum(items, 'bytes'),
     events: sum(items, 'events'),
   };
-  await target.recordRelocation(
-    { kind: 'received', installationIds: items.map((i) => i.installation_id), ...counts },
-    ctx.actor,
+  // Each side's entry waits for its own site: a retry of the whole step would log twice at
+  // the site that had already answered.
+  const patiently = ctx.patiently ?? ((call) => call());
+  await patiently(() =>
+    target.recordRelocation(
+      { kind: 'received', installationIds: items.map((i) => i.installation_id), ...counts },
+      ctx.actor,
+    ),
   );
-  await source.recordRelocation({ kind: 'sent', installationIds: [], ...counts }, ctx.actor);
+  await patiently(() => source.recordRelocation({ kind: 'sent', installationIds: [], ...counts }, ctx.actor));
   await ctx.controlAudit.append({
     type: 'relocation.batch',
     time: ctx.now().toISOString(),

@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import type { SampleAtSite, StoredSample } from '../../ports/samples.js';
 import type { SiteClient } from '../../ports/site-client.js';
 import { parseSampleHash } from '../../shared/sample-hash.js';
+import { askAvailableSites, SiteUnavailableError } from '../../shared/site-errors.js';
 import { VaultError } from '../../shared/vault-errors.js';
 import { actorOf, type Principal } from '../auth/roles.js';
 import { assertSiteAccess, visibleSites } from '../auth/site-scope.js';
@@ -18,6 +19,8 @@ export interface SampleDescription {
   readonly ssdeep: string | null;
   readonly tlsh: string | null;
   readonly sites: readonly { site: string; firstSeen: string; lastSeen: string; submissions: number }[];
+  /** Sites the caller may see that were unavailable: the sample may be there too. */
+  readonly unavailableSites: readonly string[];
 }
 
 export interface SampleDownload {
@@ -64,11 +67,15 @@ export class SampleRouter {
     }
   }
 
+  /**
+   * The sample's hashes and the sites holding it. A site away does not stop the answer when
+   * another holds the sample (`unavailableSites` names it); when none that answered does, it
+   * is SITE_UNAVAILABLE, not "not found".
+   */
   async describe(principal: Principal, hashText: string): Promise<SampleDescription> {
-    const found = await this.#findEverywhere(principal, hashText);
+    const { found, away } = await this.#findEverywhere(principal, hashText);
     const [first] = found;
-    if (first === undefined)
-      throw new VaultError('SAMPLE_NOT_FOUND', 'no sample with that hash at your sites');
+    if (first === undefined) throw notFoundOrAway(away);
     return {
       sha256: first.sha256,
       sha1: first.sha1,
@@ -83,10 +90,15 @@ export class SampleRouter {
         lastSeen: s.lastSeen,
         submissions: s.submissions,
       })),
+      unavailableSites: away,
     };
   }
 
-  /** The sample as an AES-256 zip (password `infected`); the download is logged at the site first. */
+  /**
+   * The sample as an AES-256 zip (password `infected`); the download is logged at the site
+   * first. It comes from a site that holds it and answers: a site away matters only when no
+   * other holds it (or it is the site asked for).
+   */
   async download(principal: Principal, hashText: string, siteName?: string): Promise<SampleDownload> {
     try {
       return await this.#download(principal, hashText, siteName);
@@ -100,12 +112,9 @@ export class SampleRouter {
 
   async #download(principal: Principal, hashText: string, siteName?: string): Promise<SampleDownload> {
     if (siteName !== undefined) this.#site(principal, siteName);
-    const found = (await this.#findEverywhere(principal, hashText)).filter(
-      (s) => siteName === undefined || s.site === siteName,
-    );
+    const { found, away } = await this.#findEverywhere(principal, hashText, siteName);
     const [chosen] = found;
-    if (chosen === undefined)
-      throw new VaultError('SAMPLE_NOT_FOUND', 'no sample with that hash at your sites');
+    if (chosen === undefined) throw notFoundOrAway(away);
     const site = this.#site(principal, chosen.site);
     const plaintext = await site.openSampleForDownload(chosen.sha256, actorOf(principal));
     return {
@@ -115,11 +124,19 @@ export class SampleRouter {
     };
   }
 
-  async #findEverywhere(principal: Principal, hashText: string): Promise<SampleAtSite[]> {
+  /** Where the sample is, among the sites the caller may see (or the one named) that answer. */
+  async #findEverywhere(
+    principal: Principal,
+    hashText: string,
+    siteName?: string,
+  ): Promise<{ found: SampleAtSite[]; away: readonly string[] }> {
     const hash = parseSampleHash(hashText);
-    const visible = visibleSites(principal, this.#o.sites);
-    const answers = await Promise.all(visible.map((s) => s.findSample(hash)));
-    return answers.filter((a): a is SampleAtSite => a !== undefined);
+    const visible = visibleSites(principal, this.#o.sites).filter(
+      (s) => siteName === undefined || s.name === siteName,
+    );
+    const { answers, away } = await askAvailableSites(visible, (s) => s.findSample(hash));
+    const found = answers.map((a) => a.value).filter((a): a is SampleAtSite => a !== undefined);
+    return { found, away };
   }
 
   #site(principal: Principal, name: string): SiteClient {
@@ -130,6 +147,13 @@ export class SampleRouter {
     assertSiteAccess(principal, name);
     return site;
   }
+}
+
+/** Not found where we could look: "not found" only when every site answered. */
+function notFoundOrAway(away: readonly string[]): Error {
+  return away.length > 0
+    ? new SiteUnavailableError(away)
+    : new VaultError('SAMPLE_NOT_FOUND', 'no sample with that hash at your sites');
 }
 
 function isGone(error: unknown): boolean {

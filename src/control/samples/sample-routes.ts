@@ -43,7 +43,7 @@ export const sampleRoutes: FastifyPluginAsyncTypebox<SampleRoutesOptions> = asyn
         response: {
           200: Type.Object({ ...Digests, site: Type.String(), new: Type.Boolean() }),
           201: Type.Object({ ...Digests, site: Type.String(), new: Type.Boolean() }),
-          ...errorResponses(400, 404, 409, 413, 415),
+          ...errorResponses(400, 404, 409, 413, 415, 503),
         },
       },
     },
@@ -98,14 +98,21 @@ export const sampleRoutes: FastifyPluginAsyncTypebox<SampleRoutesOptions> = asyn
                 submissions: Type.Integer(),
               }),
             ),
+            unavailableSites: Type.Array(Type.String(), {
+              description: 'sites you may see that did not answer (the sample may be there too)',
+            }),
           }),
-          ...errorResponses(400, 404),
+          ...errorResponses(400, 404, 503),
         },
       },
     },
     async (request) => {
       const description = await samples.describe(principalOf(request), request.params.hash);
-      return { ...description, sites: [...description.sites] };
+      return {
+        ...description,
+        sites: [...description.sites],
+        unavailableSites: [...description.unavailableSites],
+      };
     },
   );
 
@@ -119,7 +126,7 @@ export const sampleRoutes: FastifyPluginAsyncTypebox<SampleRoutesOptions> = asyn
         params: HashParam,
         querystring: Type.Object({ site: Type.Optional(Type.String({ maxLength: 64 })) }),
         produces: ['application/zip'],
-        response: { ...errorResponses(400, 404) },
+        response: { ...errorResponses(400, 404, 503) },
       },
     },
     async (request, reply) => {

@@ -1,6 +1,7 @@
 import type { SiteClient } from '../../ports/site-client.js';
 import type { StatsAggregation, StatsGroup, StatsGroupKey } from '../../ports/storage.js';
 import { batchBuffers } from '../../shared/buffer-pool.js';
+import { askEverySite, unavailableSites } from '../../shared/site-errors.js';
 import { StatsError } from '../../shared/stats-errors.js';
 import type { Principal } from '../auth/roles.js';
 import { assertSiteAccess, mayAccessSite, visibleSites } from '../auth/site-scope.js';
@@ -144,8 +145,11 @@ export class StatsRouter {
         return;
       }
       this.#o.onSiteError?.(outcome.reason, site);
-      for (const line of part.lines)
-        rejected.push({ line, error: 'the site could not store the event; send it again' });
+      const error =
+        unavailableSites(outcome.reason) === undefined
+          ? 'the site could not store the event; send it again'
+          : `site ${site} is unavailable; send the event again later`;
+      for (const line of part.lines) rejected.push({ line, error });
     });
     const failure = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
     if (accepted === 0 && failure !== undefined) throw failure.reason;
@@ -184,7 +188,8 @@ export class StatsRouter {
     limit: number,
   ): Promise<StatsAnswer> {
     const sites = this.#visibleSites(principal, siteName);
-    const perSite = await Promise.all(sites.map((site) => site.aggregateEvents(aggregation)));
+    // Counts without a site would be wrong, not partial: a site away makes it SITE_UNAVAILABLE.
+    const perSite = await askEverySite(sites, (site) => site.aggregateEvents(aggregation));
     const { groups, suppressed } = mergeGroups(perSite, this.#o.settings.minGroupSize);
     groups.sort(order);
     return {
