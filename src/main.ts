@@ -34,6 +34,7 @@ import { type PublishedLog, publishedLogFrom } from './ledger/published-log.js';
 import type { TransparencyLog } from './ledger/transparency-log.js';
 import type { SiteClient } from './ports/site-client.js';
 import { tablesOf } from './shared/narrow.js';
+import type { SiteWaitSettings } from './shared/site-wait.js';
 import type { SiteNode } from './site/site-node.js';
 import { openSiteService, type SiteService } from './site-main.js';
 
@@ -102,6 +103,8 @@ export interface OpenOptions {
    * deployment can set it.
    */
   readonly afterPrivacyStep?: (stepsDone: number) => void;
+  /** How background jobs wait for a site that is away (1 s doubling to 30 s unless given; tests shorten it). */
+  readonly siteWait?: SiteWaitSettings;
 }
 
 /**
@@ -242,6 +245,7 @@ async function openControlPlane(
     now,
     onError: (error, request) => options.onBackgroundError?.(error, `answering privacy request ${request}`),
     ...(options.afterPrivacyStep === undefined ? {} : { afterStep: options.afterPrivacyStep }),
+    ...(options.siteWait === undefined ? {} : { siteWait: options.siteWait }),
   });
   const privacy = new PrivacyDesk({
     db: tablesOf<PrivacyTables>(control.db),
@@ -263,6 +267,7 @@ async function openControlPlane(
     defaults: { batchSize: 50, rateLimitMbps: 0 },
     canRun: options.publish === true,
     onBackgroundError: (error, context) => options.onBackgroundError?.(error, context),
+    ...(options.siteWait === undefined ? {} : { siteWait: options.siteWait }),
   });
   const tokens = new TokenService({
     externalVersion: () => control.externalVersion(),

@@ -8,6 +8,7 @@ import { loadConfig, resolvePaths } from '../../src/config/load.js';
 import type { Role } from '../../src/control/auth/roles.js';
 import { buildApp } from '../../src/http/app.js';
 import { type Glasshouse, openGlasshouse } from '../../src/main.js';
+import type { SiteWaitSettings } from '../../src/shared/site-wait.js';
 
 export interface TokenOptions {
   readonly person?: string | null;
@@ -39,6 +40,8 @@ export async function startHarness(
     /** Each off unless given: every test's requests come from one address, 127.0.0.1. */
     rateLimits?: Partial<RateLimitsConfig>;
     lookup?: Partial<Config['lookup']>;
+    /** How background jobs wait for a site that is away (see OpenOptions). */
+    siteWait?: SiteWaitSettings;
   } = {},
 ): Promise<Harness> {
   const dataDir = mkdtempSync(join(tmpdir(), 'glasshouse-test-'));
@@ -63,6 +66,7 @@ export async function startHarness(
   const glasshouse = await openGlasshouse(config, {
     publish: true,
     ...(options.now === undefined ? {} : { now: options.now }),
+    ...(options.siteWait === undefined ? {} : { siteWait: options.siteWait }),
   });
   await glasshouse.recover();
   const app = await buildApp({ glasshouse, logLevel: 'silent' });
