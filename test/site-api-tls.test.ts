@@ -7,11 +7,16 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { buffer, text } from 'node:stream/consumers';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { TLSSocket } from 'node:tls';
+import { connect, type TLSSocket } from 'node:tls';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { HttpSiteClient } from '../src/adapters/site-http/http-site-client.js';
 import type { TlsMaterial } from '../src/pki/certificates.js';
-import { encodeHeaderJson, IDEMPOTENCY_KEY_HEADER, SUBMISSION_HEADER } from '../src/ports/site-wire.js';
+import {
+  encodeHeaderJson,
+  IDEMPOTENCY_KEY_HEADER,
+  SAMPLE_HEADER,
+  SUBMISSION_HEADER,
+} from '../src/ports/site-wire.js';
 import { GlasshouseError } from '../src/shared/errors.js';
 import { type SiteApi, startSiteApi } from '../src/site/api/site-api-server.js';
 import { REPO_ROOT } from './support/cli.js';
@@ -285,6 +290,63 @@ describe('site API over mutual TLS', () => {
         body: Readable.from(slowly()),
       });
       expect(stored).toMatchObject({ size: 6 * 1024, new: true });
+    });
+  });
+
+  describe('when the site answers an import before the body has come (it holds the sample)', () => {
+    it('keeps reading what still comes, so the client sees the answer rather than a failed write', async () => {
+      const installationId = randomUUID();
+      await zurich.site.admitInstallation(installationId, ACTOR);
+      const bytes = Buffer.alloc(MiB, 7);
+      const stored = await clientOf().storeSample({
+        installationId,
+        filename: 'held.bin',
+        product: 'endpoint-12',
+        body: Readable.from([bytes]),
+      });
+      const record = { ...stored, firstSeen: now().toISOString(), lastSeen: now().toISOString() };
+      delete (record as Record<string, unknown>).new;
+      delete (record as Record<string, unknown>).site;
+      // A raw connection, to see what the site does with it after its answer.
+      const url = new URL(api.url);
+      const socket = connect({
+        host: url.hostname,
+        port: Number(url.port),
+        servername: 'localhost',
+        ...control,
+      });
+      const events: string[] = [];
+      socket.on('error', (error) => events.push(`error ${error.message}`));
+      socket.on('end', () => events.push('end'));
+      await once(socket, 'secureConnect');
+      let answer = '';
+      socket.on('data', (chunk: Buffer) => {
+        answer += chunk.toString('latin1');
+      });
+      socket.write(
+        [
+          `PUT /site/v1/samples/${stored.sha256}/plaintext HTTP/1.1`,
+          `host: ${url.host}`,
+          'content-type: application/octet-stream',
+          'transfer-encoding: chunked',
+          `${SAMPLE_HEADER}: ${encodeHeaderJson(record)}`,
+          '',
+          '',
+        ].join('\r\n'),
+      );
+      const chunk = (bytes: Buffer) => `${bytes.length.toString(16)}\r\n${bytes.toString('latin1')}\r\n`;
+      socket.write(chunk(bytes.subarray(0, 64 * 1024)), 'latin1');
+      for (let i = 0; i < 100 && !answer.includes('"copied"'); i += 1) await sleep(20);
+      expect(answer).toMatch(/^HTTP\/1\.1 200 /);
+      expect(answer).toContain('{"copied":false}');
+      // A client that has not read the answer yet is still sending: the site does not cut it.
+      for (let i = 0; i < 10; i += 1) {
+        socket.write(chunk(bytes.subarray(0, 64 * 1024)), 'latin1');
+        await sleep(20);
+      }
+      expect(events).toEqual([]);
+      socket.destroy();
+      await expect(clientOf().health()).resolves.toBeUndefined();
     });
   });
 

@@ -1,13 +1,13 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { configure, Uint8ArrayReader, Uint8ArrayWriter, ZipReader } from '@zip.js/zip.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { decodeEntryBundle, entriesPath, hashLeaf, verifyInclusion } from '../src/ledger/merkle/index.js';
 import { runCli } from './support/cli.js';
-import { type CliProcess, killAllCliProcesses, startCliProcess } from './support/cli-process.js';
+import type { CliProcess } from './support/cli-process.js';
+import { SPLIT_SITES, type SplitDeployment, startSplitDeployment } from './support/split-deployment.js';
 
 /*
  * Sites as services of their own: `glasshouse site` (zurich, moscow), each in a data directory
@@ -17,11 +17,10 @@ import { type CliProcess, killAllCliProcesses, startCliProcess } from './support
 
 configure({ useWebWorkers: false });
 
-const scratch = mkdtempSync(join(tmpdir(), 'glasshouse-split-'));
-const controlDir = join(scratch, 'control');
-const siteDir = (site: string) => join(scratch, `${site}-data`);
-const SITES = ['zurich', 'moscow'] as const;
-const sites = new Map<string, CliProcess>();
+let d: SplitDeployment;
+let scratch: string;
+let controlDir: string;
+const siteDir = (site: string) => d.siteDir(site);
 let control: CliProcess;
 let product: string;
 let analyst: string;
@@ -43,37 +42,22 @@ function token(role: string): string {
 }
 
 beforeAll(async () => {
-  cli(['pki', 'init', '--data', controlDir, '--deployment', 'split-test']);
-  const configFile = join(controlDir, 'config.yaml');
-  for (const site of SITES) {
-    const bundle = join(scratch, `${site}-tls`);
-    cli(['pki', 'issue', '--data', controlDir, '--site', site, '--out', bundle]);
-    const args = ['site', '--name', site, '--data', siteDir(site), '--tls', bundle, '--config', configFile];
-    sites.set(site, await startCliProcess([...args, '--host', '127.0.0.1', '--port', '0']));
-  }
-  // The control plane finds its sites in its config (`sites.<name>.url`).
-  const config = parseYaml(readFileSync(configFile, 'utf8')) as { sites: Record<string, { url?: string }> };
-  for (const site of SITES) config.sites[site]!.url = sites.get(site)!.url;
-  writeFileSync(configFile, stringifyYaml(config));
-  product = token('product');
-  analyst = token('analyst');
-  auditor = token('auditor');
-  control = await startCliProcess([
-    'control',
-    '--data',
-    controlDir,
-    '--host',
-    '127.0.0.1',
-    '--port',
-    '0',
-    '--log-level',
-    'warn',
-  ]);
+  d = await startSplitDeployment({
+    deployment: 'split-test',
+    // Tokens before the control plane starts: it then makes no initial admin token.
+    beforeControl: async (dir) => {
+      controlDir = dir;
+      product = token('product');
+      analyst = token('analyst');
+      auditor = token('auditor');
+    },
+  });
+  scratch = d.scratch;
+  control = d.control;
 }, 120_000);
 
 afterAll(async () => {
-  await killAllCliProcesses();
-  rmSync(scratch, { recursive: true, force: true });
+  await d?.close();
 });
 
 const call = (path: string, init: RequestInit & { token?: string } = {}) =>
@@ -210,7 +194,7 @@ describe('glasshouse site and glasshouse control', () => {
     it('keeps every site store and site key at its site, none with the control plane', () => {
       expect(existsSync(join(controlDir, 'sites'))).toBe(false);
       expect(readdirSync(join(controlDir, 'keys'))).toEqual(['control.ed25519.pem']);
-      for (const site of SITES) {
+      for (const site of SPLIT_SITES) {
         expect(readdirSync(join(siteDir(site), 'keys')).sort()).toEqual([
           `${site}.ed25519.pem`,
           `${site}.master.key`,
@@ -232,7 +216,7 @@ describe('glasshouse site and glasshouse control', () => {
 
   describe('when a site stops', () => {
     it('stops cleanly, and /readyz lists it as unavailable while the control plane stays ready', async () => {
-      expect(await sites.get('moscow')!.stop()).toBe(0);
+      expect(await d.site('moscow').stop()).toBe(0);
       const response = await call('/readyz');
       expect(response.status).toBe(200);
       expect(await response.json()).toEqual({
@@ -298,7 +282,7 @@ describe('glasshouse site and glasshouse control', () => {
   describe('when the control plane and the last site are stopped', () => {
     it('both stop cleanly', async () => {
       expect(await control.stop()).toBe(0);
-      expect(await sites.get('zurich')!.stop()).toBe(0);
+      expect(await d.site('zurich').stop()).toBe(0);
     });
   });
 });

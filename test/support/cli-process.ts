@@ -17,7 +17,7 @@ export interface CliProcess {
   output(): string;
   /** Sends SIGTERM and resolves with the exit code once the process is gone. */
   stop(): Promise<number | null>;
-  /** Sends SIGKILL (no shutdown of any kind) and resolves once the process is gone. */
+  /** Sends SIGKILL (a crash: nothing runs on the way out) and resolves once the process is gone. */
   kill(): Promise<void>;
 }
 

@@ -214,9 +214,13 @@ export class SiteTransport {
         // From here on the timeout is the idle time of the answer's stream.
         request.setTimeout(this.#o.timeoutMs);
         // The site answered before taking the whole body (it held the sample, or refused it).
+        // It reads on and drops the rest rather than closing under our writes (an EPIPE that
+        // would hide its answer); the request never ends, so once the answer is read the
+        // connection goes: it cannot carry another call.
         if (body !== undefined && !body.readableEnded) {
           body.unpipe(request);
           body.destroy();
+          answer.once('end', () => request.destroy());
         }
         resolve(answer);
       });

@@ -100,7 +100,7 @@ export const siteApiRoutes: FastifyPluginAsyncTypebox<SiteApiRoutesOptions> = as
         details: { limit: maxSampleBytes },
       });
     }
-    return keepAnswerOnly(request, reply, () =>
+    return answerEarly(request, reply, () =>
       once(request, async () => {
         const stored = await site.storeSample({ ...submission, body: limitedBody(body, maxSampleBytes) });
         return { status: stored.new ? 201 : 200, body: stored };
@@ -222,7 +222,7 @@ export const siteApiRoutes: FastifyPluginAsyncTypebox<SiteApiRoutesOptions> = as
         throw new VaultError('UNSUPPORTED_MEDIA_TYPE', `describe the sample in ${SAMPLE_HEADER}`);
       }
       const body = streamBody(request);
-      return keepAnswerOnly(request, reply, () =>
+      return answerEarly(request, reply, () =>
         once(request, async () => ({
           status: 200,
           body: await site.importSample(record, limitedBody(body, maxSampleBytes)),
@@ -294,21 +294,20 @@ function streamBody(request: FastifyRequest): Readable {
 
 /**
  * When the site answers before the body is read through (it held the sample already, or
- * refused it), the rest of the body is not worth reading: the connection closes after the answer.
+ * refused it), the rest of the body is not worth keeping, but the connection stays open and
+ * what still comes is read and dropped, until the client, which stops sending on the answer,
+ * closes it. Closing first raced the client's writes: its write failed (EPIPE) before it read
+ * the answer, and a site that had answered looked unavailable.
  */
-async function keepAnswerOnly(
+async function answerEarly(
   request: FastifyRequest,
   reply: FastifyReply,
   work: () => Promise<RememberedAnswer>,
 ): Promise<FastifyReply> {
-  try {
-    const answer = await work();
-    if (!request.raw.readableEnded) reply.header('connection', 'close');
-    return send(reply, answer);
-  } catch (error) {
-    reply.header('connection', 'close');
-    throw error;
-  }
+  reply.raw.once('finish', () => {
+    if (!request.raw.readableEnded) request.raw.resume();
+  });
+  return send(reply, await work());
 }
 
 function send(reply: FastifyReply, answer: RememberedAnswer): FastifyReply {
