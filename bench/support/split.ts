@@ -121,6 +121,13 @@ export class SplitDeployment {
     }
   }
 
+  /** The tails of every process's output, for a failure message. */
+  get output(): string {
+    return [['control', this.control] as const, ...this.sites]
+      .map(([name, process]) => `--- ${name}:\n${process.output}`)
+      .join('\n');
+  }
+
   /** The control plane first (it holds connections to the sites), then the sites, then the files. */
   async stop(): Promise<void> {
     await this.control.stop();
