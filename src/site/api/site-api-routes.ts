@@ -222,6 +222,11 @@ export const siteApiRoutes: FastifyPluginAsyncTypebox<SiteApiRoutesOptions> = as
         throw new VaultError('UNSUPPORTED_MEDIA_TYPE', `describe the sample in ${SAMPLE_HEADER}`);
       }
       const body = streamBody(request);
+      if (Number(request.headers['content-length'] ?? Number.NaN) > maxSampleBytes) {
+        throw new VaultError('SAMPLE_TOO_LARGE', `samples are limited to ${maxSampleBytes} bytes`, {
+          details: { limit: maxSampleBytes },
+        });
+      }
       return keepAnswerOnly(request, reply, () =>
         once(request, async () => ({
           status: 200,
@@ -294,7 +299,11 @@ function streamBody(request: FastifyRequest): Readable {
 
 /**
  * When the site answers before the body is read through (it held the sample already, or
- * refused it), the rest of the body is not worth reading: the connection closes after the answer.
+ * refused it), the rest of the body is not worth reading. A body of declared length, within
+ * the route's limit, is read away after the answer (the connection stays): closing
+ * under a sender still writing can reset the connection before it reads the answer, and a
+ * sample the site holds already is an answer, not a failure. Any other body: the connection
+ * closes after the answer.
  */
 async function keepAnswerOnly(
   request: FastifyRequest,
@@ -303,7 +312,10 @@ async function keepAnswerOnly(
 ): Promise<FastifyReply> {
   try {
     const answer = await work();
-    if (!request.raw.readableEnded) reply.header('connection', 'close');
+    if (!request.raw.readableEnded) {
+      if (request.headers['content-length'] !== undefined && answer.status < 300) request.raw.resume();
+      else reply.header('connection', 'close');
+    }
     return send(reply, answer);
   } catch (error) {
     reply.header('connection', 'close');
