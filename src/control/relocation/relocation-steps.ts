@@ -110,6 +110,11 @@ export async function copyInstallation(
     }
   };
   const importOne = async (sample: RelocatableRecords['samples'][number]): Promise<{ copied: boolean }> => {
+    // Held there already (another installation's, or a batch before): nothing to send. A
+    // site in another process would answer the import at once and close under the bytes.
+    if ((await target.findSample({ kind: 'sha256', value: sample.sha256 })) !== undefined) {
+      return { copied: false };
+    }
     const plaintext = await source.openSamplePlaintext(sample.sha256);
     let body: Readable = plaintext;
     if (ctx.throttle.limited) {

@@ -299,11 +299,7 @@ function streamBody(request: FastifyRequest): Readable {
 
 /**
  * When the site answers before the body is read through (it held the sample already, or
- * refused it), the rest of the body is not worth reading. A body of declared length, within
- * the route's limit, is read away after the answer (the connection stays): closing
- * under a sender still writing can reset the connection before it reads the answer, and a
- * sample the site holds already is an answer, not a failure. Any other body: the connection
- * closes after the answer.
+ * refused it), the rest of the body is not worth reading: the connection closes after the answer.
  */
 async function keepAnswerOnly(
   request: FastifyRequest,
@@ -312,10 +308,7 @@ async function keepAnswerOnly(
 ): Promise<FastifyReply> {
   try {
     const answer = await work();
-    if (!request.raw.readableEnded) {
-      if (request.headers['content-length'] !== undefined && answer.status < 300) request.raw.resume();
-      else reply.header('connection', 'close');
-    }
+    if (!request.raw.readableEnded) reply.header('connection', 'close');
     return send(reply, answer);
   } catch (error) {
     reply.header('connection', 'close');
