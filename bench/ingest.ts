@@ -1,10 +1,13 @@
 /**
  * Ingest benchmark: HTTP `POST /v1/samples` against a `glasshouse up` child process, beside a
  * baseline measured in the same run on the same bytes: the four digests, the production
- * at-rest encryption (`sealStream`) and a write with fsync, in-process, without HTTP.
+ * at-rest encryption (`sealStream`) and a write with fsync, in-process, without HTTP. The
+ * same uploads also go to the split topology (`glasshouse control` streaming each upload
+ * over mutual TLS to a `glasshouse site` process, all on loopback), in the same rounds.
  *
- * Goals (from the issue): HTTP ingest of 1 MiB samples at >= 60% of the baseline, and one
- * 1 GiB upload with the server's RSS under 256 MiB.
+ * Goals (from the issues): HTTP ingest of 1 MiB samples at >= 60% of the baseline; through
+ * the control plane at >= 0.8x the all-in-one figure; one 1 GiB upload with the server's
+ * RSS under 256 MiB, and through the control plane under 256 MiB in each process.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
@@ -20,12 +23,15 @@ import { runCleanups, tempDir } from './support/cleanup.js';
 import { HttpClient } from './support/http.js';
 import { runPool } from './support/pool.js';
 import { createToken, initDataDir, ServerProcess } from './support/server.js';
+import { SplitDeployment } from './support/split.js';
 import { KiB, MiB, megabytesPerSecond, type Summary, summarize } from './support/stats.js';
 import { fixed, mebibytes, passFail, renderTable, withRange } from './support/table.js';
 
 const CONCURRENCY = 8;
 const HASHES = ['md5', 'sha1', 'sha256', 'sha512'] as const;
 const RATIO_GOAL = 0.6;
+/** Split topology (control plane + site processes, mTLS) vs `glasshouse up`, 1 MiB samples. */
+const SPLIT_RATIO_GOAL = 0.8;
 const LARGE_SIZE = 1024 * MiB;
 const RSS_GOAL = 256 * MiB;
 
@@ -49,6 +55,11 @@ interface RoundResult {
   readonly samples: number;
 }
 
+interface PeakRss {
+  readonly hwm: number | undefined;
+  readonly sampledMax: number;
+}
+
 interface PhaseResult {
   readonly spec: PhaseSpec;
   readonly baseline: { readonly mbps: Summary; readonly samplesPerSecond: Summary };
@@ -57,9 +68,20 @@ interface PhaseResult {
   readonly ratio: number;
   /** HTTP / baseline of each interleaved round pair. */
   readonly pairedRatio: Summary;
-  readonly serverPeakRss: { readonly hwm: number | undefined; readonly sampledMax: number };
+  readonly serverPeakRss: PeakRss;
   /** False when VmHWM could not be reset before the phase, so it is the server's lifetime peak. */
   readonly hwmIsPhasePeak: boolean;
+  /** Through `glasshouse control` to a `glasshouse site` process. */
+  readonly split: {
+    readonly mbps: Summary;
+    readonly samplesPerSecond: Summary;
+    /** median(split MB/s) / median(all-in-one HTTP MB/s). */
+    readonly ratio: number;
+    /** split / all-in-one of each interleaved round. */
+    readonly pairedRatio: Summary;
+    readonly controlPeakRss: PeakRss;
+    readonly sitePeakRss: PeakRss;
+  };
 }
 
 interface LargeResult {
@@ -67,7 +89,16 @@ interface LargeResult {
   readonly http: { readonly seconds: number; readonly mbps: number };
   readonly baseline: { readonly seconds: number; readonly mbps: number };
   readonly serverIdleRss: number | undefined;
-  readonly serverPeakRss: { readonly hwm: number | undefined; readonly sampledMax: number };
+  readonly serverPeakRss: PeakRss;
+  readonly split: {
+    readonly seconds: number;
+    readonly mbps: number;
+    readonly site: string;
+    readonly controlIdleRss: number | undefined;
+    readonly siteIdleRss: number | undefined;
+    readonly controlPeakRss: PeakRss;
+    readonly sitePeakRss: PeakRss;
+  };
 }
 
 interface Failure {
@@ -109,12 +140,13 @@ function planFrom(args: readonly string[]): Plan {
 
 const ingest: Benchmark = {
   name: 'ingest',
-  summary: 'HTTP sample ingest (1 MiB, 64 KiB, one 1 GiB upload) vs hash+encrypt+fsync without HTTP',
+  summary:
+    'HTTP sample ingest (1 MiB, 64 KiB, one 1 GiB upload), all-in-one and through the control plane, vs hash+encrypt+fsync without HTTP',
   options: [
     '--quick         fewer, smaller rounds and no 1 GiB upload (a smoke run)',
     '--rounds N      rounds per phase (default 5, or 3 with --quick)',
     '--json          print the results as JSON on stdout instead of tables',
-    '--cpu-prof DIR  run the server under `node --cpu-prof` and write its profile to DIR',
+    '--cpu-prof DIR  run the servers under `node --cpu-prof` and write their profiles to DIR',
   ],
   async run(args) {
     const plan = planFrom(args);
@@ -146,19 +178,47 @@ async function runSmallPhases(plan: Plan): Promise<PhaseResult[]> {
   const token = await createToken(dataDir, 'product');
   const server = await ServerProcess.start({ dataDir, nodeArgs: profileArgs(plan) });
   const client = new HttpClient({ baseUrl: server.baseUrl, token: token.token, maxSockets: CONCURRENCY });
+  log('ingest: starting the split topology (pki, two sites, control plane)');
+  const split = await SplitDeployment.start({ tokens: ['product'], nodeArgs: profileArgs(plan) });
+  const splitClient = new HttpClient({
+    baseUrl: split.control.baseUrl,
+    token: split.tokens.product!.token,
+    maxSockets: CONCURRENCY,
+  });
   try {
     const installations = await registerInstallations(client, CONCURRENCY);
+    const splitRegistered = await registerInstallationsAt(splitClient, CONCURRENCY);
+    const sites = new Set(splitRegistered.map((r) => r.site));
+    if (sites.size !== 1) throw new Error(`installations at several sites: ${[...sites].join(', ')}`);
+    const splitSide: SplitSide = {
+      deployment: split,
+      client: splitClient,
+      installations: splitRegistered.map((r) => r.id),
+      site: split.site([...sites][0]!),
+    };
     const baselineKey = randomBytes(32);
     const results: PhaseResult[] = [];
     for (const spec of plan.phases) {
-      results.push(await runSmallPhase(spec, server, client, installations, baselineKey, scratch.path));
+      results.push(
+        await runSmallPhase(spec, server, client, installations, splitSide, baselineKey, scratch.path),
+      );
     }
     return results;
   } finally {
     client.close();
+    splitClient.close();
     await server.stop();
+    await split.stop();
     await scratch.remove();
   }
+}
+
+interface SplitSide {
+  readonly deployment: SplitDeployment;
+  readonly client: HttpClient;
+  readonly installations: readonly string[];
+  /** The site process the installations belong to. */
+  readonly site: ServerProcess;
 }
 
 async function runSmallPhase(
@@ -166,12 +226,17 @@ async function runSmallPhase(
   server: ServerProcess,
   client: HttpClient,
   installations: readonly string[],
+  split: SplitSide,
   baselineKey: Buffer,
   scratch: string,
 ): Promise<PhaseResult> {
   const hwmIsPhasePeak = server.beginPhase();
+  split.deployment.control.beginPhase();
+  split.site.beginPhase();
   const upload = (samples: readonly Buffer[], tag: string) =>
     httpRound(client, installations, samples, `${spec.label} ${tag}`);
+  const uploadSplit = (samples: readonly Buffer[], tag: string) =>
+    httpRound(split.client, split.installations, samples, `${spec.label} split ${tag}`);
   const baseline = async (samples: readonly Buffer[], tag: string) => {
     const dir = join(scratch, `baseline-${tag}`);
     try {
@@ -185,33 +250,38 @@ async function runSmallPhase(
   const warm = makeSamples(Math.min(spec.count, 16), spec.size);
   await baseline(warm, 'warm');
   await upload(warm, 'warm-up');
+  await uploadSplit(warm, 'warm-up');
 
   const baselineRounds: RoundResult[] = [];
   const httpRounds: RoundResult[] = [];
+  const splitRounds: RoundResult[] = [];
   for (let round = 0; round < spec.rounds; round += 1) {
-    // Fresh random samples every round: the same bytes for both sides, never seen by the server.
+    // Fresh random samples every round: the same bytes for every side, never seen by a server.
     const samples = makeSamples(spec.count, spec.size);
-    // Alternate which side goes first, so drift (page cache, disk, thermal) hits both alike.
-    if (round % 2 === 0) {
-      baselineRounds.push(await baseline(samples, `r${round}`));
-      httpRounds.push(await upload(samples, `round ${round + 1}`));
-    } else {
-      httpRounds.push(await upload(samples, `round ${round + 1}`));
-      baselineRounds.push(await baseline(samples, `r${round}`));
-    }
+    const sides = [
+      async () => baselineRounds.push(await baseline(samples, `r${round}`)),
+      async () => httpRounds.push(await upload(samples, `round ${round + 1}`)),
+      async () => splitRounds.push(await uploadSplit(samples, `round ${round + 1}`)),
+    ];
+    // Rotate which side goes first, so drift (page cache, disk, thermal) hits all alike.
+    for (let i = 0; i < sides.length; i += 1) await sides[(round + i) % sides.length]!();
     if (!server.running) throw new Error(`the server exited:\n${server.output}`);
+    split.deployment.checkRunning();
     const b = baselineRounds.at(-1)!;
     const h = httpRounds.at(-1)!;
+    const t = splitRounds.at(-1)!;
     log(
       `ingest: ${spec.label} × ${spec.count}, round ${round + 1}/${spec.rounds}: ` +
-        `baseline ${fixed(mbps(b))} MB/s, HTTP ${fixed(mbps(h))} MB/s`,
+        `baseline ${fixed(mbps(b))} MB/s, HTTP ${fixed(mbps(h))} MB/s, split ${fixed(mbps(t))} MB/s`,
     );
   }
 
   const baselineMbps = baselineRounds.map(mbps);
   const httpMbps = httpRounds.map(mbps);
+  const splitMbps = splitRounds.map(mbps);
   const baselineSummary = summarize(baselineMbps);
   const httpSummary = summarize(httpMbps);
+  const splitSummary = summarize(splitMbps);
   return {
     spec,
     baseline: { mbps: baselineSummary, samplesPerSecond: summarize(baselineRounds.map(samplesPerSecond)) },
@@ -220,10 +290,21 @@ async function runSmallPhase(
     pairedRatio: summarize(httpMbps.map((h, i) => h / baselineMbps[i]!)),
     serverPeakRss: server.endPhase(),
     hwmIsPhasePeak,
+    split: {
+      mbps: splitSummary,
+      samplesPerSecond: summarize(splitRounds.map(samplesPerSecond)),
+      ratio: splitSummary.median / httpSummary.median,
+      pairedRatio: summarize(splitMbps.map((t, i) => t / httpMbps[i]!)),
+      controlPeakRss: split.deployment.control.endPhase(),
+      sitePeakRss: split.site.endPhase(),
+    },
   };
 }
 
-/** One 1 GiB upload to a fresh server (so VmHWM is this upload's peak), and the same streamed in-process. */
+/**
+ * One 1 GiB upload to a fresh server (so VmHWM is this upload's peak), the same streamed
+ * in-process, and the same through a fresh control plane to a fresh site.
+ */
 async function runLargePhase(plan: Plan): Promise<LargeResult> {
   const scratch = tempDir('glasshouse-bench-ingest-large');
   const dataDir = join(scratch.path, 'data');
@@ -256,12 +337,15 @@ async function runLargePhase(plan: Plan): Promise<LargeResult> {
       const seconds = (performance.now() - start) / 1000;
       checkUpload(result, LARGE_SIZE, '1 GiB upload');
       const serverPeakRss = server.endPhase();
+      client.close();
+      await server.stop();
       return {
         bytes: LARGE_SIZE,
         http: { seconds, mbps: megabytesPerSecond(LARGE_SIZE, seconds) },
         baseline: { seconds: baselineSeconds, mbps: megabytesPerSecond(LARGE_SIZE, baselineSeconds) },
         serverIdleRss,
         serverPeakRss,
+        split: await runLargeSplit(plan),
       };
     } finally {
       client.close();
@@ -269,6 +353,47 @@ async function runLargePhase(plan: Plan): Promise<LargeResult> {
     }
   } finally {
     await scratch.remove();
+  }
+}
+
+async function runLargeSplit(plan: Plan): Promise<LargeResult['split']> {
+  log('ingest: 1 GiB: starting a fresh split topology');
+  const split = await SplitDeployment.start({
+    tokens: ['product'],
+    settings: { maxSampleBytes: 2 * LARGE_SIZE },
+    nodeArgs: profileArgs(plan),
+  });
+  const client = new HttpClient({ baseUrl: split.control.baseUrl, token: split.tokens.product!.token });
+  try {
+    const [installation] = await registerInstallationsAt(client, 1);
+    const site = split.site(installation!.site);
+    const controlIdleRss = split.control.memory()?.rss;
+    const siteIdleRss = site.memory()?.rss;
+    split.control.beginPhase();
+    site.beginPhase();
+    log(`ingest: 1 GiB: HTTP upload through the control plane to site ${installation!.site} (streamed)`);
+    const start = performance.now();
+    const result = await client
+      .send('POST', `/v1/samples?installation=${installation!.id}&filename=large.bin`, {
+        headers: { 'content-type': 'application/octet-stream' },
+        body: largeBody(),
+        contentLength: LARGE_SIZE,
+      })
+      .catch((error: unknown) => ({ status: 0, body: String(error) }));
+    const seconds = (performance.now() - start) / 1000;
+    checkUpload(result, LARGE_SIZE, '1 GiB upload through the control plane');
+    return {
+      seconds,
+      mbps: megabytesPerSecond(LARGE_SIZE, seconds),
+      site: installation!.site,
+      controlIdleRss,
+      siteIdleRss,
+      controlPeakRss: split.control.endPhase(),
+      sitePeakRss: site.endPhase(),
+    };
+  } finally {
+    client.close();
+    await split.stop();
   }
 }
 
@@ -353,15 +478,24 @@ async function baselineStream(source: Readable, path: string, key: Buffer): Prom
 // Helpers
 
 async function registerInstallations(client: HttpClient, count: number): Promise<string[]> {
-  const ids: string[] = [];
+  return (await registerInstallationsAt(client, count)).map((r) => r.id);
+}
+
+/** New installations, with the site each was assigned to. */
+async function registerInstallationsAt(
+  client: HttpClient,
+  count: number,
+): Promise<{ id: string; site: string }[]> {
+  const registered: { id: string; site: string }[] = [];
   for (let i = 0; i < count; i += 1) {
     const result = await client.json('POST', '/v1/installations', { country: 'DE', product: 'bench' });
     if (result.status !== 201) {
       throw new Error(`POST /v1/installations answered ${result.status}: ${result.body.slice(0, 500)}`);
     }
-    ids.push((JSON.parse(result.body) as { id: string }).id);
+    const { id, site } = JSON.parse(result.body) as { id: string; site: string };
+    registered.push({ id, site });
   }
-  return ids;
+  return registered;
 }
 
 function checkUpload(result: { status: number; body: string }, size: number, what: string): void {
@@ -427,6 +561,15 @@ function report(plan: Plan, phases: readonly PhaseResult[], large: LargeResult |
   const ratioPass = first === undefined ? false : first.ratio >= RATIO_GOAL;
   const rssPass =
     large === undefined ? undefined : (large.serverPeakRss.hwm ?? Number.POSITIVE_INFINITY) < RSS_GOAL;
+  const splitRatioPass = first === undefined ? false : first.split.ratio >= SPLIT_RATIO_GOAL;
+  const splitRssPeak =
+    large === undefined
+      ? undefined
+      : Math.max(
+          large.split.controlPeakRss.hwm ?? Number.POSITIVE_INFINITY,
+          large.split.sitePeakRss.hwm ?? Number.POSITIVE_INFINITY,
+        );
+  const splitRssPass = splitRssPeak === undefined ? undefined : splitRssPeak < RSS_GOAL;
 
   if (plan.json) {
     process.stdout.write(
@@ -445,6 +588,17 @@ function report(plan: Plan, phases: readonly PhaseResult[], large: LargeResult |
               value: large?.serverPeakRss.hwm ?? null,
               pass: rssPass ?? null,
             },
+            splitRatio1MiB: {
+              goal: SPLIT_RATIO_GOAL,
+              value: first?.split.ratio ?? null,
+              pass: splitRatioPass,
+            },
+            splitRss1GiB: {
+              goalBytes: RSS_GOAL,
+              control: large?.split.controlPeakRss.hwm ?? null,
+              site: large?.split.sitePeakRss.hwm ?? null,
+              pass: splitRssPass ?? null,
+            },
           },
           failures,
         },
@@ -461,7 +615,8 @@ function report(plan: Plan, phases: readonly PhaseResult[], large: LargeResult |
     `Ingest: POST /v1/samples over HTTP vs. in-process baseline (MD5+SHA-1+SHA-256+SHA-512, sealStream, write+fsync);`,
   );
   out.push(
-    `${CONCURRENCY} concurrent, medians (min–max) of ${first?.spec.rounds ?? 0} interleaved rounds; ` +
+    `split: the same uploads through glasshouse control to a glasshouse site process (mutual TLS, loopback); ` +
+      `${CONCURRENCY} concurrent, medians (min–max) of ${first?.spec.rounds ?? 0} interleaved rounds; ` +
       `node ${process.version}, ${cpus().length} CPUs; MB = 10^6 bytes.`,
   );
   out.push('');
@@ -483,6 +638,15 @@ function report(plan: Plan, phases: readonly PhaseResult[], large: LargeResult |
       `${fixed(phase.ratio * 100, 0)}% [${fixed(phase.pairedRatio.min * 100, 0)}–${fixed(phase.pairedRatio.max * 100, 0)}%]${goal}`,
       `${mebibytes(phase.serverPeakRss.hwm)}${phase.hwmIsPhasePeak ? '' : ' (lifetime)'} / ${mebibytes(phase.serverPeakRss.sampledMax)} sampled`,
     ]);
+    const splitGoal =
+      phase.spec.size === MiB ? ` (goal ≥ 0.8x: ${passFail(phase.split.ratio >= SPLIT_RATIO_GOAL)})` : '';
+    rows.push([
+      `split    ${name}`,
+      withRange(phase.split.mbps),
+      fixed(phase.split.samplesPerSecond.median),
+      `${fixed(phase.split.ratio, 2)}x HTTP [${fixed(phase.split.pairedRatio.min, 2)}–${fixed(phase.split.pairedRatio.max, 2)}x]${splitGoal}`,
+      `control ${mebibytes(phase.split.controlPeakRss.hwm)}, site ${mebibytes(phase.split.sitePeakRss.hwm)}`,
+    ]);
   }
   out.push(
     renderTable(
@@ -490,7 +654,7 @@ function report(plan: Plan, phases: readonly PhaseResult[], large: LargeResult |
         { header: 'phase' },
         { header: 'MB/s median (min–max)', align: 'right' },
         { header: 'samples/s', align: 'right' },
-        { header: 'ratio vs baseline [per round]' },
+        { header: 'ratio vs baseline (split: vs HTTP) [per round]' },
         { header: 'server peak RSS (VmHWM / VmRSS@100ms)' },
       ],
       rows,
@@ -526,6 +690,22 @@ function report(plan: Plan, phases: readonly PhaseResult[], large: LargeResult |
             `${mebibytes(large.serverPeakRss.hwm)} / ${mebibytes(large.serverPeakRss.sampledMax)} (idle before: ${mebibytes(large.serverIdleRss)})`,
             passFail(rssPass === true),
           ],
+          [
+            'split: control',
+            fixed(large.split.seconds),
+            fixed(large.split.mbps),
+            `${fixed((large.split.mbps / large.baseline.mbps) * 100, 0)}%`,
+            `${mebibytes(large.split.controlPeakRss.hwm)} / ${mebibytes(large.split.controlPeakRss.sampledMax)} (idle before: ${mebibytes(large.split.controlIdleRss)})`,
+            passFail((large.split.controlPeakRss.hwm ?? Number.POSITIVE_INFINITY) < RSS_GOAL),
+          ],
+          [
+            `split: site ${large.split.site}`,
+            '',
+            '',
+            '',
+            `${mebibytes(large.split.sitePeakRss.hwm)} / ${mebibytes(large.split.sitePeakRss.sampledMax)} (idle before: ${mebibytes(large.split.siteIdleRss)})`,
+            passFail((large.split.sitePeakRss.hwm ?? Number.POSITIVE_INFINITY) < RSS_GOAL),
+          ],
         ],
       ),
     );
@@ -540,6 +720,14 @@ function report(plan: Plan, phases: readonly PhaseResult[], large: LargeResult |
     rssPass === undefined
       ? '  1 GiB upload, server RSS < 256 MiB: skipped (--quick)'
       : `  1 GiB upload, server RSS < 256 MiB: ${mebibytes(large?.serverPeakRss.hwm)}  ${passFail(rssPass)}`,
+  );
+  out.push(
+    `  split, 1 MiB samples through the control plane >= 0.8x all-in-one HTTP: ${first === undefined ? 'n/a' : `${fixed(first.split.ratio, 2)}x`}  ${passFail(splitRatioPass)}`,
+  );
+  out.push(
+    splitRssPass === undefined || large === undefined
+      ? '  split, 1 GiB upload, RSS < 256 MiB in each process: skipped (--quick)'
+      : `  split, 1 GiB upload, RSS < 256 MiB in each process: control ${mebibytes(large.split.controlPeakRss.hwm)}, site ${mebibytes(large.split.sitePeakRss.hwm)}  ${passFail(splitRssPass)}`,
   );
   out.push(
     `  every upload answered 200/201: ${failures.length === 0 ? 'PASS' : `FAIL (${failures.length} failed)`}`,

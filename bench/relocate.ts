@@ -5,8 +5,12 @@
  * round timed from `POST /v1/relocations` to `done` (planning, copying with re-encryption
  * under the target's key, read-back verification, switch, purge, logs). The baseline, in
  * the same run and interleaved: `cp -r` of the source site's blob directory to a fresh one.
+ * The same relocation also runs in the split topology, in the same rounds: two `glasshouse
+ * site` processes holding the same amount, the `glasshouse control` process copying from one
+ * to the other over mutual TLS on loopback.
  *
- * Goal (from the issue): relocation at >= 50% of `cp -r`'s MB/s.
+ * Goals (from the issues): relocation at >= 50% of `cp -r`'s MB/s; between two site
+ * processes at >= 0.7x the in-process figure.
  */
 import { execFile } from 'node:child_process';
 import { rm } from 'node:fs/promises';
@@ -18,6 +22,7 @@ import { HttpClient } from './support/http.js';
 import { runPool } from './support/pool.js';
 import { machineBusySeconds } from './support/proc.js';
 import { createToken, initDataDir, ServerProcess } from './support/server.js';
+import { SplitDeployment } from './support/split.js';
 import { KiB, MiB, megabytesPerSecond, summarize } from './support/stats.js';
 import { fixed, passFail, renderTable, withRange } from './support/table.js';
 
@@ -26,6 +31,7 @@ const SIZES = [64 * KiB, 256 * KiB, MiB, 4 * MiB, 16 * MiB, 32 * MiB] as const;
 const INSTALLATIONS = 64;
 const UPLOAD_CONCURRENCY = 4;
 const RATIO_GOAL = 0.5;
+const SPLIT_RATIO_GOAL = 0.7;
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
 /** One timed measure: wall time, throughput, and the machine's busy CPU seconds meanwhile. */
@@ -41,16 +47,19 @@ interface Round {
   readonly cp: Timed;
   /** `cp -r`, then fsync of every copied file: durable, as the relocation's writes are. */
   readonly cpSync: Timed;
+  /** The same relocation between two site processes, orchestrated by the control process. */
+  readonly split: Timed;
 }
 
 const relocate: Benchmark = {
   name: 'relocate',
-  summary: 'relocate 2 GiB of samples to another site (re-encrypted, verified) vs cp -r of the blobs',
+  summary:
+    'relocate 2 GiB of samples to another site (re-encrypted, verified), in-process and between site processes, vs cp -r',
   options: [
     '--quick         256 MiB instead of 2 GiB (a smoke run)',
     '--rounds N      relocations (alternating direction) and cp -r runs (default 3)',
     '--json          print the results as JSON on stdout',
-    '--cpu-prof DIR  run the server under `node --cpu-prof` and write its profile to DIR',
+    '--cpu-prof DIR  run the servers under `node --cpu-prof` and write their profiles to DIR',
   ],
   async run(args) {
     const { values } = parseArgs({
@@ -80,10 +89,8 @@ async function measure(total: number, rounds: number, json: boolean, cpuProf?: s
   await initDataDir(dataDir);
   const product = await createToken(dataDir, 'product');
   const admin = await createToken(dataDir, 'admin');
-  const server = await ServerProcess.start({
-    dataDir,
-    ...(cpuProf === undefined ? {} : { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', cpuProf] }),
-  });
+  const nodeArgs = cpuProf === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', cpuProf];
+  const server = await ServerProcess.start({ dataDir, nodeArgs });
   const asProduct = new HttpClient({ baseUrl: server.baseUrl, token: product.token });
   const asAdmin = new HttpClient({ baseUrl: server.baseUrl, token: admin.token });
 
@@ -91,6 +98,12 @@ async function measure(total: number, rounds: number, json: boolean, cpuProf?: s
   log(
     `stored ${fixed(stored.bytes / MiB, 0)} MiB in ${stored.samples} samples (${stored.submissions} submissions)`,
   );
+  log('starting the split topology (pki, two site processes, control plane)');
+  const split = await SplitDeployment.start({ tokens: ['product', 'admin'], nodeArgs });
+  const splitProduct = new HttpClient({ baseUrl: split.control.baseUrl, token: split.tokens.product!.token });
+  const splitAdmin = new HttpClient({ baseUrl: split.control.baseUrl, token: split.tokens.admin!.token });
+  const splitStored = await fill(splitProduct, total);
+  log(`split: stored ${fixed(splitStored.bytes / MiB, 0)} MiB in ${splitStored.samples} samples`);
   // LATAM is at zurich in the example policy; each round flips it to the other site.
   let where = 'zurich';
   const results: Round[] = [];
@@ -104,11 +117,26 @@ async function measure(total: number, rounds: number, json: boolean, cpuProf?: s
     const cp = await copyBlobs(blobs, join(dir.path, `cp-${round}`), stored.bytes, false);
     const cpSync = await copyBlobs(blobs, join(dir.path, `cp-sync-${round}`), stored.bytes, true);
     const other = where === 'zurich' ? 'moscow' : 'zurich';
-    const relocation = await relocateAll(asAdmin, other, stored.bytes);
+    // Alternate which topology goes first, so drift hits both alike.
+    let relocation: Timed;
+    let splitRelocation: Timed;
+    const relocateSplit = () =>
+      relocateAll(splitAdmin, other, splitStored.bytes).catch((error: unknown) => {
+        throw new Error(`split: ${String(error)}\n${split.output}`);
+      });
+    if (round % 2 === 0) {
+      relocation = await relocateAll(asAdmin, other, stored.bytes);
+      splitRelocation = await relocateSplit();
+    } else {
+      splitRelocation = await relocateSplit();
+      relocation = await relocateAll(asAdmin, other, stored.bytes);
+    }
+    split.checkRunning();
     where = other;
-    results.push({ cp, cpSync, relocation });
+    results.push({ cp, cpSync, relocation, split: splitRelocation });
     log(
       `round ${round + 1}: relocation ${fixed(relocation.mbps)} MB/s (${fixed(relocation.seconds)} s), ` +
+        `split ${fixed(splitRelocation.mbps)} MB/s (${fixed(splitRelocation.seconds)} s), ` +
         `cp -r ${fixed(cp.mbps)} MB/s (${fixed(cp.seconds)} s), cp -r + fsync ${fixed(cpSync.mbps)} MB/s; ` +
         `CPU s/GiB: relocation ${fixed(relocation.cpuPerGiB ?? Number.NaN, 2)}, cp -r ${fixed(cp.cpuPerGiB ?? Number.NaN, 2)}`,
     );
@@ -116,17 +144,29 @@ async function measure(total: number, rounds: number, json: boolean, cpuProf?: s
   const auditStart = performance.now();
   const audit = JSON.parse((await asAdmin.json('GET', '/v1/residency/audit')).body) as { clean: boolean };
   const auditSeconds = (performance.now() - auditStart) / 1000;
+  const splitAudit = JSON.parse((await splitAdmin.json('GET', '/v1/residency/audit')).body) as {
+    clean: boolean;
+  };
+  for (const client of [asProduct, asAdmin, splitProduct, splitAdmin]) client.close();
   await server.stop();
+  await split.stop();
   await dir.remove();
 
   const relocation = summarize(results.map((r) => r.relocation.mbps));
   const cp = summarize(results.map((r) => r.cp.mbps));
   const cpSync = summarize(results.map((r) => r.cpSync.mbps));
+  const splitMbps = summarize(results.map((r) => r.split.mbps));
+  const splitRatio = splitMbps.median / relocation.median;
+  const splitPaired = summarize(results.map((r) => r.split.mbps / r.relocation.mbps));
   const cpuOf = (pick: (r: Round) => Timed) => {
     const values = results.map((r) => pick(r).cpuPerGiB);
     return values.every((v) => v !== undefined) ? summarize(values) : undefined;
   };
-  const cpu = { relocation: cpuOf((r) => r.relocation), cp: cpuOf((r) => r.cp) };
+  const cpu = {
+    relocation: cpuOf((r) => r.relocation),
+    cp: cpuOf((r) => r.cp),
+    split: cpuOf((r) => r.split),
+  };
   const ratio = relocation.median / cp.median;
   const ratioSync = relocation.median / cpSync.median;
   const report = {
@@ -138,8 +178,13 @@ async function measure(total: number, rounds: number, json: boolean, cpuProf?: s
     cpSync,
     ratio,
     ratioSync,
+    split: { bytes: splitStored.bytes, relocation: splitMbps, ratio: splitRatio, pairedRatio: splitPaired },
     cpuSecondsPerGiB: cpu,
-    audit: { clean: audit.clean, seconds: auditSeconds },
+    audit: { clean: audit.clean, seconds: auditSeconds, splitClean: splitAudit.clean },
+    goals: {
+      ratio: { goal: RATIO_GOAL, value: ratio, pass: ratio >= RATIO_GOAL },
+      splitRatio: { goal: SPLIT_RATIO_GOAL, value: splitRatio, pass: splitRatio >= SPLIT_RATIO_GOAL },
+    },
   };
   if (json) {
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
@@ -165,15 +210,33 @@ async function measure(total: number, rounds: number, json: boolean, cpuProf?: s
           ],
           ['', '', 'cp -r, then fsync each file', withRange(cpSync), `${fixed(ratioSync * 100, 0)}%`, ''],
         ],
+      )}\n\n${renderTable(
+        [
+          { header: 'measure' },
+          { header: 'split MB/s', align: 'right' },
+          { header: 'in-process MB/s', align: 'right' },
+          { header: 'ratio [per round]', align: 'right' },
+          { header: `goal >= ${SPLIT_RATIO_GOAL}x` },
+        ],
+        [
+          [
+            `${fixed(splitStored.bytes / MiB, 0)} MiB between two site processes via the control process (mTLS)`,
+            withRange(splitMbps),
+            withRange(relocation),
+            `${fixed(splitRatio, 2)}x [${fixed(splitPaired.min, 2)}–${fixed(splitPaired.max, 2)}x]`,
+            passFail(splitRatio >= SPLIT_RATIO_GOAL),
+          ],
+        ],
       )}\n${
-        cpu.relocation && cpu.cp
+        cpu.relocation && cpu.cp && cpu.split
           ? `busy CPU seconds per GiB, whole machine (median): relocation ${fixed(cpu.relocation.median, 2)}, ` +
-            `cp -r ${fixed(cpu.cp.median, 2)}\n`
+            `split ${fixed(cpu.split.median, 2)}, cp -r ${fixed(cpu.cp.median, 2)}\n`
           : ''
-      }residency audit afterwards: ${audit.clean ? 'clean' : 'VIOLATIONS'} (${fixed(auditSeconds)} s, every sample decrypted)\n`,
+      }residency audit afterwards: ${audit.clean ? 'clean' : 'VIOLATIONS'} (${fixed(auditSeconds)} s, every sample decrypted); ` +
+        `split: ${splitAudit.clean ? 'clean' : 'VIOLATIONS'}\n`,
     );
   }
-  return audit.clean ? 0 : 1;
+  return audit.clean && splitAudit.clean ? 0 : 1;
 }
 
 /** Uploads samples of cycling sizes to LATAM installations until `total` bytes are stored. */

@@ -39,14 +39,18 @@ export interface DataDirSettings {
   readonly maxSampleBytes?: number;
 }
 
-/**
- * `glasshouse init` on a new directory, then the settings patched into its config.yaml. A
- * benchmark is one client on one address doing a fleet's work: the rate limits are off, the
- * connection cap and the largest verdict feed raised.
- */
+/** `glasshouse init` on a new directory, then {@link tuneConfig} on its config.yaml. */
 export async function initDataDir(dataDir: string, settings: DataDirSettings = {}): Promise<void> {
   await glasshouseCli(['init', '--data', dataDir, '--json']);
-  const file = join(dataDir, 'config.yaml');
+  tuneConfig(join(dataDir, 'config.yaml'), settings);
+}
+
+/**
+ * Patches a data directory's config.yaml for a benchmark: one client on one address does a
+ * fleet's work, so the rate limits are off, the connection cap and the largest verdict feed
+ * raised.
+ */
+export function tuneConfig(file: string, settings: DataDirSettings = {}): void {
   const document = parseDocument(readFileSync(file, 'utf8'));
   if (settings.maxSampleBytes !== undefined) {
     document.setIn(['limits', 'maxSampleBytes'], settings.maxSampleBytes);
@@ -88,21 +92,24 @@ export function freePort(): Promise<number> {
   });
 }
 
-export interface ServerOptions {
+export interface ServerOptions extends ServiceOptions {
   readonly dataDir: string;
   readonly logLevel?: string;
+}
+
+export interface ServiceOptions {
   /** Extra flags for `node` itself, e.g. `['--cpu-prof', '--cpu-prof-dir', dir]`. */
   readonly nodeArgs?: readonly string[];
   readonly readyTimeoutMs?: number;
 }
 
 /**
- * A `glasshouse up` child process. It is spawned as `node dist/cli/index.js` directly (no npx
- * wrapper), so `pid` is the server's own and its /proc memory figures are the server's.
+ * A `glasshouse up` (or `site`, `control`) child process. It is spawned as `node
+ * dist/cli/index.js` directly (no npx wrapper), so `pid` is the server's own and its /proc
+ * memory figures are the server's.
  */
 export class ServerProcess {
   readonly pid: number;
-  readonly port: number;
   readonly baseUrl: string;
   readonly rss: RssSampler;
   readonly #child: ChildProcess;
@@ -110,12 +117,11 @@ export class ServerProcess {
   #stderr = '';
   readonly #release: () => void;
 
-  private constructor(child: ChildProcess, port: number) {
+  private constructor(child: ChildProcess, baseUrl: string) {
     if (child.pid === undefined) throw new Error('server did not start');
     this.#child = child;
     this.pid = child.pid;
-    this.port = port;
-    this.baseUrl = `http://127.0.0.1:${port}`;
+    this.baseUrl = baseUrl;
     this.rss = new RssSampler(this.pid, 100);
     const keep = (chunk: Buffer) => {
       // The tail is enough to explain a failure; the head holds the admin-token banner.
@@ -129,24 +135,11 @@ export class ServerProcess {
 
   static async start(options: ServerOptions): Promise<ServerProcess> {
     const port = await freePort();
-    const child = spawn(
-      process.execPath,
-      [
-        ...(options.nodeArgs ?? []),
-        // For profiling a run: BENCH_SERVER_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'.
-        ...(process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
-        CLI_ENTRY,
-        'up',
-        '--data',
-        options.dataDir,
-        '--port',
-        String(port),
-        '--log-level',
-        options.logLevel ?? 'warn',
-      ],
-      { cwd: REPO_ROOT, env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] },
+    const child = spawnCli(
+      ['up', '--data', options.dataDir, '--port', String(port), '--log-level', options.logLevel ?? 'warn'],
+      options,
     );
-    const server = new ServerProcess(child, port);
+    const server = new ServerProcess(child, `http://127.0.0.1:${port}`);
     try {
       await server.#waitReady(options.readyTimeoutMs ?? 60_000);
     } catch (error) {
@@ -154,6 +147,42 @@ export class ServerProcess {
       throw error;
     }
     return server;
+  }
+
+  /**
+   * A long-lived CLI command that prints `listening on <url>` as its first line of stdout once
+   * it serves (`glasshouse site`, `glasshouse control`, with `--port 0`).
+   */
+  static async startListening(args: readonly string[], options: ServiceOptions = {}): Promise<ServerProcess> {
+    const child = spawnCli(args, options);
+    let stdout = '';
+    let onExit: (() => void) | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const url = await new Promise<string>((resolve, reject) => {
+      const onData = (chunk: Buffer) => {
+        stdout += chunk.toString('utf8');
+        const match = /^listening on (\S+)\n/.exec(stdout);
+        if (match?.[1] !== undefined) {
+          child.stdout?.off('data', onData);
+          resolve(match[1]);
+        }
+      };
+      child.stdout?.on('data', onData);
+      let stderr = '';
+      child.stderr?.on('data', (chunk: Buffer) => {
+        stderr = (stderr + chunk.toString('utf8')).slice(-16_384);
+      });
+      onExit = () => reject(new Error(`glasshouse ${args.join(' ')} exited before listening:\n${stderr}`));
+      child.once('exit', onExit);
+      timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new Error(`glasshouse ${args[0]} did not listen in time:\n${stderr}`));
+      }, options.readyTimeoutMs ?? 60_000);
+    }).finally(() => {
+      clearTimeout(timer);
+      if (onExit !== undefined) child.off('exit', onExit);
+    });
+    return new ServerProcess(child, url);
   }
 
   /** The tail of what the server wrote to stdout and stderr. */
@@ -210,4 +239,19 @@ export class ServerProcess {
     }
     throw new Error(`server not ready after ${timeoutMs} ms:\n${this.#stderr}`);
   }
+}
+
+/** `node [node args] dist/cli/index.js <args>`, its output piped. */
+function spawnCli(args: readonly string[], options: ServiceOptions): ChildProcess {
+  return spawn(
+    process.execPath,
+    [
+      ...(options.nodeArgs ?? []),
+      // For profiling a run: BENCH_SERVER_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'.
+      ...(process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+      CLI_ENTRY,
+      ...args,
+    ],
+    { cwd: REPO_ROOT, env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] },
+  );
 }

@@ -6,7 +6,7 @@ import { parse as parseYaml } from 'yaml';
 import { ConfigError } from './config-errors.js';
 
 /** The example configuration `init` copies; found beside the sources from `src/` and `dist/`. */
-export const EXAMPLE_CONFIG_PATH = new URL('./example-config.yaml', import.meta.url);
+export const EXAMPLE_CONFIG_PATH = new URL('../../src/config/example-config.yaml', import.meta.url);
 
 export const CONTROL_NODE = 'control';
 

@@ -216,7 +216,9 @@ export class HttpSiteClient implements SiteClient {
     return this.#http.json({
       route: 'importSample',
       params: { sha256: record.sha256 },
-      headers: { [SAMPLE_HEADER]: encodeHeaderJson(record) },
+      // Its length, declared: a site that holds the sample already answers at once and reads
+      // the rest away, rather than closing under the bytes in flight.
+      headers: { [SAMPLE_HEADER]: encodeHeaderJson(record), 'content-length': String(record.size) },
       stream: plaintext,
       ...REPEATABLE_WRITE,
     });

@@ -220,6 +220,7 @@ export class SiteTransport {
         if (body !== undefined && !body.readableEnded) {
           body.unpipe(request);
           body.destroy();
+          // The request stays short of its body: its connection carries nothing more.
           answer.once('end', () => request.destroy());
         }
         resolve(answer);

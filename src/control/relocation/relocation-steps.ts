@@ -13,6 +13,14 @@ import type { WriteGate } from './write-gate.js';
 /** How many samples of one installation are copied at once (overlaps reads, crypto and fsyncs). */
 const SAMPLE_CONCURRENCY = 4;
 
+/**
+ * Imports in flight per target site and sample: installations copied side by side that share
+ * a sample send it once; the others wait for that copy. Sending it twice is not only wasted
+ * work: a site in another process answers the second at once (it holds the sample) and closes
+ * the connection under the bytes still being sent.
+ */
+const importsInFlight = new WeakMap<SiteClient, Map<string, Promise<{ copied: boolean }>>>();
+
 /** The steps before the registry switch: a batch met there by a cancel rolls back. */
 export const BEFORE_SWITCH: readonly ItemStep[] = ['pending', 'copied', 'verified'];
 
@@ -72,32 +80,62 @@ export async function copyInstallation(
   const copied: string[] = [];
   const wanted = inventoryOf(records, true);
   const present = await target.inventoryInstallation(installationId);
-  const queue = [...records.samples];
+  // The target's rows for the installation's samples are the source's (the copy before the
+  // freeze, verified then): nothing to send again.
+  const samplesHeld =
+    present.samples.count === wanted.samples.count && present.samples.checksum === wanted.samples.checksum;
+  const queue = samplesHeld ? [] : [...records.samples];
+  let inFlight = importsInFlight.get(target);
+  if (inFlight === undefined) {
+    inFlight = new Map();
+    importsInFlight.set(target, inFlight);
+  }
+  const imports = inFlight;
   let failing = false;
   const copyNext = async (): Promise<void> => {
     for (let sample = queue.shift(); sample !== undefined && !failing; sample = queue.shift()) {
-      const plaintext = await source.openSamplePlaintext(sample.sha256);
-      let body: Readable = plaintext;
-      if (ctx.throttle.limited) {
-        // Only a rate limit needs the extra stream hop; unlimited copies count when done.
-        const throttled = ctx.throttle.stream(ctx.onBytes, ctx.shouldStop);
-        // It may fail (a stop) while importSample still waits for the sample's lock, before
-        // any reader listens; the reader finds the error on the stream all the same.
-        throttled.on('error', () => undefined);
-        plaintext.on('error', (error) => throttled.destroy(error));
-        throttled.once('close', () => plaintext.destroy());
-        body = plaintext.pipe(throttled);
-      } else if (ctx.shouldStop()) {
-        plaintext.destroy();
-        throw new CopyStopped();
+      const pending = imports.get(sample.sha256);
+      if (pending !== undefined) {
+        await pending.catch((error: unknown) => {
+          failing = true;
+          throw error;
+        });
+        continue;
       }
-      const result = await target.importSample(sample, body).catch((error: unknown) => {
-        failing = true;
-        throw error;
-      });
+      const imported = importOne(sample);
+      imports.set(sample.sha256, imported);
+      const result = await imported
+        .catch((error: unknown) => {
+          failing = true;
+          throw error;
+        })
+        .finally(() => imports.delete(sample.sha256));
       if (!ctx.throttle.limited) ctx.onBytes(sample.size);
       if (result.copied) copied.push(sample.sha256);
     }
+  };
+  const importOne = async (sample: RelocatableRecords['samples'][number]): Promise<{ copied: boolean }> => {
+    // Held there already (another installation's, or a batch before): nothing to send. A
+    // site in another process would answer the import at once and close under the bytes.
+    if ((await target.findSample({ kind: 'sha256', value: sample.sha256 })) !== undefined) {
+      return { copied: false };
+    }
+    const plaintext = await source.openSamplePlaintext(sample.sha256);
+    let body: Readable = plaintext;
+    if (ctx.throttle.limited) {
+      // Only a rate limit needs the extra stream hop; unlimited copies count when done.
+      const throttled = ctx.throttle.stream(ctx.onBytes, ctx.shouldStop);
+      // It may fail (a stop) while importSample still waits for the sample's lock, before
+      // any reader listens; the reader finds the error on the stream all the same.
+      throttled.on('error', () => undefined);
+      plaintext.on('error', (error) => throttled.destroy(error));
+      throttled.once('close', () => plaintext.destroy());
+      body = plaintext.pipe(throttled);
+    } else if (ctx.shouldStop()) {
+      plaintext.destroy();
+      throw new CopyStopped();
+    }
+    return target.importSample(sample, body);
   };
   // Settle every copier before deciding: none may still write at the target after we return.
   const copiers = await Promise.allSettled(Array.from({ length: SAMPLE_CONCURRENCY }, copyNext));

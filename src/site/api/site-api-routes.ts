@@ -222,6 +222,11 @@ export const siteApiRoutes: FastifyPluginAsyncTypebox<SiteApiRoutesOptions> = as
         throw new VaultError('UNSUPPORTED_MEDIA_TYPE', `describe the sample in ${SAMPLE_HEADER}`);
       }
       const body = streamBody(request);
+      if (Number(request.headers['content-length'] ?? Number.NaN) > maxSampleBytes) {
+        throw new VaultError('SAMPLE_TOO_LARGE', `samples are limited to ${maxSampleBytes} bytes`, {
+          details: { limit: maxSampleBytes },
+        });
+      }
       return answerEarly(request, reply, () =>
         once(request, async () => ({
           status: 200,
