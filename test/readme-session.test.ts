@@ -109,4 +109,22 @@ describe("the README's first session", () => {
       expect(result.stderr).toMatch(/curl: \(7\)/);
     }, 180_000);
   });
+
+  describe('when the quick start runs the compiled CLI (npm start runs dist/)', () => {
+    it('creates a data directory with the example configuration', () => {
+      const data = join(root, 'compiled');
+      const init = spawnSync(
+        process.execPath,
+        [join(REPO_ROOT, 'bin/glasshouse.js'), 'init', '--data', data],
+        {
+          cwd: root,
+          encoding: 'utf8',
+          timeout: 60_000,
+        },
+      );
+      expect(init.stderr).not.toMatch(/ENOENT/);
+      expect(init.status).toBe(0);
+      expect(readFileSync(join(data, 'config.yaml'), 'utf8')).toMatch(/^sites:/m);
+    }, 90_000);
+  });
 });
