@@ -4,7 +4,9 @@ import type { SiteClient } from '../../ports/site-client.js';
 import type { InstallationRegistry } from '../residency/installation-registry.js';
 import { DESK_ACTOR } from './privacy-log.js';
 import type { PrivacyRequestsTable, PrivacyTables } from './privacy-tables.js';
-import type { StepRunner } from './privacy-worker.js';
+
+/** Runs one named step of a request once: a step already in the journal returns its result. */
+export type StepRunner = <T>(name: string, body: () => Promise<T>) => Promise<T>;
 
 export interface ErasureContext {
   readonly db: Kysely<PrivacyTables>;

@@ -6,7 +6,7 @@ import { unavailableSites } from '../../shared/site-errors.js';
 import { nextPause, SITE_WAIT, type SiteWaitSettings, sleepOf } from '../../shared/site-wait.js';
 import type { InstallationRegistry } from '../residency/installation-registry.js';
 import type { PolicyService } from '../residency/policy-service.js';
-import { runErasure } from './erasure-job.js';
+import { runErasure, type StepRunner } from './erasure-job.js';
 import { collectRecords } from './export-archive.js';
 import { buildInventory } from './inventory.js';
 import { DESK_ACTOR, dateOf, privacyLogEntry } from './privacy-log.js';
@@ -38,9 +38,6 @@ interface Waiting {
 }
 
 const RETRY_MS = 10_000;
-
-/** Runs one named step of a request once: a step already in the journal returns its result. */
-export type StepRunner = <T>(name: string, body: () => Promise<T>) => Promise<T>;
 
 /**
  * The durable background job of the privacy desk, in the serving process. It answers
