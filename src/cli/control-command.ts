@@ -2,12 +2,12 @@ import type { Command } from 'commander';
 import type { FastifyInstance } from 'fastify';
 import { initDataDir } from '../config/data-dir.js';
 import { loadConfig, resolvePaths } from '../config/load.js';
-import { buildApp } from '../http/app.js';
 import { openRemoteControlPlane } from '../main.js';
 import { type DataDirOptions, overridesOf, withDataDirOptions } from './data-dir-options.js';
 import { adminTokenLines } from './init-command.js';
 import { action } from './output.js';
 import { remoteSiteClients, siteUrlOverrides } from './remote-sites.js';
+import { servePublicApi } from './serve.js';
 import { parsePort } from './up-command.js';
 
 interface ControlOptions extends DataDirOptions {
@@ -62,26 +62,9 @@ async function runControl(options: ControlOptions): Promise<void> {
     await glasshouse.close();
     throw error;
   }
-  let ready = true;
-  app = await buildApp({ glasshouse, logLevel: config.log.level, isReady: () => ready });
-  const server = app;
-  const shutdown = async (signal: string) => {
-    ready = false;
-    server.log.info({ signal }, 'shutting down');
-    await server.close();
-    await glasshouse.close();
-    process.exit(0);
-  };
-  process.once('SIGTERM', () => void shutdown('SIGTERM'));
-  process.once('SIGINT', () => void shutdown('SIGINT'));
-  let address: string;
-  try {
-    address = await server.listen({ host: config.server.host, port: config.server.port });
-  } catch (error) {
-    await server.close();
-    await glasshouse.close();
-    throw error;
-  }
+  const { app: server, address } = await servePublicApi(glasshouse, config, (built) => {
+    app = built;
+  });
   process.stdout.write(`listening on ${address}\n`);
   server.log.info(
     { address, dataDir: config.dataDir, sites: Object.fromEntries(config.sites.map((s) => [s.name, s.url])) },

@@ -4,11 +4,11 @@ import { loadConfig } from '../config/load.js';
 import { loadExampleData } from '../control/reports/example-data.js';
 import { exampleDesksOf } from '../control/reports/example-desks.js';
 import { parsePeriod } from '../control/reports/period.js';
-import { buildApp } from '../http/app.js';
 import { type Glasshouse, type OpenOptions, openGlasshouse } from '../main.js';
 import { overridesOf, withDataDirOptions } from './data-dir-options.js';
 import { adminTokenLines, DEPLOYMENT_OPTION, type InitOptions, initialize } from './init-command.js';
 import { action } from './output.js';
+import { servePublicApi } from './serve.js';
 
 interface UpOptions extends InitOptions {
   readonly host?: string;
@@ -58,27 +58,10 @@ async function up(options: UpOptions, hooks: UpHooks): Promise<void> {
   });
   await glasshouse.recover();
   const example = options.example === true ? await loadExample(glasshouse) : false;
-  let ready = true;
-  app = await buildApp({ glasshouse, logLevel: config.log.level, isReady: () => ready });
-  const shutdown = async (signal: string) => {
-    ready = false;
-    app.log.info({ signal }, 'shutting down');
-    await app.close();
-    await glasshouse.close();
-    process.exit(0);
-  };
-  process.once('SIGTERM', () => void shutdown('SIGTERM'));
-  process.once('SIGINT', () => void shutdown('SIGINT'));
-  let address: string;
-  try {
-    address = await app.listen({ host: config.server.host, port: config.server.port });
-  } catch (error) {
-    // Port in use, say: close what was opened so the process ends with the one-line error.
-    await app.close();
-    await glasshouse.close();
-    throw error;
-  }
-  app.log.info(
+  const { app: server, address } = await servePublicApi(glasshouse, config, (built) => {
+    app = built;
+  });
+  server.log.info(
     { address, dataDir: config.dataDir, sites: [...glasshouse.siteClients.keys()] },
     'glasshouse is up',
   );
