@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { configure, Uint8ArrayReader, Uint8ArrayWriter, ZipReader } from '@zip.js/zip.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
-import { runCli } from './support/cli.js';
 import { type CliProcess, killAllCliProcesses, startCliProcess } from './support/cli-process.js';
+import { cliOrThrow as cli } from './support/split-deployment.js';
 
 /*
  * A site that goes away in the middle: `glasshouse site` for zurich and moscow and
@@ -36,12 +36,6 @@ interface Registered {
   readonly id: string;
   readonly secret: string;
   readonly site: string;
-}
-
-function cli(args: readonly string[]): string {
-  const result = runCli(args);
-  if (result.status !== 0) throw new Error(`glasshouse ${args.join(' ')}: ${result.stderr}`);
-  return result.stdout;
 }
 
 function token(role: string): string {
