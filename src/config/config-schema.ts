@@ -2,6 +2,25 @@ import { type Static, Type } from 'typebox';
 
 const CountryCode = Type.String({ pattern: '^[A-Z]{2}$', description: 'ISO 3166-1 alpha-2 code' });
 const SiteName = Type.String({ pattern: '^[a-z][a-z0-9-]{0,31}$', description: 'lower-case site name' });
+/** An embedded engine's name or an engine's URL: see src/config/storage-locations.ts. */
+const StorageValue = Type.String({ minLength: 1, maxLength: 2048 });
+
+/** The control plane's stores. */
+export const ControlStorageSchema = Type.Object(
+  { metadata: Type.Optional(StorageValue), tiles: Type.Optional(StorageValue) },
+  { additionalProperties: false },
+);
+
+/** A site's stores. */
+export const SiteStorageSchema = Type.Object(
+  {
+    metadata: Type.Optional(StorageValue),
+    blobs: Type.Optional(StorageValue),
+    tiles: Type.Optional(StorageValue),
+    stats: Type.Optional(StorageValue),
+  },
+  { additionalProperties: false },
+);
 
 export const SiteConfigSchema = Type.Object(
   {
@@ -9,6 +28,7 @@ export const SiteConfigSchema = Type.Object(
     description: Type.Optional(Type.String()),
     /** Where `glasshouse control` reaches the site (its `glasshouse site` API); `up` ignores it. */
     url: Type.Optional(Type.String({ pattern: '^https://[^\\s/?#]+/?$', description: 'https://host:port' })),
+    storage: Type.Optional(SiteStorageSchema),
   },
   { additionalProperties: false },
 );
@@ -109,6 +129,8 @@ export const ConfigFileSchema = Type.Object(
         { additionalProperties: false },
       ),
     ),
+    /** The control plane's stores; each site's are under `sites.<name>.storage`. */
+    storage: Type.Optional(ControlStorageSchema),
     sites: Type.Record(SiteName, SiteConfigSchema, { minProperties: 1 }),
     regions: Type.Optional(Type.Record(Type.String(), Type.Array(Type.String()))),
     policy: Type.Array(PolicyVersionSchema, { minItems: 1 }),

@@ -1,4 +1,5 @@
 import type { PolicyVersionInput, SiteAssignment } from '../control/residency/index.js';
+import type { ControlStorage, SiteStorage } from './storage-locations.js';
 
 export interface SiteConfig {
   readonly name: string;
@@ -6,6 +7,8 @@ export interface SiteConfig {
   readonly description: string;
   /** Where `glasshouse control` reaches the site over mutual TLS; unused by `up`. */
   readonly url?: string;
+  /** The site's stores (`sites.<name>.storage`); embedded in its data directory by default. */
+  readonly storage: SiteStorage;
 }
 
 /** The validated, frozen configuration every other module receives. */
@@ -13,6 +16,8 @@ export interface Config {
   readonly deployment: string;
   readonly dataDir: string;
   readonly configFile: string;
+  /** The control plane's stores (`storage`); embedded in the data directory by default. */
+  readonly storage: ControlStorage;
   readonly server: ServerConfig;
   /** Request rates and quotas against abuse (see src/http/limits.ts). */
   readonly rateLimits: RateLimitsConfig;

@@ -99,6 +99,71 @@ describe('loadConfig', () => {
     });
   });
 
+  describe('when the file names storage engines', () => {
+    const engines = example
+      .replace(
+        'sites:\n',
+        'storage:\n  metadata: postgres://glasshouse@db.control.internal/glasshouse\n  tiles: s3://control-public/log?endpoint=https://s3.control.internal\nsites:\n',
+      )
+      .replace(
+        'jurisdiction: CH\n',
+        'jurisdiction: CH\n    storage:\n      blobs: s3://zurich-samples/blobs?region=eu-central-2\n      stats: clickhouse://ch.zurich.internal:8123/glasshouse\n',
+      );
+
+    it('keeps the embedded engines as the default of every node', () => {
+      const config = load(example);
+      expect(config.storage).toEqual({ metadata: { engine: 'sqlite' }, tiles: { engine: 'fs' } });
+      for (const site of config.sites) {
+        expect(site.storage).toEqual({
+          metadata: { engine: 'sqlite' },
+          tiles: { engine: 'fs' },
+          blobs: { engine: 'fs' },
+          stats: { engine: 'duckdb' },
+        });
+      }
+    });
+
+    it('reads the control plane and each site separately', () => {
+      const config = load(engines);
+      expect(config.storage).toEqual({
+        metadata: { engine: 'postgres', url: 'postgres://glasshouse@db.control.internal/glasshouse' },
+        tiles: { engine: 's3', url: 's3://control-public/log?endpoint=https://s3.control.internal' },
+      });
+      const [zurich, moscow] = config.sites;
+      expect(zurich?.storage).toEqual({
+        metadata: { engine: 'sqlite' },
+        tiles: { engine: 'fs' },
+        blobs: { engine: 's3', url: 's3://zurich-samples/blobs?region=eu-central-2' },
+        stats: { engine: 'clickhouse', url: 'clickhouse://ch.zurich.internal:8123/glasshouse' },
+      });
+      expect(moscow?.storage.blobs).toEqual({ engine: 'fs' });
+    });
+
+    it.each([
+      [
+        'metadata: postgres://glasshouse:hunter2@db',
+        /storage\.metadata: holds a password; give it in PGPASSWORD/,
+      ],
+      ['metadata: mysql://db/glasshouse', /storage\.metadata: mysql:\/\/ is not a metadata engine here/],
+      ['metadata: duckdb', /storage\.metadata: "duckdb" is neither "sqlite" or a postgres:\/\//],
+      ['tiles: clickhouse://ch:8123/x', /storage\.tiles: clickhouse:\/\/ is not a tiles engine/],
+      ['blobs: s3://bucket/blobs', /storage\.blobs: unknown key/],
+    ])('names the key and the problem of %s', (line, pattern) => {
+      expectConfigError(() => load(example.replace('sites:\n', `storage:\n  ${line}\nsites:\n`)), pattern);
+    });
+
+    it('names the site whose engine is wrong', () => {
+      const text = example.replace(
+        'jurisdiction: RU\n',
+        'jurisdiction: RU\n    storage:\n      stats: clickhouse://user:secret@ch:8123/glasshouse\n',
+      );
+      expectConfigError(
+        () => load(text),
+        /sites\.moscow\.storage\.stats: holds a password; give it in CLICKHOUSE_PASSWORD/,
+      );
+    });
+  });
+
   describe('when the file asks for a test-only fault', () => {
     it('refuses privacy.crashAfterStep: no deployment can make its server kill itself', () => {
       expectConfigError(

@@ -8,6 +8,14 @@ import { GlasshouseError } from '../shared/errors.js';
 import { type Config, DEFAULTS } from './config.js';
 import { ConfigError } from './config-errors.js';
 import { type ConfigFile, ConfigFileSchema } from './config-schema.js';
+import {
+  type ControlStorage,
+  EMBEDDED_CONTROL_STORAGE,
+  EMBEDDED_SITE_STORAGE,
+  parseStorageLocation,
+  type SiteStorage,
+  type StorageKey,
+} from './storage-locations.js';
 
 /** Settings given on the command line; they win over the environment and the file. */
 export interface ConfigOverrides {
@@ -39,10 +47,12 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
   const { dataDir, configFile } = resolvePaths(overrides, env);
   const file = parseConfigFile(readConfigText(configFile), configFile);
   const envPort = env.GLASSHOUSE_PORT === undefined ? undefined : parsePort(env.GLASSHOUSE_PORT);
+  const storageProblems: ConfigProblem[] = [];
   const config: Config = {
     deployment: file.deployment,
     dataDir,
     configFile,
+    storage: readStorage('storage', file.storage, EMBEDDED_CONTROL_STORAGE, storageProblems),
     server: {
       host: overrides.host ?? env.GLASSHOUSE_HOST ?? file.server?.host ?? DEFAULTS.host,
       port: overrides.port ?? envPort ?? file.server?.port ?? DEFAULTS.port,
@@ -69,6 +79,7 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
       jurisdiction: site.jurisdiction,
       description: site.description ?? '',
       ...(site.url === undefined ? {} : { url: site.url }),
+      storage: readStorage(`sites.${name}.storage`, site.storage, EMBEDDED_SITE_STORAGE, storageProblems),
     })),
     regions: new Map(Object.entries(file.regions ?? {})),
     policy: file.policy.map((v) => ({
@@ -77,8 +88,25 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
       assign: v.assign.map((a) => ({ regions: a.regions ?? [], countries: a.countries ?? [], site: a.site })),
     })),
   };
+  if (storageProblems.length > 0) throw configError(configFile, storageProblems);
   checkSemantics(config);
   return deepFreeze(config);
+}
+
+/** Each key of a `storage:` block as a location; problems are collected under their keys. */
+function readStorage<S extends ControlStorage | SiteStorage>(
+  at: string,
+  given: Readonly<Partial<Record<StorageKey, string>>> | undefined,
+  defaults: S,
+  problems: ConfigProblem[],
+): S {
+  const storage: Record<string, unknown> = { ...defaults };
+  for (const key of Object.keys(defaults) as StorageKey[]) {
+    const parsed = parseStorageLocation(key, given?.[key]);
+    if ('problem' in parsed) problems.push({ key: `${at}.${key}`, problem: parsed.problem });
+    else storage[key] = parsed.location;
+  }
+  return storage as S;
 }
 
 function readConfigText(configFile: string): string {
