@@ -39,6 +39,13 @@ export interface ClickHouseStatsStoreOptions {
 const ENGINE = 'ClickHouse';
 const FIELD_SEPARATOR = String.fromCharCode(0x1f);
 const DEFAULT_TIMEOUT_MS = 10 * 60 * 1000;
+/**
+ * A replicated table (or ClickHouse Cloud's) drops a block identical to one inserted before
+ * as a retry of it; a load retried after `reconcile` deleted its first attempt is exactly
+ * such a block, and must be kept. Plain `MergeTree` does not deduplicate; the setting says so
+ * for every engine.
+ */
+const NO_DEDUPLICATION = { insert_deduplicate: 0 } as const;
 /** Every event column but `ts`, as the load format names them. */
 const VALUE_COLUMNS = STATS_ROW_COLUMNS.filter((column) => column !== 'ts');
 
@@ -60,8 +67,8 @@ const VALUE_COLUMNS = STATS_ROW_COLUMNS.filter((column) => column !== 'ts');
  *   query id says so), then deletes those rows and waits for the mutation: the write-ahead
  *   log, which drops a record only after `load` resolved, still holds them and loads them
  *   again.
- * The tables are plain `MergeTree`: a `Replicated` engine would drop a repeated identical
- * block as a duplicate insert, which here would be two genuine, identical batches.
+ * The tables are plain `MergeTree`, and loads are inserted with `insert_deduplicate = 0`
+ * (see `NO_DEDUPLICATION`).
  *
  * Writes (loads, deletions, compaction) are serialized, so a count taken before a mutation is
  * exactly what the mutation deletes; reads run alongside.
@@ -137,9 +144,13 @@ export class ClickHouseStatsStore implements StatsStore {
           format: 'TabSeparated',
           values: Readable.from(convertedRows(rows, converter), { objectMode: false }),
           query_id: `${this.#loadQueryPrefix()}${randomUUID()}`,
+          clickhouse_settings: NO_DEDUPLICATION,
         });
       }
-      await this.#client.command({ query: `INSERT INTO load_marker (id, through) VALUES (1, ${through})` });
+      await this.#client.command({
+        query: `INSERT INTO load_marker (id, through) VALUES (1, ${through})`,
+        clickhouse_settings: NO_DEDUPLICATION,
+      });
       this.#uncertain = false;
     });
   }
