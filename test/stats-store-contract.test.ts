@@ -313,6 +313,25 @@ describe.runIf(clickhouseAvailable)('ClickHouseStatsStore', () => {
     });
   });
 
+  describe('when a large load breaks off in the middle of its stream', () => {
+    it('rejects, commits nothing of it, and the retried load is counted once', async () => {
+      const { store } = await fresh(clickHouse);
+      const events = sample(eventArbitrary, 2000);
+      const good = chunksOf(events, []);
+      // Many chunks are streamed before the one that is not the load format.
+      const many = Array.from({ length: 40 }, () => good).flat();
+      await expect(store.load([...many, Buffer.from('not a row\n'), ...good], 1)).rejects.toThrow(
+        /load format/,
+      );
+      expect(await store.loadedThrough()).toBe(0);
+      await store.load(good, 1);
+      expect(await store.loadedThrough()).toBe(1);
+      expect(await aggregateSorted(store, { groupBy: ['country'] })).toEqual(
+        expectedGroups(events, { groupBy: ['country'] }),
+      );
+    });
+  });
+
   describe('when the server cannot be used', () => {
     it('names the engine and its message: unreachable, refused credentials, a missing database, a bad URL', async () => {
       const server = clickhouse!;
