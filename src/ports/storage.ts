@@ -131,7 +131,8 @@ export interface LogJournal {
  * The columns of a telemetry row, in the order of the load format of `StatsStore.load`:
  * UTF-8 text, one row per line (`\n`), fields separated by U+001F, an empty field is null,
  * `ts` as `YYYY-MM-DD HH:MM:SS.mmm` in UTC. Fields never hold control characters, so the
- * format needs no quoting; DuckDB reads it as CSV, ClickHouse as `CustomSeparated`.
+ * format needs no quoting; DuckDB reads it as CSV, ClickHouse (18.16, which lacks
+ * `CustomSeparated`) as `TabSeparated` converted on the way.
  */
 export const STATS_ROW_COLUMNS = [
   'ts',
@@ -182,8 +183,10 @@ export interface StatsGroup {
  * A site's telemetry events, for aggregates; raw rows are read only for one installation at a
  * time (`eventsOf`), for the desks that answer data requests about it, never for analysts. DuckDB
  * embedded now, ClickHouse at scale. Loads are exactly-once: each carries the sequence
- * number of the last write-ahead record it holds, stored in the same transaction, so a
- * replay after a crash skips what `loadedThrough` reports.
+ * number of the last write-ahead record it holds, and its rows and that number become
+ * visible together or not at all (one transaction in DuckDB; in ClickHouse a marker written
+ * after the rows, and rows without their marker deleted before the next load), so a replay
+ * after a crash skips what `loadedThrough` reports.
  *
  * @example
  * await store.load([rows], 42);
