@@ -113,7 +113,13 @@ for (const backend of [fsBackend(), s3Backend()]) {
     });
 
     it('publishes under exactly the C2SP tlog-tiles paths', async () => {
-      const paths = ['checkpoint', 'tile/0/x001/234', 'tile/0/000.p/7', 'tile/1/000', 'tile/entries/x001/234.p/12'];
+      const paths = [
+        'checkpoint',
+        'tile/0/x001/234',
+        'tile/0/000.p/7',
+        'tile/1/000',
+        'tile/entries/x001/234.p/12',
+      ];
       for (const [i, path] of paths.entries()) await store.put(path, Buffer.from([i, i, i]));
       expect(await fixture.publishedPaths()).toEqual([...paths].sort());
       for (const [i, path] of paths.entries()) expect(await store.get(path)).toEqual(Buffer.from([i, i, i]));

@@ -22,6 +22,12 @@ export interface S3Bucket {
   attempt<T>(operation: string, run: (client: S3Client) => Promise<T>): Promise<T>;
 }
 
+const PROBE_ANSWERS: Readonly<Record<number, string>> = {
+  301: 'the bucket is in another region (HeadBucket answered 301): set region= in the URL',
+  403: 'access denied (HeadBucket answered 403): check the AWS_* credentials and the s3:ListBucket permission',
+  404: 'no such bucket',
+};
+
 /** A connection that cannot be made within this is a dead endpoint, not a slow one. */
 const CONNECT_TIMEOUT_MS = 10_000;
 
@@ -53,8 +59,10 @@ export async function openS3Bucket(
     await client.send(new HeadBucketCommand({ Bucket: location.bucket }));
   } catch (cause) {
     client.destroy();
-    if (statusOf(cause) === 404)
-      throw new StorageError('STORAGE_UNAVAILABLE', `S3 ${describeS3Location(location)}: no such bucket`, {
+    // HeadBucket answers without a body: the status is all the engine says.
+    const answer = PROBE_ANSWERS[statusOf(cause) ?? 0];
+    if (answer !== undefined)
+      throw new StorageError('STORAGE_UNAVAILABLE', `S3 ${describeS3Location(location)}: ${answer}`, {
         cause,
       });
     throw bucket.failure('HeadBucket (opening the store)', cause);

@@ -70,7 +70,13 @@ export function describeS3Location(location: S3Location): string {
 }
 
 function parsePrefix(pathname: string): string {
-  const trimmed = decodeURIComponent(pathname).replace(/^\/+/, '').replace(/\/+$/, '');
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(pathname);
+  } catch {
+    throw invalid('the prefix is not valid percent-encoding');
+  }
+  const trimmed = decoded.replace(/^\/+/, '').replace(/\/+$/, '');
   if (trimmed === '') return '';
   for (const segment of trimmed.split('/')) {
     if (!PREFIX_SEGMENT.test(segment) || segment === '.' || segment === '..')
