@@ -28,6 +28,12 @@ const PROBE_ANSWERS: Readonly<Record<number, string>> = {
   404: 'no such bucket',
 };
 
+/**
+ * A download holds its connection for as long as its client takes to read (the body streams
+ * through), so the SDK's default of 50 would let 50 slow clients stall every other request.
+ */
+const MAX_SOCKETS = 256;
+
 /** A connection that cannot be made within this is a dead endpoint, not a slow one. */
 const CONNECT_TIMEOUT_MS = 10_000;
 
@@ -89,7 +95,11 @@ export function s3ClientConfig(location: S3Location): S3ClientConfig {
     // are hashes a verifier checks, and the transport is TLS.
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
-    requestHandler: { connectionTimeout: CONNECT_TIMEOUT_MS },
+    requestHandler: {
+      connectionTimeout: CONNECT_TIMEOUT_MS,
+      httpAgent: { keepAlive: true, maxSockets: MAX_SOCKETS },
+      httpsAgent: { keepAlive: true, maxSockets: MAX_SOCKETS },
+    },
   };
 }
 
