@@ -105,6 +105,25 @@ describe('S3 stores', () => {
     });
   });
 
+  describe('when a bucket holds more blobs than one page lists', () => {
+    it('pages through ListObjectsV2 and lists each once', async () => {
+      const bucket = await s3.createBucket();
+      const store = await openS3BlobStore(s3.url(bucket), { client: s3.clientConfig, listPageSize: 2 });
+      const keys: string[] = [];
+      for (let i = 0; i < 5; i++) {
+        const bytes = randomBytes(100);
+        const writer = await store.createWriter();
+        await pipeline(Readable.from([bytes]), writer.stream);
+        keys.push(createHash('sha256').update(bytes).digest('hex'));
+        await writer.commit(keys[i]!);
+      }
+      const listed: string[] = [];
+      for await (const key of store.list()) listed.push(key);
+      expect(listed).toEqual([...keys].sort());
+      store.destroy();
+    });
+  });
+
   describe('when publishing fails', () => {
     it('shows nothing under the key, and abort leaves nothing', async () => {
       // Above maxSingleCopy the copy goes part by part (UploadPartCopy), which s3rver lacks.

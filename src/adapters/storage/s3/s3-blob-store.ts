@@ -28,6 +28,8 @@ export interface S3BlobStoreOptions extends S3StoreOptions {
   readonly now?: () => Date;
   /** Part size and parallelism of uploads, which bound a writer's memory (see {@link S3UploadLimits}). */
   readonly upload?: Partial<S3UploadLimits>;
+  /** Keys per `ListObjectsV2` page; the engine's own (1,000 on S3) by default. */
+  readonly listPageSize?: number;
 }
 
 /**
@@ -59,6 +61,7 @@ export class S3BlobStore implements BlobStore {
   readonly #leftoverAgeMs: number;
   readonly #now: () => Date;
   readonly #limits: S3UploadLimits;
+  readonly #listPageSize: number | undefined;
 
   constructor(bucket: S3Bucket, options: S3BlobStoreOptions = {}) {
     this.#bucket = bucket;
@@ -67,6 +70,7 @@ export class S3BlobStore implements BlobStore {
     this.#leftoverAgeMs = options.leftoverAgeMs ?? 60 * 60 * 1000;
     this.#now = options.now ?? (() => new Date());
     this.#limits = { ...DEFAULT_UPLOAD_LIMITS, ...options.upload };
+    this.#listPageSize = options.listPageSize;
   }
 
   async createWriter(): Promise<BlobWriter> {
@@ -109,7 +113,10 @@ export class S3BlobStore implements BlobStore {
 
   async *list(): AsyncIterable<string> {
     const pages = paginateListObjectsV2(
-      { client: this.#bucket.client },
+      {
+        client: this.#bucket.client,
+        ...(this.#listPageSize === undefined ? {} : { pageSize: this.#listPageSize }),
+      },
       { Bucket: this.#bucket.location.bucket, Prefix: this.#blobs },
     );
     try {
