@@ -200,6 +200,11 @@ for (const backend of [fsBackend(), s3Backend()]) {
 
     it('refuses a key that is not a SHA-256', async () => {
       expect(await rejectionCode(store.read('../etc/passwd'))).toBe('INVALID_BLOB_KEY');
+      const writer = await store.createWriter();
+      await pipeline(Readable.from([randomBytes(100)]), writer.stream);
+      expect(await rejectionCode(writer.commit('../../blobs/x'))).toBe('INVALID_BLOB_KEY');
+      await writer.abort();
+      expect(await fixture.rawKeys()).toEqual([]);
     });
 
     describe('when a write is aborted', () => {

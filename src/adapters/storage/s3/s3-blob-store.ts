@@ -75,7 +75,7 @@ export class S3BlobStore implements BlobStore {
 
   async createWriter(): Promise<BlobWriter> {
     const name = `${this.#now().getTime()}-${randomBytes(8).toString('hex')}`;
-    return new S3BlobWriter(this.#bucket, `${this.#tmp}${name}`, this.#limits);
+    return new S3BlobWriter(this.#bucket, `${this.#tmp}${name}`, this.#limits, (key) => this.#keyOf(key));
   }
 
   async read(key: string): Promise<Readable> {

@@ -45,16 +45,24 @@ export class S3BlobWriter implements BlobWriter {
   readonly #bucket: S3Bucket;
   readonly #tmpKey: string;
   readonly #limits: S3UploadLimits;
+  readonly #objectKeyOf: (key: string) => string;
   readonly #upload: Upload;
   readonly #uploaded: Promise<void>;
   #uploadComplete = false;
   #bytes = 0;
   #state: 'writing' | 'committed' | 'aborted' = 'writing';
 
-  constructor(bucket: S3Bucket, tmpKey: string, limits: S3UploadLimits) {
+  /** `objectKeyOf` checks a blob key and names its object (the store's own rule). */
+  constructor(
+    bucket: S3Bucket,
+    tmpKey: string,
+    limits: S3UploadLimits,
+    objectKeyOf: (key: string) => string,
+  ) {
     this.#bucket = bucket;
     this.#tmpKey = tmpKey;
     this.#limits = limits;
+    this.#objectKeyOf = objectKeyOf;
     const body = new PassThrough({ highWaterMark: 1 << 20 });
     this.#upload = new Upload({
       client: bucket.client,
@@ -99,9 +107,8 @@ export class S3BlobWriter implements BlobWriter {
 
   async commit(key: string): Promise<void> {
     if (this.#state !== 'writing') throw new Error(`this blob writer was already ${this.#state}`);
+    const target = this.#objectKeyOf(key);
     await this.#uploaded;
-    const { prefix } = this.#bucket.location;
-    const target = `${prefix}blobs/${key}`;
     if (this.#bytes > this.#limits.maxSingleCopy) await this.#copyInParts(target);
     else
       await this.#bucket.attempt(`publishing ${target} (CopyObject)`, (client) =>
