@@ -8,6 +8,7 @@ import { initDataDir, readMasterKey } from '../../src/config/data-dir.js';
 import { loadConfig, resolvePaths } from '../../src/config/load.js';
 import { openNodeLog } from '../../src/ledger/open-node-log.js';
 import type { TransparencyLog } from '../../src/ledger/transparency-log.js';
+import type { BlobStore } from '../../src/ports/storage.js';
 import { SiteNode, type SiteTables, siteDirectory } from '../../src/site/site-node.js';
 import { StatsBuffer } from '../../src/site/stats/stats-buffer.js';
 import { subjectMigrations } from '../../src/site/subjects/subject-tables.js';
@@ -27,7 +28,14 @@ export interface TestSite {
  * new temporary data directory.
  */
 export async function openTestSite(
-  options: { name?: string; now?: () => Date; maxSampleBytes?: number; flushIntervalMs?: number } = {},
+  options: {
+    name?: string;
+    now?: () => Date;
+    maxSampleBytes?: number;
+    flushIntervalMs?: number;
+    /** Another blob store than the site's files (an S3 bucket); the caller closes it. */
+    blobs?: BlobStore;
+  } = {},
 ): Promise<TestSite> {
   const name = options.name ?? 'zurich';
   const now = options.now ?? (() => new Date());
@@ -58,7 +66,7 @@ export async function openTestSite(
     name,
     jurisdiction: siteConfig.jurisdiction,
     metadata,
-    blobs: await new FsBlobStore(directory).open(),
+    blobs: options.blobs ?? (await new FsBlobStore(directory).open()),
     audit: log,
     log,
     masterKey: readMasterKey(dataDir, name),
