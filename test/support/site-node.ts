@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Migration } from 'kysely';
 import { DuckDbStatsStore } from '../../src/adapters/storage/duckdb/duckdb-stats-store.js';
 import { FsBlobStore } from '../../src/adapters/storage/fs/fs-blob-store.js';
 import { openSqliteMetadataStore } from '../../src/adapters/storage/sqlite/sqlite-metadata-store.js';
@@ -8,6 +9,7 @@ import { initDataDir, readMasterKey } from '../../src/config/data-dir.js';
 import { loadConfig, resolvePaths } from '../../src/config/load.js';
 import { openNodeLog } from '../../src/ledger/open-node-log.js';
 import type { TransparencyLog } from '../../src/ledger/transparency-log.js';
+import type { MetadataStore } from '../../src/ports/storage.js';
 import { SiteNode, type SiteTables, siteDirectory } from '../../src/site/site-node.js';
 import { StatsBuffer } from '../../src/site/stats/stats-buffer.js';
 import { subjectMigrations } from '../../src/site/subjects/subject-tables.js';
@@ -27,7 +29,14 @@ export interface TestSite {
  * new temporary data directory.
  */
 export async function openTestSite(
-  options: { name?: string; now?: () => Date; maxSampleBytes?: number; flushIntervalMs?: number } = {},
+  options: {
+    name?: string;
+    now?: () => Date;
+    maxSampleBytes?: number;
+    flushIntervalMs?: number;
+    /** Another metadata store than the data directory's SQLite (for the PostgreSQL runs). */
+    openMetadata?: (migrations: Record<string, Migration>) => Promise<MetadataStore<SiteTables>>;
+  } = {},
 ): Promise<TestSite> {
   const name = options.name ?? 'zurich';
   const now = options.now ?? (() => new Date());
@@ -49,11 +58,15 @@ export async function openTestSite(
     retentionDays: config.stats.retentionDays,
     now,
   });
-  const metadata = await openSqliteMetadataStore<SiteTables>({
-    file: join(directory, 'site.db'),
-    groupSync: true,
-    migrations: { ...subjectMigrations, ...vaultMigrations },
-  });
+  const migrations = { ...subjectMigrations, ...vaultMigrations };
+  const metadata =
+    options.openMetadata === undefined
+      ? await openSqliteMetadataStore<SiteTables>({
+          file: join(directory, 'site.db'),
+          groupSync: true,
+          migrations,
+        })
+      : await options.openMetadata(migrations);
   const site = new SiteNode({
     name,
     jurisdiction: siteConfig.jurisdiction,
