@@ -6,11 +6,11 @@ import {
   type Migration,
   Migrator,
   PostgresDialect,
-  type TransactionSettings,
 } from 'kysely';
 import pg from 'pg';
 import type { MetadataStore } from '../../../ports/storage.js';
 import { StorageError } from '../../../shared/storage-errors.js';
+import { SerializedTransactionsDriver } from './serialized-transactions-driver.js';
 import { SqliteTypesPlugin } from './sqlite-types-plugin.js';
 
 export interface PostgresMetadataStoreOptions {
@@ -222,122 +222,34 @@ class WalPosition {
 }
 
 /**
- * `VACUUM FULL` rewrites each table of the store's schema into new files and deletes the old
- * ones, so deleted rows leave the table's files; `CHECKPOINT` then lets the server recycle
- * the WAL that still holds them (sooner than it would). Vacuuming a table needs its
- * ownership and `CHECKPOINT` superuser or `pg_checkpoint` (PostgreSQL 15): without that
- * privilege the server skips the table with a warning, and the checkpoint is left to the
- * server's own schedule (`checkpoint_timeout`). See docs/storage-postgres.md.
+ * `VACUUM FULL` rewrites each table of the store's schema (and its indexes) into new files
+ * and drops the old ones, so deleted rows leave the table's files. `ANALYZE` then samples
+ * the surviving rows only, and rewriting `pg_statistic` drops the samples taken before,
+ * which may hold values of deleted rows (most common values, histogram bounds). Last,
+ * `CHECKPOINT` has the old files unlinked and lets the server recycle the WAL that still
+ * holds the rows, sooner than on its own schedule.
+ *
+ * Privileges: vacuuming a table needs its ownership (the database owner may vacuum
+ * `pg_statistic`), `CHECKPOINT` superuser or `pg_checkpoint` (PostgreSQL 15). Without them
+ * the server skips the table with a warning, and the checkpoint is left to
+ * `checkpoint_timeout`. See docs/storage-postgres.md.
  */
 async function compact(pool: pg.Pool): Promise<void> {
   const tables = await pool.query<{ name: string }>(
     "select quote_ident(tablename) as name from pg_tables where schemaname = current_schema() and tablename not like 'kysely\\_%'",
   );
-  for (const { name } of tables.rows) await pool.query(`vacuum (full, analyze) ${name}`);
+  for (const { name } of tables.rows) await pool.query(`vacuum full ${name}`);
+  for (const { name } of tables.rows) await pool.query(`analyze ${name}`);
+  await pool.query('vacuum full pg_catalog.pg_statistic');
   await pool.query('checkpoint').catch((error: { code?: string }) => {
     // insufficient_privilege: the server checkpoints on its own schedule.
     if (error.code !== '42501') throw error;
   });
 }
 
-/**
- * Runs this process's transactions one at a time, SERIALIZABLE unless asked otherwise: the
- * semantics domain code was written against on SQLite. Queries outside a transaction use
- * the rest of the pool.
- */
+/** PostgreSQL with this process's transactions one at a time (see SerializedTransactionsDriver). */
 class SerializedPostgresDialect extends PostgresDialect {
   override createDriver(): Driver {
     return new SerializedTransactionsDriver(super.createDriver());
-  }
-}
-
-class SerializedTransactionsDriver implements Driver {
-  readonly #driver: Driver;
-  /** Resolves when the transaction running now has ended. */
-  #tail: Promise<void> = Promise.resolve();
-  readonly #release = new WeakMap<DatabaseConnection, () => void>();
-
-  constructor(driver: Driver) {
-    this.#driver = driver;
-  }
-
-  init(): Promise<void> {
-    return this.#driver.init();
-  }
-
-  acquireConnection(): Promise<DatabaseConnection> {
-    return this.#driver.acquireConnection();
-  }
-
-  async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
-    const previous = this.#tail;
-    let release: () => void = () => undefined;
-    this.#tail = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    await previous;
-    this.#release.set(connection, release);
-    try {
-      await this.#driver.beginTransaction(connection, {
-        ...settings,
-        isolationLevel: settings.isolationLevel ?? 'serializable',
-      });
-    } catch (error) {
-      this.#end(connection);
-      throw error;
-    }
-  }
-
-  async commitTransaction(connection: DatabaseConnection): Promise<void> {
-    try {
-      await this.#driver.commitTransaction(connection);
-    } finally {
-      this.#end(connection);
-    }
-  }
-
-  async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
-    try {
-      await this.#driver.rollbackTransaction(connection);
-    } finally {
-      this.#end(connection);
-    }
-  }
-
-  savepoint(
-    connection: DatabaseConnection,
-    name: string,
-    compileQuery: Parameters<NonNullable<Driver['savepoint']>>[2],
-  ): Promise<void> {
-    return this.#driver.savepoint?.(connection, name, compileQuery) ?? Promise.resolve();
-  }
-
-  rollbackToSavepoint(
-    connection: DatabaseConnection,
-    name: string,
-    compileQuery: Parameters<NonNullable<Driver['rollbackToSavepoint']>>[2],
-  ): Promise<void> {
-    return this.#driver.rollbackToSavepoint?.(connection, name, compileQuery) ?? Promise.resolve();
-  }
-
-  releaseSavepoint(
-    connection: DatabaseConnection,
-    name: string,
-    compileQuery: Parameters<NonNullable<Driver['releaseSavepoint']>>[2],
-  ): Promise<void> {
-    return this.#driver.releaseSavepoint?.(connection, name, compileQuery) ?? Promise.resolve();
-  }
-
-  releaseConnection(connection: DatabaseConnection): Promise<void> {
-    return this.#driver.releaseConnection(connection);
-  }
-
-  destroy(): Promise<void> {
-    return this.#driver.destroy();
-  }
-
-  #end(connection: DatabaseConnection): void {
-    this.#release.get(connection)?.();
-    this.#release.delete(connection);
   }
 }
