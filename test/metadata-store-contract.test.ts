@@ -406,6 +406,21 @@ describe.runIf(metadataBackends()[1]?.available)('PostgreSQL metadata store, on 
     });
   });
 
+  it('commits synchronously even where the server is set not to', async () => {
+    const url = await backend.location();
+    const database = new URL(url).pathname.slice(1);
+    const admin = await backend.open<ContractTables>(url, {});
+    await sql.raw(`alter database "${database}" set synchronous_commit = off`).execute(admin.db);
+    await admin.close();
+    const store = await backend.open<ContractTables>(url, controlMigrations);
+    try {
+      const shown = await sql<{ synchronous_commit: string }>`show synchronous_commit`.execute(store.db);
+      expect(shown.rows).toEqual([{ synchronous_commit: 'on' }]);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('lets transactions wait for their turn without holding the pool', async () => {
     const url = await backend.location();
     const store = await openPostgresMetadataStore<ContractTables>({
