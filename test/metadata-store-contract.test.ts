@@ -49,7 +49,10 @@ async function eventually(condition: () => boolean, ms = 5000): Promise<void> {
 }
 
 // One suite, every backend of the port (the way Kysely runs one suite per dialect).
-for (const backend of metadataBackends()) {
+const backends = metadataBackends();
+const postgres = backends.find((b) => b.name === 'PostgreSQL') as MetadataBackend;
+
+for (const backend of backends) {
   describe.runIf(backend.available)(`MetadataStore contract: ${backend.name}`, () => {
     const opened: MetadataStore<unknown>[] = [];
     beforeAll(() => backend.start(), 60_000);
@@ -367,34 +370,31 @@ for (const backend of metadataBackends()) {
   });
 }
 
-describe.runIf(metadataBackends()[1]?.available)(
-  'PostgreSQL metadata store, when the server cannot be used',
-  () => {
-    async function closedPort(): Promise<number> {
-      const server = createServer();
-      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-      const address = server.address() as { port: number };
-      await new Promise((resolve) => server.close(resolve));
-      return address.port;
-    }
+describe.runIf(postgres.available)('PostgreSQL metadata store, when the server cannot be used', () => {
+  async function closedPort(): Promise<number> {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const address = server.address() as { port: number };
+    await new Promise((resolve) => server.close(resolve));
+    return address.port;
+  }
 
-    it('fails to open with STORAGE_UNAVAILABLE, naming the engine and its message, never the password', async () => {
-      const url = `postgres://glasshouse:s3cret-password@127.0.0.1:${await closedPort()}/glasshouse`;
-      const error = await openPostgresMetadataStore({ url, migrations: controlMigrations }).catch(
-        (e: unknown) => e,
-      );
-      expect(error).toBeInstanceOf(StorageError);
-      expect((error as StorageError).code).toBe('STORAGE_UNAVAILABLE');
-      expect((error as Error).message).toMatch(
-        /^PostgreSQL metadata store at postgres:\/\/glasshouse:\*\*\*@127\.0\.0\.1:\d+\/glasshouse cannot be used: .*ECONNREFUSED/,
-      );
-      expect((error as Error).message).not.toContain('s3cret');
-    });
-  },
-);
+  it('fails to open with STORAGE_UNAVAILABLE, naming the engine and its message, never the password', async () => {
+    const url = `postgres://glasshouse:s3cret-password@127.0.0.1:${await closedPort()}/glasshouse`;
+    const error = await openPostgresMetadataStore({ url, migrations: controlMigrations }).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(StorageError);
+    expect((error as StorageError).code).toBe('STORAGE_UNAVAILABLE');
+    expect((error as Error).message).toMatch(
+      /^PostgreSQL metadata store at postgres:\/\/glasshouse:\*\*\*@127\.0\.0\.1:\d+\/glasshouse cannot be used: .*ECONNREFUSED/,
+    );
+    expect((error as Error).message).not.toContain('s3cret');
+  });
+});
 
-describe.runIf(metadataBackends()[1]?.available)('PostgreSQL metadata store, on a running server', () => {
-  const backend = metadataBackends()[1] as MetadataBackend;
+describe.runIf(postgres.available)('PostgreSQL metadata store, on a running server', () => {
+  const backend = postgres;
   beforeAll(() => backend.start(), 60_000);
   afterAll(() => backend.stop());
 
