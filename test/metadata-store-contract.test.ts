@@ -406,6 +406,41 @@ describe.runIf(postgres.available)('PostgreSQL metadata store, on a running serv
     });
   });
 
+  it('opens as an ordinary role that owns its database, its password from PGPASSWORD, and compacts without CHECKPOINT', async () => {
+    const admin = await backend.open<ContractTables>(await backend.location(), {});
+    const password = randomBytes(12).toString('hex');
+    await sql.raw(`create role glasshouse login password '${password}'`).execute(admin.db);
+    await sql.raw('create database glasshouse owner glasshouse').execute(admin.db);
+    await admin.close();
+    const url = `postgres://glasshouse@127.0.0.1:${new URL(await backend.location()).port}/glasshouse`;
+    const refused = await openPostgresMetadataStore({
+      url: url.replace('glasshouse@', 'glasshouse:wrong@'),
+      migrations: controlMigrations,
+    }).catch((e: unknown) => e);
+    expect(refused).toMatchObject({
+      code: 'STORAGE_UNAVAILABLE',
+      message: expect.stringMatching(/password authentication failed for user "glasshouse"/),
+    });
+    expect((refused as Error).message).not.toContain('wrong');
+    process.env.PGPASSWORD = password;
+    try {
+      const store = await openPostgresMetadataStore<ContractTables>({ url, migrations: controlMigrations });
+      try {
+        await store.db
+          .insertInto('people')
+          .values({ key: 'k', name: 'n', salt: '00', created_at: 'x' })
+          .execute();
+        await store.db.deleteFrom('people').execute();
+        // Not a superuser, no pg_checkpoint: the checkpoint is left to the server.
+        await expect(store.compact()).resolves.toBeUndefined();
+      } finally {
+        await store.close();
+      }
+    } finally {
+      delete process.env.PGPASSWORD;
+    }
+  });
+
   it('commits synchronously even where the server is set not to', async () => {
     const url = await backend.location();
     const database = new URL(url).pathname.slice(1);

@@ -1,5 +1,5 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -20,7 +20,7 @@ export function postgresAvailable(): boolean {
 }
 
 export interface PostgresServer {
-  /** A URL for `database` (which may not exist yet); the `postgres` superuser, trust auth. */
+  /** A URL for `database` (which may not exist yet), as the `postgres` superuser (no password). */
   url(database: string): string;
   /** Creates an empty database and returns its URL. */
   createDatabase(name: string): Promise<string>;
@@ -33,7 +33,8 @@ export interface PostgresServer {
 
 /**
  * A throwaway PostgreSQL server: a fresh cluster in a temporary directory, listening on a
- * free 127.0.0.1 port (and a socket inside that directory), `trust` authentication.
+ * free 127.0.0.1 port (and a socket inside that directory). The `postgres` superuser needs
+ * no password (`url`); other roles authenticate with theirs (SCRAM).
  * PostgreSQL refuses to run as root, so as root it runs as the `postgres` OS user. A
  * watchdog stops it and removes the directory if this process dies without `stop()`.
  */
@@ -64,6 +65,11 @@ export async function startPostgres(): Promise<PostgresServer> {
     '--no-sync',
   ]);
   await run(initdb, initArgs);
+  // The superuser without a password; any other role with one, as in production.
+  writeFileSync(
+    join(dataDir, 'pg_hba.conf'),
+    'local all all trust\nhost all postgres 127.0.0.1/32 trust\nhost all all 127.0.0.1/32 scram-sha-256\n',
+  );
   const port = await freePort();
   const [postgres, serverArgs] = asServerUser(postgresBinary, [
     '-D',
