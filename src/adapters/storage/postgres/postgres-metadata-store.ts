@@ -177,15 +177,14 @@ async function migrate(db: Kysely<unknown>, options: PostgresMetadataStoreOption
  * a change: the cache cannot be trusted while the server is unreachable.
  */
 class WalPosition {
+  readonly #pool: pg.Pool;
+  readonly #timer: NodeJS.Timeout;
   #version = 0;
   #last: string | undefined;
-  readonly #timer: NodeJS.Timeout;
   #polling = false;
 
-  constructor(
-    private readonly pool: pg.Pool,
-    intervalMs: number,
-  ) {
+  constructor(pool: pg.Pool, intervalMs: number) {
+    this.#pool = pool;
     this.#timer = setInterval(() => void this.#poll(), intervalMs);
     this.#timer.unref();
     void this.#poll();
@@ -204,7 +203,7 @@ class WalPosition {
     this.#polling = true;
     try {
       // On a standby, the position replayed so far.
-      const result = await this.pool.query<{ lsn: string }>(
+      const result = await this.#pool.query<{ lsn: string }>(
         'select (case when pg_is_in_recovery() then pg_last_wal_replay_lsn() else pg_current_wal_lsn() end)::text as lsn',
       );
       const lsn = result.rows[0]?.lsn;
