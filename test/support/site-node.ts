@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Migration } from 'kysely';
 import { DuckDbStatsStore } from '../../src/adapters/storage/duckdb/duckdb-stats-store.js';
 import { FsBlobStore } from '../../src/adapters/storage/fs/fs-blob-store.js';
 import { openSqliteMetadataStore } from '../../src/adapters/storage/sqlite/sqlite-metadata-store.js';
@@ -8,7 +9,7 @@ import { initDataDir, readMasterKey } from '../../src/config/data-dir.js';
 import { loadConfig, resolvePaths } from '../../src/config/load.js';
 import { openNodeLog } from '../../src/ledger/open-node-log.js';
 import type { TransparencyLog } from '../../src/ledger/transparency-log.js';
-import type { BlobStore } from '../../src/ports/storage.js';
+import type { BlobStore, MetadataStore } from '../../src/ports/storage.js';
 import { SiteNode, type SiteTables, siteDirectory } from '../../src/site/site-node.js';
 import { StatsBuffer } from '../../src/site/stats/stats-buffer.js';
 import { subjectMigrations } from '../../src/site/subjects/subject-tables.js';
@@ -35,6 +36,8 @@ export async function openTestSite(
     flushIntervalMs?: number;
     /** Another blob store than the site's files (an S3 bucket); the caller closes it. */
     blobs?: BlobStore;
+    /** Another metadata store than the data directory's SQLite (for the PostgreSQL runs). */
+    openMetadata?: (migrations: Record<string, Migration>) => Promise<MetadataStore<SiteTables>>;
   } = {},
 ): Promise<TestSite> {
   const name = options.name ?? 'zurich';
@@ -57,11 +60,15 @@ export async function openTestSite(
     retentionDays: config.stats.retentionDays,
     now,
   });
-  const metadata = await openSqliteMetadataStore<SiteTables>({
-    file: join(directory, 'site.db'),
-    groupSync: true,
-    migrations: { ...subjectMigrations, ...vaultMigrations },
-  });
+  const migrations = { ...subjectMigrations, ...vaultMigrations };
+  const metadata =
+    options.openMetadata === undefined
+      ? await openSqliteMetadataStore<SiteTables>({
+          file: join(directory, 'site.db'),
+          groupSync: true,
+          migrations,
+        })
+      : await options.openMetadata(migrations);
   const site = new SiteNode({
     name,
     jurisdiction: siteConfig.jurisdiction,

@@ -1,4 +1,5 @@
 import { type Generated, type Kysely, type Migration, sql } from 'kysely';
+import { jsonMemberText } from '../../shared/sql-dialect.js';
 
 /** One government or law-enforcement request; JSON columns hold structured values. */
 export interface LegalRequestsTable {
@@ -120,10 +121,11 @@ export const legalMigrations: Record<string, Migration> = {
         .addPrimaryKeyConstraint('legal_imports_pk', ['sha256', 'attempt'])
         .execute();
       // Files loaded before this table existed: each row's history item names its file.
+      const file = jsonMemberText(db, 'data', 'file');
       await sql`INSERT INTO legal_imports (sha256, attempt, rows, imported_at)
-        SELECT json_extract(data, '$.file'), 0, count(*), min(at) FROM legal_request_events
-        WHERE action = 'imported' AND json_extract(data, '$.file') IS NOT NULL
-        GROUP BY json_extract(data, '$.file')`.execute(db);
+        SELECT ${file}, 0, count(*), min(at) FROM legal_request_events
+        WHERE action = 'imported' AND ${file} IS NOT NULL
+        GROUP BY ${file}`.execute(db);
     },
   },
 };

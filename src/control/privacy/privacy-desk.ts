@@ -1,11 +1,12 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { type Kysely, sql } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { TransparencyLog } from '../../ledger/transparency-log.js';
 import type { Actor } from '../../ports/audit-sink.js';
 import type { SiteClient } from '../../ports/site-client.js';
 import { decodeCursor, pageOf } from '../../shared/cursor.js';
 import { alreadyImportedProblem } from '../../shared/history-import.js';
+import { insertionOrder } from '../../shared/sql-dialect.js';
 import { AuthError } from '../auth/auth-errors.js';
 import { type Principal, actorOf as principalActor } from '../auth/roles.js';
 import { assertSiteAccess, mayAccessSite, visibleSiteMap } from '../auth/site-scope.js';
@@ -359,7 +360,7 @@ export class PrivacyDesk {
       .selectFrom('privacy_steps')
       .select('step')
       .where('request_id', '=', row.id)
-      .orderBy(sql`rowid`)
+      .orderBy(insertionOrder(this.#o.db))
       .execute();
     return {
       id: row.id,

@@ -1,4 +1,5 @@
 import type { Kysely, Migration } from 'kysely';
+import { withInsertionOrder } from '../../shared/sql-dialect.js';
 
 export interface PrivacyRequestsTable {
   id: string;
@@ -84,14 +85,17 @@ export const privacyMigrations: Record<string, Migration> = {
         .on('privacy_requests')
         .column('installation_id')
         .execute();
-      await db.schema
-        .createTable('privacy_steps')
-        .addColumn('request_id', 'text', (c) => c.notNull())
-        .addColumn('step', 'text', (c) => c.notNull())
-        .addColumn('result', 'text', (c) => c.notNull())
-        .addColumn('done_at', 'text', (c) => c.notNull())
-        .addPrimaryKeyConstraint('privacy_steps_pk', ['request_id', 'step'])
-        .execute();
+      // Steps are listed in the order they were done (`insertionOrder`).
+      await withInsertionOrder(
+        db,
+        db.schema
+          .createTable('privacy_steps')
+          .addColumn('request_id', 'text', (c) => c.notNull())
+          .addColumn('step', 'text', (c) => c.notNull())
+          .addColumn('result', 'text', (c) => c.notNull())
+          .addColumn('done_at', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('privacy_steps_pk', ['request_id', 'step']),
+      ).execute();
     },
   },
   '0401_privacy_imports': {

@@ -28,13 +28,26 @@ export async function openSqliteMetadataStore<Tables>(
   // Owner-only from the first byte; SQLite gives its -wal and -shm files the same mode.
   closeSync(openSync(options.file, 'a', 0o600));
   const database = new Database(options.file);
+  // First: another process may be switching the new file to WAL, or migrating it.
+  database.pragma('busy_timeout = 10000');
   database.pragma('journal_mode = WAL');
   // FULL syncs the WAL at every commit; NORMAL leaves it to `durable()` (see groupSync).
   database.pragma(options.groupSync === true ? 'synchronous = NORMAL' : 'synchronous = FULL');
-  database.pragma('busy_timeout = 10000');
   database.pragma('foreign_keys = ON');
   const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database }) });
-  await migrate(db, options.migrations);
+  // Kysely takes no lock to migrate SQLite, and runs each migration outside a transaction:
+  // two processes opening a new file at once (a server and the CLI) would both create its
+  // tables. One write transaction around it all makes the second wait, then find them made
+  // (and a migration that fails leaves nothing half done).
+  database.exec('BEGIN IMMEDIATE');
+  try {
+    await migrate(db, options.migrations);
+    database.exec('COMMIT');
+  } catch (error) {
+    if (database.inTransaction) database.exec('ROLLBACK');
+    await db.destroy();
+    throw error;
+  }
   const walSync = new GroupedSync(`${options.file}-wal`);
   const dataVersion = database.prepare('PRAGMA data_version').pluck();
   return {
