@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { openSqliteMetadataStore } from './adapters/storage/sqlite/sqlite-metadata-store.js';
+import { openMetadataStore } from './adapters/storage/open-stores.js';
 import { openSqliteVerdictStore } from './adapters/storage/sqlite/sqlite-verdict-store.js';
 import type { Config } from './config/config.js';
 import { CONTROL_NODE, controlDirectory, keysDirectory, restrictNewFiles } from './config/data-dir.js';
@@ -152,7 +152,7 @@ async function openControlPlane(
 ): Promise<Glasshouse> {
   restrictNewFiles();
   const now = options.now ?? (() => new Date());
-  const control = await openSqliteMetadataStore<ControlTables>({
+  const control = await openMetadataStore<ControlTables>(config.storage.metadata, {
     file: join(controlDirectory(config.dataDir), 'control.db'),
     migrations: {
       ...authMigrations,
@@ -164,6 +164,7 @@ async function openControlPlane(
     },
   });
   const controlAudit = await openNodeLog(config, CONTROL_NODE, controlDirectory(config.dataDir), {
+    tiles: config.storage.tiles,
     publish: options.publish ?? false,
     onPublishError: (error: unknown, origin: string) =>
       options.onBackgroundError?.(error, `publishing ${origin}`),

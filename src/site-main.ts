@@ -1,7 +1,5 @@
 import { join } from 'node:path';
-import { DuckDbStatsStore } from './adapters/storage/duckdb/duckdb-stats-store.js';
-import { FsBlobStore } from './adapters/storage/fs/fs-blob-store.js';
-import { openSqliteMetadataStore } from './adapters/storage/sqlite/sqlite-metadata-store.js';
+import { openBlobStore, openMetadataStore, openStatsStore } from './adapters/storage/open-stores.js';
 import type { Config, SiteConfig } from './config/config.js';
 import { readMasterKey, restrictNewFiles } from './config/data-dir.js';
 import { openNodeLog } from './ledger/open-node-log.js';
@@ -40,18 +38,19 @@ export interface SiteServiceOptions {
  */
 export async function openSiteService(
   config: Config,
-  site: Pick<SiteConfig, 'name' | 'jurisdiction'>,
+  site: Pick<SiteConfig, 'name' | 'jurisdiction' | 'storage'>,
   options: SiteServiceOptions = {},
 ): Promise<SiteService> {
   restrictNewFiles();
   const now = options.now ?? (() => new Date());
   const directory = siteDirectory(config.dataDir, site.name);
   const log = await openNodeLog(config, site.name, directory, {
+    tiles: site.storage.tiles,
     publish: options.publish ?? false,
     onPublishError: (error, origin) => options.onBackgroundError?.(error, `publishing ${origin}`),
   });
-  const stats = options.publish === true ? await openStats(config, site.name, options) : undefined;
-  const metadata = await openSqliteMetadataStore<SiteTables>({
+  const stats = options.publish === true ? await openStats(config, site, options) : undefined;
+  const metadata = await openMetadataStore<SiteTables>(site.storage.metadata, {
     file: join(directory, 'site.db'),
     groupSync: true,
     migrations: { ...subjectMigrations, ...vaultMigrations },
@@ -60,7 +59,7 @@ export async function openSiteService(
     name: site.name,
     jurisdiction: site.jurisdiction,
     metadata,
-    blobs: await new FsBlobStore(directory).open(),
+    blobs: await openBlobStore(site.storage.blobs, directory),
     audit: log,
     log,
     masterKey: readMasterKey(config.dataDir, site.name),
@@ -72,15 +71,22 @@ export async function openSiteService(
   return { site: node, log, close: () => node.close() };
 }
 
-/** A site's statistics buffer: its write-ahead log and its DuckDB file under `stats/`. */
-async function openStats(config: Config, site: string, options: SiteServiceOptions): Promise<StatsBuffer> {
-  const directory = join(siteDirectory(config.dataDir, site), 'stats');
+/**
+ * A site's statistics buffer: its write-ahead log under `stats/wal/` of the site's directory,
+ * always on the site's own disk, and its store (DuckDB under `stats/` by default).
+ */
+async function openStats(
+  config: Config,
+  site: Pick<SiteConfig, 'name' | 'storage'>,
+  options: SiteServiceOptions,
+): Promise<StatsBuffer> {
+  const directory = join(siteDirectory(config.dataDir, site.name), 'stats');
   return StatsBuffer.open({
-    store: await DuckDbStatsStore.open({ directory, memoryLimitMb: config.stats.memoryLimitMb }),
+    store: await openStatsStore(site.storage.stats, { directory, memoryLimitMb: config.stats.memoryLimitMb }),
     walDirectory: join(directory, 'wal'),
     flushIntervalMs: config.stats.flushIntervalMs,
     retentionDays: config.stats.retentionDays,
     now: options.now ?? (() => new Date()),
-    onBackgroundError: (error, context) => options.onBackgroundError?.(error, `${context} at ${site}`),
+    onBackgroundError: (error, context) => options.onBackgroundError?.(error, `${context} at ${site.name}`),
   });
 }

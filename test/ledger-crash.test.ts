@@ -150,7 +150,10 @@ function open(text: string): OpenedCheckpoint {
 /** Opens the control log as production does (`openGlasshouse`, serving process). */
 function reopen(): Promise<TransparencyLog> {
   const config = loadConfig({ dataDir, logLevel: 'silent' });
-  return openNodeLog(config, CONTROL_NODE, controlDirectory(config.dataDir), { publish: true });
+  return openNodeLog(config, CONTROL_NODE, controlDirectory(config.dataDir), {
+    tiles: config.storage.tiles,
+    publish: true,
+  });
 }
 
 /** Every acknowledged index holds the exact bytes appended, and no entry appears twice. */

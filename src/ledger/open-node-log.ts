@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FsTileStore } from '../adapters/storage/fs/fs-tile-store.js';
+import { openTileStore } from '../adapters/storage/open-stores.js';
 import { SqliteLogJournal } from '../adapters/storage/sqlite/sqlite-log-journal.js';
 import type { Config } from '../config/config.js';
 import { keysDirectory } from '../config/data-dir.js';
+import type { ObjectLocation } from '../config/storage-locations.js';
 import { loadNoteSigner, type NoteSigner } from './note/index.js';
 import { TransparencyLog } from './transparency-log.js';
 
@@ -19,19 +20,24 @@ export function nodeSigner(config: Config, node: string): NoteSigner {
 }
 
 /**
- * Opens the log of one node (the control plane or a site) in `<nodeDir>/log/`: the journal
- * in `journal.db`, the published tiles and checkpoint under `public/`.
+ * Opens the log of one node (the control plane or a site): the journal in
+ * `<nodeDir>/log/journal.db`, the published tiles and checkpoint where the node's `tiles`
+ * storage says (`<nodeDir>/log/public/` by default).
  */
-export function openNodeLog(
+export async function openNodeLog(
   config: Config,
   node: string,
   nodeDir: string,
-  options: { readonly publish: boolean; readonly onPublishError?: (error: unknown, origin: string) => void },
+  options: {
+    readonly tiles: ObjectLocation;
+    readonly publish: boolean;
+    readonly onPublishError?: (error: unknown, origin: string) => void;
+  },
 ): Promise<TransparencyLog> {
   return TransparencyLog.open({
     origin: logOrigin(config, node),
     journal: new SqliteLogJournal(join(nodeDir, 'log', 'journal.db')),
-    tiles: new FsTileStore(join(nodeDir, 'log', 'public')),
+    tiles: await openTileStore(options.tiles, nodeDir),
     signer: nodeSigner(config, node),
     checkpointIntervalMs: config.ledger.checkpointIntervalMs,
     publish: options.publish,

@@ -56,7 +56,10 @@ export async function runCliAsync(args: readonly string[]): Promise<CliResult> {
 /** How many entries the node's journal holds (what is durable), read as production opens the log. */
 export async function journalSize(dataDir: string, node: string): Promise<number> {
   const config = loadConfig({ dataDir, logLevel: 'silent' });
-  const log = await openNodeLog(config, node, nodeDirectory(dataDir, node), { publish: false });
+  const log = await openNodeLog(config, node, nodeDirectory(dataDir, node), {
+    tiles: { engine: 'fs' },
+    publish: false,
+  });
   try {
     return await log.size();
   } finally {

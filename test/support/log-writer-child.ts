@@ -24,7 +24,10 @@ if (dataDir === undefined || cycle === undefined) {
 
 initDataDir(resolvePaths({ dataDir }));
 const config = loadConfig({ dataDir, logLevel: 'silent' });
-const log = await openNodeLog(config, CONTROL_NODE, controlDirectory(config.dataDir), { publish: true });
+const log = await openNodeLog(config, CONTROL_NODE, controlDirectory(config.dataDir), {
+  tiles: config.storage.tiles,
+  publish: true,
+});
 
 async function writer(w: number): Promise<void> {
   let seq = 0;

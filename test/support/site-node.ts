@@ -48,7 +48,7 @@ export async function openTestSite(
   const siteConfig = config.sites.find((s) => s.name === name);
   if (siteConfig === undefined) throw new Error(`the example configuration has no site ${name}`);
   const directory = siteDirectory(dataDir, name);
-  const log = await openNodeLog(config, name, directory, { publish: true });
+  const log = await openNodeLog(config, name, directory, { tiles: siteConfig.storage.tiles, publish: true });
   const statsDirectory = join(directory, 'stats');
   const stats = await StatsBuffer.open({
     store: await DuckDbStatsStore.open({

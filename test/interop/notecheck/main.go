@@ -5,13 +5,15 @@
 // Usage:
 //
 //	notecheck note  -key VKEY [-key VKEY]... [-origin ORIGIN] [FILE]
-//	notecheck tiles -key VKEY [-key VKEY]... -dir DIR [-origin ORIGIN] [-records all|N]
+//	notecheck tiles -key VKEY [-key VKEY]... -dir DIR|URL [-origin ORIGIN] [-records all|N]
 //
 // "note" verifies a signed checkpoint (C2SP signed-note, C2SP tlog-checkpoint) read from
 // FILE, or standard input when FILE is absent or "-". "tiles" verifies DIR/checkpoint the
 // same way, recomputes its root hash from the C2SP tlog-tiles hash tiles under DIR/tile/
 // (height 8), and proves the inclusion of N records (default 16, spread over the log; "all"
-// for every record) read from the entry bundles under DIR/tile/entries/.
+// for every record) read from the entry bundles under DIR/tile/entries/. Given an http(s)
+// URL instead of DIR, it reads the same paths below the URL, as a client of a log served
+// from an object store's bucket would.
 //
 // On success notecheck prints one JSON object and exits 0. It exits 1 when verification
 // fails and 2 on a usage or input error.
@@ -28,6 +30,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -141,7 +144,7 @@ func runTiles(args []string) (*report, error) {
 	var keys keyList
 	flags.Var(&keys, "key", "trusted verifier key `name+hash+base64` (repeatable)")
 	origin := flags.String("origin", "", "expected checkpoint origin")
-	dir := flags.String("dir", "", "directory holding checkpoint and tile/")
+	dir := flags.String("dir", "", "directory or http(s) URL holding checkpoint and tile/")
 	records := flags.String("records", "16", "records to prove: a count spread over the log, or all")
 	if err := flags.Parse(args); err != nil {
 		return nil, err
@@ -149,7 +152,7 @@ func runTiles(args []string) (*report, error) {
 	if *dir == "" || flags.NArg() != 0 {
 		return nil, errors.New("tiles takes -dir DIR and no arguments")
 	}
-	msg, err := os.ReadFile(filepath.Join(*dir, "checkpoint"))
+	msg, err := readLogFile(*dir, "checkpoint")
 	if err != nil {
 		return nil, err
 	}
@@ -312,17 +315,38 @@ func c2spPath(t tlog.Tile) string {
 // readTile reads a tile, falling back from a partial tile to the full one: C2SP
 // tlog-tiles §Partial Tiles lets a log delete partial tiles once the full tile exists.
 func readTile(dir string, t tlog.Tile) (data []byte, full bool, err error) {
-	data, err = os.ReadFile(filepath.Join(dir, filepath.FromSlash(c2spPath(t))))
+	data, err = readLogFile(dir, c2spPath(t))
 	if errors.Is(err, fs.ErrNotExist) && t.W < 1<<uint(t.H) {
 		whole := t
 		whole.W = 1 << uint(t.H)
-		data, err = os.ReadFile(filepath.Join(dir, filepath.FromSlash(c2spPath(whole))))
+		data, err = readLogFile(dir, c2spPath(whole))
 		full = true
 	}
 	if err != nil {
 		return nil, false, failf("tile %s: %v", c2spPath(t), err)
 	}
 	return data, full, nil
+}
+
+// readLogFile reads the log's file at the slash-separated path below base: a directory, or
+// an http(s) URL (a 404 reads as a missing file).
+func readLogFile(base, path string) ([]byte, error) {
+	if !strings.HasPrefix(base, "http://") && !strings.HasPrefix(base, "https://") {
+		return os.ReadFile(filepath.Join(base, filepath.FromSlash(path)))
+	}
+	url := strings.TrimSuffix(base, "/") + "/" + path
+	resp, err := http.Get(url)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusNotFound {
+		return nil, fmt.Errorf("GET %s: %w", url, fs.ErrNotExist)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	return io.ReadAll(resp.Body)
 }
 
 type dirTileReader struct{ dir string }
