@@ -32,10 +32,9 @@ export interface PostgresMetadataStoreOptions {
  * migrations as SQLite (see {@link SqliteTypesPlugin} for what their column types become).
  *
  * What the port promises, and how it holds here:
- * - Transactions: one process runs its transactions one at a time, as on SQLite (a single
- *   connection there), and each is SERIALIZABLE, so a transaction that read what another
- *   process changed meanwhile fails instead of acting on stale rows (SQLite refuses such a
- *   transaction with SQLITE_BUSY). Statements outside a transaction run in parallel.
+ * - Transactions run one at a time, in a process and across processes, as on SQLite (one
+ *   writer at a time, the next waiting): see {@link SerializedTransactionsDriver}.
+ *   Statements outside a transaction run in parallel.
  * - `durable()` resolves at once: every connection commits with `synchronous_commit` on
  *   (set here if the server's default is `off`), so a commit has reached the WAL on disk
  *   (and any synchronous standby) before it returns.

@@ -1,13 +1,28 @@
-import type { CompiledQuery, DatabaseConnection, Driver, QueryResult, TransactionSettings } from 'kysely';
+import {
+  CompiledQuery,
+  type DatabaseConnection,
+  type Driver,
+  type QueryResult,
+  type TransactionSettings,
+} from 'kysely';
 
 type QueryCompiler = Parameters<NonNullable<Driver['savepoint']>>[2];
 
 /**
- * Runs one process's transactions one at a time, SERIALIZABLE unless asked otherwise: the
- * semantics the domain code was written against on SQLite, where a process has one
- * connection and a transaction that read what another process then changed is refused
- * (SQLITE_BUSY_SNAPSHOT) rather than allowed to act on stale rows. Queries outside a
- * transaction use the rest of the pool, in parallel.
+ * The advisory lock every transaction of a store takes first (advisory locks are per
+ * database, so each store has its own). Any 64-bit number works; this one is "gh-meta" in ASCII.
+ */
+const TRANSACTION_LOCK = '29106466919380065';
+
+/**
+ * Runs transactions one at a time, in this process and across processes: the semantics the
+ * domain code was written against on SQLite, where one writer holds the database at a time
+ * and the next waits for it (`busy_timeout`). In a process, transactions queue here; across
+ * processes (the server and a CLI command), each takes a database-wide advisory lock as its
+ * first statement, at READ COMMITTED, so it waits for the one running and then sees all it
+ * committed. SERIALIZABLE alone would instead fail one of two overlapping read-then-write
+ * transactions, which the domain code (like SQLite with a busy timeout) does not retry.
+ * Queries outside a transaction use the rest of the pool, in parallel.
  *
  * A transaction waiting for its turn holds no pooled connection (connections are taken on
  * first use): otherwise waiting transactions could take the whole pool, and the running one
@@ -40,10 +55,12 @@ export class SerializedTransactionsDriver implements Driver {
     this.#endTurn.set(connection, endTurn);
     await previous;
     try {
-      await this.#driver.beginTransaction(await real(connection), {
+      const connected = await real(connection);
+      await this.#driver.beginTransaction(connected, {
         ...settings,
-        isolationLevel: settings.isolationLevel ?? 'serializable',
+        isolationLevel: settings.isolationLevel ?? 'read committed',
       });
+      await connected.executeQuery(CompiledQuery.raw(`select pg_advisory_xact_lock(${TRANSACTION_LOCK})`));
     } catch (error) {
       this.#endTurnOf(connection);
       throw error;
