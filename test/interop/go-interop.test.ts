@@ -3,8 +3,13 @@ import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openS3TileStore } from '../../src/adapters/storage/s3/s3-tile-store.js';
+import { SqliteLogJournal } from '../../src/adapters/storage/sqlite/sqlite-log-journal.js';
 import { formatCheckpoint, loadNoteSigner } from '../../src/ledger/note/index.js';
+import { TransparencyLog } from '../../src/ledger/transparency-log.js';
+import { startS3Engine } from '../support/engines/s3.js';
 import { sampleEntries, writeCheckpoint, writeTiles } from './tiled-log-fixture.js';
 
 /**
@@ -155,6 +160,43 @@ describe.skipIf(skip)('notecheck (Go golang.org/x/mod/sumdb)', () => {
         expect(result.status).toBe(0);
         expect(JSON.parse(result.stdout)).toMatchObject({ treeSize: size });
       });
+    });
+
+    describe('when the log publishes its tiles to an S3 bucket, read over HTTP as the public reads them', () => {
+      it('verifies the checkpoint, the tiles and every record', async () => {
+        const s3 = await startS3Engine();
+        try {
+          const bucket = await s3.createBucket();
+          const log = await TransparencyLog.open({
+            origin: signer.name,
+            journal: new SqliteLogJournal(join(work, 'bucket-log', 'journal.db')),
+            tiles: await openS3TileStore(s3.url(bucket, 'log/'), { client: s3.clientConfig }),
+            signer,
+            checkpointIntervalMs: 0,
+            publish: true,
+          });
+          await Promise.all(entries.slice(0, 700).map((entry) => log.appendBytes(entry)));
+          await log.publish();
+          await log.close();
+          expect(await s3.keys(bucket, 'log/checkpoint')).toEqual(['log/checkpoint']);
+          const result = verifyTiles(`${s3.endpoint}/${bucket}/log`, 'all');
+          expect(result.stderr).toBe('');
+          expect(result.status).toBe(0);
+          expect(JSON.parse(result.stdout)).toMatchObject({ treeSize: 700, recordsChecked: 700 });
+
+          // The same check fails once an object in the bucket is changed behind the log's back.
+          const tile = Buffer.from(
+            await (
+              await s3.admin.send(new GetObjectCommand({ Bucket: bucket, Key: 'log/tile/0/000' }))
+            ).Body!.transformToByteArray(),
+          );
+          tile[5] = (tile[5] ?? 0) ^ 0x01;
+          await s3.admin.send(new PutObjectCommand({ Bucket: bucket, Key: 'log/tile/0/000', Body: tile }));
+          expect(verifyTiles(`${s3.endpoint}/${bucket}/log`, 'all').status).toBe(1);
+        } finally {
+          await s3.stop();
+        }
+      }, 60_000);
     });
 
     describe('when a partial tile was deleted once its full tile existed', () => {
