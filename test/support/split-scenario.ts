@@ -372,6 +372,28 @@ export function describeSplitScenario(title: string, options: SplitScenarioOptio
       }
     });
 
+    it("publishes the half-year's transparency report, which anyone recomputes from the published control log", async () => {
+      const now = new Date();
+      const period = `${now.getUTCFullYear()}-H${now.getUTCMonth() < 6 ? 1 : 2}`;
+      const published = await call(`/v1/reports/${period}/publication`, {
+        method: 'PUT',
+        token: tokens.admin,
+      });
+      expect(published.status, JSON.stringify(published.json)).toBe(200);
+      // Reports are computed at the control log's latest checkpoint: wait until it has both requests.
+      const report = await until('the report to count both legal requests', async () => {
+        const r = await call(`/reports/${period}/report.json`);
+        expect(r.status, r.bytes.toString('utf8')).toBe(200);
+        return r.json.legal.total === 2 ? r : undefined;
+      });
+      expect(report.json.period).toBe(period);
+      const file = join(mkdtempSync(join(d.scratch, 'report-')), 'report.json');
+      writeFileSync(file, report.bytes);
+      const key = (await d.cli(['ledger', 'key', '--node', 'control', '--data', d.controlDir])).trim();
+      const verify = await runCliAsync(['report', 'verify', file, '--url', d.control.url, '--key', key]);
+      expect(verify.status, verify.stdout + verify.stderr).toBe(0);
+    });
+
     it("erases an installation at the user's request, leaving no byte of it at its site", async () => {
       const leaving = await register('DE', 'Trojan.E2E.Vergessen');
       expect(leaving.site).toBe('zurich');
