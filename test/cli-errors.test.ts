@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -111,6 +111,46 @@ describe('glasshouse CLI errors', () => {
         'glh_000000000000_x',
       ]);
       expectOneLine(result, 1, /no answer from 127\.0\.0\.1:\d+ \(ECONNREFUSED\).*--url/);
+    });
+
+    describe('when a storage engine named in the config does not answer', () => {
+      it.each([
+        [
+          'storage',
+          'metadata',
+          (port: number) => `postgres://glasshouse@127.0.0.1:${port}/glasshouse`,
+          /PostgreSQL/,
+        ],
+        ['storage', 'tiles', (port: number) => `s3://control-log/?endpoint=http://127.0.0.1:${port}`, /S3/],
+        [
+          'sites.zurich.storage',
+          'stats',
+          (port: number) => `clickhouse://127.0.0.1:${port}/glasshouse`,
+          /ClickHouse/,
+        ],
+      ])('names the key (%s.%s) and the engine, in one line', async (block, key, url, engine) => {
+        const { server, port } = await listen();
+        await new Promise((resolve) => server.close(resolve));
+        const config = join(root, `unreachable-${key}.yaml`);
+        const text = readFileSync(join(dataDir, 'config.yaml'), 'utf8');
+        writeFileSync(
+          config,
+          block === 'storage'
+            ? text.replace('\nsites:\n', `\nstorage:\n  ${key}: ${url(port)}\nsites:\n`)
+            : text.replace(
+                'jurisdiction: CH\n',
+                `jurisdiction: CH\n    storage:\n      ${key}: ${url(port)}\n`,
+              ),
+        );
+        // Credentials as an operator gives them, so that the S3 client gets as far as connecting.
+        const result = runCli(['up', '--data', dataDir, '--config', config, '--port', '0'], {
+          AWS_ACCESS_KEY_ID: 'glasshouse-test',
+          AWS_SECRET_ACCESS_KEY: 'glasshouse-test',
+        });
+        expectOneLine(result, 1, new RegExp(`${block.replaceAll('.', '\\.')}\\.${key}: `));
+        expect(result.stderr).toMatch(engine);
+        expect(result.stderr).toMatch(/ECONNREFUSED|unreachable|refused|connect/i);
+      });
     });
 
     it('says the port is in use and how to choose another', async () => {

@@ -126,15 +126,31 @@ describe('loadConfig', () => {
     it('reads the control plane and each site separately', () => {
       const config = load(engines);
       expect(config.storage).toEqual({
-        metadata: { engine: 'postgres', url: 'postgres://glasshouse@db.control.internal/glasshouse' },
-        tiles: { engine: 's3', url: 's3://control-public/log?endpoint=https://s3.control.internal' },
+        metadata: {
+          engine: 'postgres',
+          url: 'postgres://glasshouse@db.control.internal/glasshouse',
+          key: 'storage.metadata',
+        },
+        tiles: {
+          engine: 's3',
+          url: 's3://control-public/log?endpoint=https://s3.control.internal',
+          key: 'storage.tiles',
+        },
       });
       const [zurich, moscow] = config.sites;
       expect(zurich?.storage).toEqual({
         metadata: { engine: 'sqlite' },
         tiles: { engine: 'fs' },
-        blobs: { engine: 's3', url: 's3://zurich-samples/blobs?region=eu-central-2' },
-        stats: { engine: 'clickhouse', url: 'clickhouse://ch.zurich.internal:8123/glasshouse' },
+        blobs: {
+          engine: 's3',
+          url: 's3://zurich-samples/blobs?region=eu-central-2',
+          key: 'sites.zurich.storage.blobs',
+        },
+        stats: {
+          engine: 'clickhouse',
+          url: 'clickhouse://ch.zurich.internal:8123/glasshouse',
+          key: 'sites.zurich.storage.stats',
+        },
       });
       expect(moscow?.storage.blobs).toEqual({ engine: 'fs' });
     });

@@ -102,7 +102,7 @@ function readStorage<S extends ControlStorage | SiteStorage>(
 ): S {
   const storage: Record<string, unknown> = { ...defaults };
   for (const key of Object.keys(defaults) as StorageKey[]) {
-    const parsed = parseStorageLocation(key, given?.[key]);
+    const parsed = parseStorageLocation(at, key, given?.[key]);
     if ('problem' in parsed) problems.push({ key: `${at}.${key}`, problem: parsed.problem });
     else storage[key] = parsed.location;
   }

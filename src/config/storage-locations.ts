@@ -5,13 +5,17 @@
  * `sites.<name>.storage:` for a site). Credentials never come from the file: each client
  * reads them from the environment it always reads (`PG*`, `AWS_*`, `CLICKHOUSE_*`).
  */
-export type MetadataLocation =
-  | { readonly engine: 'sqlite' }
-  | { readonly engine: 'postgres'; readonly url: string };
-export type ObjectLocation = { readonly engine: 'fs' } | { readonly engine: 's3'; readonly url: string };
-export type StatsLocation =
-  | { readonly engine: 'duckdb' }
-  | { readonly engine: 'clickhouse'; readonly url: string };
+export type MetadataLocation = { readonly engine: 'sqlite' } | EngineLocation<'postgres'>;
+export type ObjectLocation = { readonly engine: 'fs' } | EngineLocation<'s3'>;
+export type StatsLocation = { readonly engine: 'duckdb' } | EngineLocation<'clickhouse'>;
+
+/** An engine of the operator's own, and the config key that names it (for its errors). */
+export interface EngineLocation<Engine extends string> {
+  readonly engine: Engine;
+  readonly url: string;
+  /** `storage.metadata`, `sites.zurich.storage.blobs`, … */
+  readonly key: string;
+}
 
 export interface ControlStorage {
   readonly metadata: MetadataLocation;
@@ -52,14 +56,15 @@ const PASSWORD_VARIABLE = {
 } as const;
 
 /**
- * Reads one storage key's value; returns the problem as text (for the config loader to
- * report under the key) or the location.
+ * Reads one storage key's value (`at` is the block it is in, for the location's `key`);
+ * returns the problem as text (for the config loader to report under the key) or the location.
  *
  * @example
- * parseStorageLocation('metadata', 'postgres://glasshouse@db.zurich.internal/glasshouse');
- * // { engine: 'postgres', url: 'postgres://glasshouse@db.zurich.internal/glasshouse' }
+ * parseStorageLocation('sites.zurich.storage', 'metadata', 'postgres://glasshouse@db.zurich.internal/glasshouse');
+ * // { engine: 'postgres', url: 'postgres://glasshouse@db.zurich.internal/glasshouse', key: 'sites.zurich.storage.metadata' }
  */
 export function parseStorageLocation(
+  at: string,
   key: StorageKey,
   value: string | undefined,
 ): { readonly location: MetadataLocation | ObjectLocation | StatsLocation } | { readonly problem: string } {
@@ -81,5 +86,5 @@ export function parseStorageLocation(
     };
   }
   if (url.hostname === '') return { problem: `"${value}" names no host` };
-  return { location: { engine: kind.engine, url: value } };
+  return { location: { engine: kind.engine, url: value, key: `${at}.${key}` } };
 }

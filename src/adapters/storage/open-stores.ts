@@ -2,20 +2,32 @@ import { join } from 'node:path';
 import type { Migration } from 'kysely';
 import type { MetadataLocation, ObjectLocation, StatsLocation } from '../../config/storage-locations.js';
 import type { BlobStore, MetadataStore, StatsStore, TileStore } from '../../ports/storage.js';
-import { ClickHouseStatsStore } from './clickhouse/clickhouse-stats-store.js';
+import { StorageError } from '../../shared/storage-errors.js';
 import { DuckDbStatsStore } from './duckdb/duckdb-stats-store.js';
 import { FsBlobStore } from './fs/fs-blob-store.js';
 import { FsTileStore } from './fs/fs-tile-store.js';
-import { openPostgresMetadataStore } from './postgres/postgres-metadata-store.js';
-import { openS3BlobStore } from './s3/s3-blob-store.js';
-import { openS3TileStore } from './s3/s3-tile-store.js';
 import { openSqliteMetadataStore } from './sqlite/sqlite-metadata-store.js';
 
 /*
  * One place that turns a node's configured locations into stores, so that the control plane
  * and the sites never name an engine: each embedded engine keeps its files in the node's
- * directory, each other engine is reached at its URL.
+ * directory, each other engine is reached at its URL. An engine that cannot be opened is
+ * reported under the config key that names it, with the engine's own message. Engines'
+ * clients are loaded only when a node uses them: the embedded default never loads a driver.
  */
+
+/** Opens an engine's store; its storage errors are prefixed with the config key that names it. */
+async function atKey<T>(location: { readonly key: string }, open: () => Promise<T>): Promise<T> {
+  try {
+    return await open();
+  } catch (error) {
+    if (!(error instanceof StorageError)) throw error;
+    throw new StorageError(error.code, `${location.key}: ${error.message}`, {
+      cause: error,
+      details: { ...error.details, key: location.key },
+    });
+  }
+}
 
 export interface MetadataOptions {
   /** The SQLite file, when the metadata is embedded. */
@@ -37,7 +49,10 @@ export function openMetadataStore<Tables>(
         ...(options.groupSync === undefined ? {} : { groupSync: options.groupSync }),
       });
     case 'postgres':
-      return openPostgresMetadataStore<Tables>({ url: location.url, migrations: options.migrations });
+      return atKey(location, async () => {
+        const { openPostgresMetadataStore } = await import('./postgres/postgres-metadata-store.js');
+        return openPostgresMetadataStore<Tables>({ url: location.url, migrations: options.migrations });
+      });
   }
 }
 
@@ -47,7 +62,9 @@ export function openBlobStore(location: ObjectLocation, siteDirectory: string): 
     case 'fs':
       return new FsBlobStore(siteDirectory).open();
     case 's3':
-      return openS3BlobStore(location.url);
+      return atKey(location, async () =>
+        (await import('./s3/s3-blob-store.js')).openS3BlobStore(location.url),
+      );
   }
 }
 
@@ -57,7 +74,9 @@ export async function openTileStore(location: ObjectLocation, nodeDirectory: str
     case 'fs':
       return new FsTileStore(join(nodeDirectory, 'log', 'public'));
     case 's3':
-      return openS3TileStore(location.url);
+      return atKey(location, async () =>
+        (await import('./s3/s3-tile-store.js')).openS3TileStore(location.url),
+      );
   }
 }
 
@@ -70,6 +89,9 @@ export function openStatsStore(
     case 'duckdb':
       return DuckDbStatsStore.open(options);
     case 'clickhouse':
-      return ClickHouseStatsStore.open({ url: location.url });
+      return atKey(location, async () => {
+        const { ClickHouseStatsStore } = await import('./clickhouse/clickhouse-stats-store.js');
+        return ClickHouseStatsStore.open({ url: location.url });
+      });
   }
 }

@@ -47,6 +47,10 @@ export async function openS3Bucket(
   options: S3StoreOptions = {},
 ): Promise<S3Bucket> {
   const location = typeof where === 'string' ? parseS3Location(where) : where;
+  // The SDK warns on Node 20 that its releases after January 2027 will need Node 22. That is
+  // for whoever upgrades the SDK in package-lock.json (and Glasshouse's engines with it), not
+  // for an operator, and would break every command's one-line error output.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const client = new S3Client({ ...s3ClientConfig(location), ...options.client });
   const failure = (operation: string, cause: unknown) => engineFailure(location, operation, cause);
   const bucket: S3Bucket = {
