@@ -15,6 +15,7 @@ import {
   openStatsStore,
   openTileStore,
 } from './adapters/storage/open-stores.js';
+import { openElsewhere } from './adapters/storage/sqlite/sqlite-in-use.js';
 import type { Config } from './config/config.js';
 import { CONTROL_NODE, controlDirectory } from './config/data-dir.js';
 import {
@@ -115,10 +116,11 @@ export async function migrateNodeStorage(
       `${node.directory} does not exist: ${config.dataDir} holds no embedded data of ${describeNode(node)}`,
     );
   }
+  refuseWhileOpenElsewhere(config, node);
   const held = new Held();
   try {
-    // The embedded statistics admit one process: holding them shows that no server runs on
-    // this data, and keeps one from starting until the copy is done.
+    // The embedded statistics admit one process: holding them keeps a server from starting
+    // on this data until the copy is done (and shows that none runs).
     const statsSources = await holdStatistics(config, node, held);
     const source = await openSources(node, moving, statsSources, held);
     const counts = await countSources(config, node, source);
@@ -223,6 +225,21 @@ class Held {
 
   async closeAll(): Promise<void> {
     for (const close of this.#closers.reverse()) await Promise.resolve(close()).catch(() => undefined);
+  }
+}
+
+/**
+ * A server keeps the node's log journal (and its SQLite metadata) open as long as it runs,
+ * whatever engines it uses: refuses while another process has one of them open.
+ */
+function refuseWhileOpenElsewhere(config: Config, node: Node): void {
+  for (const file of [join(node.directory, 'log', 'journal.db'), metadataFile(node)]) {
+    if (openElsewhere(file)) {
+      throw new StorageError(
+        'DATA_DIR_IN_USE',
+        `a glasshouse server runs on ${config.dataDir} (${file} is open in another process): stop it before moving ${describeNode(node)}, then run this again`,
+      );
+    }
   }
 }
 
