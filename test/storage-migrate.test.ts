@@ -6,7 +6,7 @@
  */
 
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -81,6 +81,13 @@ async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of stream) chunks.push(Buffer.from(chunk as Buffer));
   return Buffer.concat(chunks);
+}
+
+/** The size of every file under `directory` (the stored, encrypted blobs). */
+function storedBytes(directory: string): number {
+  return readdirSync(directory, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .reduce((sum, entry) => sum + statSync(join(entry.parentPath, entry.name)).size, 0);
 }
 
 /** What a site holds by installation (key, submissions, events) and its samples, in a stable order. */
@@ -291,6 +298,8 @@ describe.runIf(engines)('glasshouse storage migrate', () => {
     const moved = JSON.parse(zurich.stdout);
     expect(moved).toMatchObject({ node: 'zurich', dryRun: false, unchanged: [] });
     expect(moved.blobs.counts.blobs).toBe(samples.filter((s) => s.site === 'zurich').length);
+    expect(moved.blobs.counts.bytes).toBe(storedBytes(join(dataDir, 'sites', 'zurich', 'blobs')));
+    expect(await s3.keys(urls.bucket, 'zurich/blobs/blobs/')).toHaveLength(moved.blobs.counts.blobs);
     expect(moved.tiles.counts.entries).toBeGreaterThan(0);
     expect(moved.removableOnceVerified).toContain(join(dataDir, 'sites', 'zurich', 'site.db'));
     expect(moved.removableOnceVerified).not.toContain(join(dataDir, 'sites', 'zurich', 'log', 'journal.db'));
@@ -342,6 +351,14 @@ describe.runIf(engines)('glasshouse storage migrate', () => {
       const legalId = (before.legal as { id: string }).id;
       const legal = await app.inject({ url: `/v1/legal-requests/${legalId}`, headers: bearer(tokens.legal) });
       expect(legal.json()).toEqual(before.legal);
+      // Its events' ids (an identity column) continue past the copied ones.
+      const acted = await app.inject({
+        method: 'POST',
+        url: `/v1/legal-requests/${legalId}/actions`,
+        headers: bearer(tokens.legal),
+        payload: { action: 'start_verification', note: 'seen after the move' },
+      });
+      expect(acted.statusCode, acted.body).toBe(200);
       const privacy = await app.inject({
         url: `/v1/privacy-requests/${before.privacyId}`,
         headers: bearer(tokens.privacy),

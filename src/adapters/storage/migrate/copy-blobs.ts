@@ -41,16 +41,26 @@ export async function copyBlobs(
   onProgress(blobs, total);
   // One listing shared by the workers (an async generator queues concurrent `next` calls).
   const keys = source.list()[Symbol.asyncIterator]();
+  let failed = false;
   const worker = async () => {
-    for (;;) {
+    while (!failed) {
       const next = await keys.next();
       if (next.done === true) return;
-      bytes += await copyBlob(source, target, next.value);
+      try {
+        // Awaited first: `bytes += await …` would add to the value read before the wait.
+        const copied = await copyBlob(source, target, next.value);
+        bytes += copied;
+      } catch (error) {
+        failed = true; // the other workers stop after their current blob
+        throw error;
+      }
       blobs += 1;
       onProgress(blobs, total);
     }
   };
-  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  const outcomes = await Promise.allSettled(Array.from({ length: CONCURRENCY }, worker));
+  const failure = outcomes.find((outcome) => outcome.status === 'rejected');
+  if (failure !== undefined) throw failure.reason;
   return { blobs, bytes };
 }
 
