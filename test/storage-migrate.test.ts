@@ -20,6 +20,7 @@ import { nodeSigner } from '../src/ledger/open-node-log.js';
 import { verifyPublishedLog } from '../src/ledger/verify-published-log.js';
 import { type Glasshouse, openGlasshouse } from '../src/main.js';
 import type { SiteNode } from '../src/site/site-node.js';
+import { runCli, runCliAsync } from './support/cli.js';
 import { engineAvailable } from './support/engines/availability.js';
 import {
   CLICKHOUSE_INSTALL,
@@ -96,6 +97,36 @@ async function residencyOf(site: Pick<SiteNode, 'scanResidency'>) {
   return { ...scan, installations: [...scan.installations].sort((a, b) => a.id.localeCompare(b.id)) };
 }
 
+// Without any engine: what the command refuses before it opens anything.
+describe('glasshouse storage migrate, refusing', () => {
+  let dataDir: string;
+  beforeAll(() => {
+    dataDir = mkdtempSync(join(tmpdir(), 'glasshouse-migrate-'));
+    initDataDir(resolvePaths({ dataDir }));
+  });
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  it('documents the steps in --help', () => {
+    const help = runCli(['storage', 'migrate', '--help']);
+    expect(help.status).toBe(0);
+    expect(help.stdout).toMatch(/^Usage: glasshouse storage migrate/);
+    expect(help.stdout).toContain('--dry-run');
+    expect(help.stdout).toContain('stop the node');
+  });
+
+  it('refuses a node that does not exist (usage), and a node with nothing configured to move', () => {
+    const unknown = runCli(['storage', 'migrate', '--data', dataDir, '--node', 'paris']);
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toContain('--node paris: no such node');
+    expect(unknown.stderr).toContain('control, zurich, moscow');
+    const embedded = runCli(['storage', 'migrate', '--data', dataDir, '--node', 'zurich', '--json']);
+    expect(embedded.status).toBe(1);
+    const error = JSON.parse(embedded.stdout).error;
+    expect(error.code).toBe('NOTHING_TO_MIGRATE');
+    expect(error.message).toContain('names no engine for site zurich');
+  });
+});
+
 describe.runIf(engines)('glasshouse storage migrate', () => {
   let postgres: PostgresServer;
   let s3: S3Engine;
@@ -125,7 +156,6 @@ describe.runIf(engines)('glasshouse storage migrate', () => {
 
   /** The CLI as an operator runs it, with the engines' credentials in its environment. */
   async function migrate(...args: string[]) {
-    const { runCliAsync } = await import('./support/cli.js');
     const saved = { ...process.env };
     Object.assign(process.env, env);
     try {
@@ -260,16 +290,6 @@ describe.runIf(engines)('glasshouse storage migrate', () => {
   afterAll(async () => {
     await Promise.all([postgres?.stop(), s3?.stop(), clickhouse?.stop()]);
     if (dataDir !== undefined) rmSync(dataDir, { recursive: true, force: true });
-  });
-
-  it('refuses a node that does not exist, and a node with nothing configured to move', async () => {
-    const unknown = await migrate('--node', 'paris');
-    expect(unknown.status).toBe(2);
-    expect(unknown.stderr).toContain('--node paris: no such node');
-    expect(unknown.stderr).toContain('control, zurich, moscow');
-    const embedded = await migrate('--node', 'moscow', '--json');
-    expect(embedded.status).toBe(1);
-    expect(JSON.parse(embedded.stdout).error.code).toBe('NOTHING_TO_MIGRATE');
   });
 
   it('counts in a dry run what would move, and changes nothing', async () => {
