@@ -17,7 +17,7 @@ import {
 } from './adapters/storage/open-stores.js';
 import { openElsewhere } from './adapters/storage/sqlite/sqlite-in-use.js';
 import type { Config } from './config/config.js';
-import { CONTROL_NODE, controlDirectory } from './config/data-dir.js';
+import { CONTROL_NODE, controlDirectory, restrictNewFiles } from './config/data-dir.js';
 import {
   EMBEDDED_SITE_STORAGE,
   type ObjectLocation,
@@ -116,6 +116,7 @@ export async function migrateNodeStorage(
       `${node.directory} does not exist: ${config.dataDir} holds no embedded data of ${describeNode(node)}`,
     );
   }
+  restrictNewFiles();
   refuseWhileOpenElsewhere(config, node);
   const held = new Held();
   try {
@@ -127,7 +128,7 @@ export async function migrateNodeStorage(
     if (options.dryRun === true) {
       return report(config, node, moving, unchanged, true, {
         ...(source.metadata === undefined ? {} : { metadata: counts.metadata }),
-        ...(source.blobs === undefined ? {} : { blobs: { blobs: counts.blobs } }),
+        ...(source.blobs === undefined ? {} : { blobs: counts.blobs }),
         ...(moving.includes('stats')
           ? { stats: counts.stats ?? { installations: 0, events: 0, loadedThrough: 0 } }
           : {}),
@@ -148,7 +149,9 @@ export async function migrateNodeStorage(
     }
     if (source.blobs !== undefined && target.blobs !== undefined) {
       const stage = progress(`${node.name} blobs`, 'blobs');
-      moved.blobs = await copyBlobs(source.blobs, target.blobs, counts.blobs, (d, t) => stage.update(d, t));
+      moved.blobs = await copyBlobs(source.blobs, target.blobs, counts.blobs.blobs, (d, t) =>
+        stage.update(d, t),
+      );
       stage.done();
     }
     if (target.stats !== undefined) {
@@ -320,7 +323,7 @@ function migrationsOf(node: Node) {
 
 interface SourceCounts {
   readonly metadata: { readonly rows: number; readonly tables: readonly TableCopy[] };
-  readonly blobs: number;
+  readonly blobs: { readonly blobs: number; readonly bytes?: number };
   readonly stats?: {
     readonly installations: number;
     readonly events: number;
@@ -340,7 +343,7 @@ async function countSources(config: Config, node: Node, source: Sources): Promis
   const events = source.stats === undefined ? undefined : await source.stats.countByInstallation();
   return {
     metadata: { rows: tables.reduce((sum, t) => sum + t.rows, 0), tables },
-    blobs: source.blobs === undefined ? 0 : await countBlobs(source.blobs),
+    blobs: source.blobs === undefined ? { blobs: 0 } : await countBlobs(source.blobs),
     ...(events === undefined || source.stats === undefined
       ? {}
       : {

@@ -301,6 +301,7 @@ describe.runIf(engines)('glasshouse storage migrate', () => {
     };
     expect(report.dryRun).toBe(true);
     expect(report.blobs.counts.blobs).toBe(samples.filter((s) => s.site === 'zurich').length);
+    expect(report.blobs.counts.bytes).toBe(storedBytes(join(dataDir, 'sites', 'zurich', 'blobs')));
     expect(report.stats.counts.events).toBe(zurich.installations.reduce((sum, i) => sum + i.events, 0));
     expect(report.metadata.counts.tables.map((t: { table: string }) => t.table).sort()).toEqual([
       'samples',

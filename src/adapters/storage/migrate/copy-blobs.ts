@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { stat } from 'node:fs/promises';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { BlobStore } from '../../../ports/storage.js';
@@ -12,11 +13,16 @@ export interface BlobsCopied {
   readonly bytes: number;
 }
 
-/** How many blobs the store holds (one pass over its listing). */
-export async function countBlobs(store: BlobStore): Promise<number> {
-  let count = 0;
-  for await (const _ of store.list()) count += 1;
-  return count;
+/** How many blobs the store holds, and their stored bytes when they are files here (one pass over its listing). */
+export async function countBlobs(store: BlobStore): Promise<{ blobs: number; bytes?: number }> {
+  let blobs = 0;
+  let bytes = 0;
+  const files = store.localFiles;
+  for await (const key of store.list()) {
+    blobs += 1;
+    if (files !== undefined) bytes += (await stat(files.pathOf(key))).size;
+  }
+  return files === undefined ? { blobs } : { blobs, bytes };
 }
 
 /** Whether the store holds any blob. */
