@@ -12,6 +12,9 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { copyMetadataToPostgres } from '../src/adapters/storage/migrate/copy-metadata.js';
+import { openPostgresMetadataStore } from '../src/adapters/storage/postgres/postgres-metadata-store.js';
+import { openSqliteMetadataStore } from '../src/adapters/storage/sqlite/sqlite-metadata-store.js';
 import type { Config } from '../src/config/config.js';
 import { initDataDir } from '../src/config/data-dir.js';
 import { loadConfig, resolvePaths } from '../src/config/load.js';
@@ -19,7 +22,8 @@ import { buildApp } from '../src/http/app.js';
 import { nodeSigner } from '../src/ledger/open-node-log.js';
 import { verifyPublishedLog } from '../src/ledger/verify-published-log.js';
 import { type Glasshouse, openGlasshouse } from '../src/main.js';
-import type { SiteNode } from '../src/site/site-node.js';
+import type { SiteNode, SiteTables } from '../src/site/site-node.js';
+import { SITE_MIGRATIONS } from '../src/site-main.js';
 import { runCli, runCliAsync } from './support/cli.js';
 import { engineAvailable } from './support/engines/availability.js';
 import {
@@ -290,6 +294,67 @@ describe.runIf(engines)('glasshouse storage migrate', () => {
   afterAll(async () => {
     await Promise.all([postgres?.stop(), s3?.stop(), clickhouse?.stop()]);
     if (dataDir !== undefined) rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('copies ids as they are, and continues them past the highest SQLite ever gave (deleted rows too)', async () => {
+    const directory = mkdtempSync(join(tmpdir(), 'glasshouse-migrate-ids-'));
+    const source = await openSqliteMetadataStore<SiteTables>({
+      file: join(directory, 'site.db'),
+      migrations: SITE_MIGRATIONS,
+    });
+    const target = await openPostgresMetadataStore<SiteTables>({
+      url: await postgres.createDatabase('ids'),
+      migrations: SITE_MIGRATIONS,
+    });
+    try {
+      const hash = 'ab'.repeat(32);
+      await source.db
+        .insertInto('samples')
+        .values({
+          sha256: hash,
+          sha1: 'a'.repeat(40),
+          md5: 'b'.repeat(32),
+          sha512: 'c'.repeat(128),
+          size: 1,
+          ssdeep: null,
+          tlsh: null,
+          first_seen: NOW.toISOString(),
+          last_seen: NOW.toISOString(),
+        })
+        .execute();
+      const submission = (n: number) => ({
+        sha256: hash,
+        installation_id: `installation-${n}`,
+        submitted_at: NOW.toISOString(),
+        product: 'endpoint-12',
+        filename_sealed: `sealed-${n}`,
+      });
+      for (const n of [1, 2, 3, 4]) await source.db.insertInto('submissions').values(submission(n)).execute();
+      // An erasure deleted the newest: SQLite never gives its id (4) again.
+      await source.db.deleteFrom('submissions').where('id', '=', 4).execute();
+      const copied = await copyMetadataToPostgres(source.db, target.db, () => undefined);
+      expect(copied).toEqual([
+        { table: 'samples', rows: 1 },
+        { table: 'subject_keys', rows: 0 },
+        { table: 'submissions', rows: 3 },
+      ]);
+      const rows = await target.db
+        .selectFrom('submissions')
+        .select(['id', 'installation_id'])
+        .orderBy('id')
+        .execute();
+      expect(rows).toEqual([1, 2, 3].map((id) => ({ id, installation_id: `installation-${id}` })));
+      const added = await target.db
+        .insertInto('submissions')
+        .values(submission(5))
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      expect(added.id).toBe(5);
+    } finally {
+      await source.close();
+      await target.close();
+      rmSync(directory, { recursive: true, force: true });
+    }
   });
 
   it('counts in a dry run what would move, and changes nothing', async () => {
