@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Migration } from 'kysely';
 import { openMetadataStore } from './adapters/storage/open-stores.js';
 import { openSqliteVerdictStore } from './adapters/storage/sqlite/sqlite-verdict-store.js';
 import type { Config } from './config/config.js';
@@ -84,6 +85,16 @@ export interface Glasshouse {
   close(): Promise<void>;
 }
 
+/** Every migration of the control plane's metadata (its tables, `ControlTables`). */
+export const CONTROL_MIGRATIONS: Readonly<Record<string, Migration>> = {
+  ...authMigrations,
+  ...residencyMigrations,
+  ...legalMigrations,
+  ...privacyMigrations,
+  ...relocationMigrations,
+  ...publicationMigrations,
+};
+
 /** How often the serving process checks for verdicts written by another process (the CLI). */
 const VERDICT_WATCH_MS = 2000;
 
@@ -154,14 +165,7 @@ async function openControlPlane(
   const now = options.now ?? (() => new Date());
   const control = await openMetadataStore<ControlTables>(config.storage.metadata, {
     file: join(controlDirectory(config.dataDir), 'control.db'),
-    migrations: {
-      ...authMigrations,
-      ...residencyMigrations,
-      ...legalMigrations,
-      ...privacyMigrations,
-      ...relocationMigrations,
-      ...publicationMigrations,
-    },
+    migrations: CONTROL_MIGRATIONS,
   });
   const controlAudit = await openNodeLog(config, CONTROL_NODE, controlDirectory(config.dataDir), {
     tiles: config.storage.tiles,

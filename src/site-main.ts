@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import type { Migration } from 'kysely';
 import { openBlobStore, openMetadataStore, openStatsStore } from './adapters/storage/open-stores.js';
 import type { Config, SiteConfig } from './config/config.js';
 import { readMasterKey, restrictNewFiles } from './config/data-dir.js';
@@ -8,6 +9,12 @@ import { SiteNode, type SiteTables, siteDirectory } from './site/site-node.js';
 import { StatsBuffer } from './site/stats/stats-buffer.js';
 import { subjectMigrations } from './site/subjects/subject-tables.js';
 import { vaultMigrations } from './site/vault/vault-tables.js';
+
+/** Every migration of a site's metadata (its tables, `SiteTables`). */
+export const SITE_MIGRATIONS: Readonly<Record<string, Migration>> = {
+  ...subjectMigrations,
+  ...vaultMigrations,
+};
 
 /** One site as it runs: its services (vault, subjects, statistics) and its own log. */
 export interface SiteService {
@@ -53,7 +60,7 @@ export async function openSiteService(
   const metadata = await openMetadataStore<SiteTables>(site.storage.metadata, {
     file: join(directory, 'site.db'),
     groupSync: true,
-    migrations: { ...subjectMigrations, ...vaultMigrations },
+    migrations: SITE_MIGRATIONS,
   });
   const node = new SiteNode({
     name: site.name,

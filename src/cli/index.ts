@@ -11,6 +11,7 @@ import { registerPrivacy } from './privacy-command.js';
 import { registerRelocate } from './relocate-command.js';
 import { registerReport } from './report-command.js';
 import { registerSite } from './site-command.js';
+import { registerStorage } from './storage-command.js';
 import { registerToken } from './token-command.js';
 import { registerUp } from './up-command.js';
 import { registerVerdicts } from './verdicts-command.js';
@@ -37,6 +38,7 @@ registerRelocate(program);
 registerPki(program);
 registerSite(program);
 registerControl(program);
+registerStorage(program);
 
 try {
   await program.parseAsync(process.argv);
