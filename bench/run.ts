@@ -5,6 +5,7 @@
 import type { Benchmark } from './support/benchmark.js';
 
 const BENCHMARKS: Readonly<Record<string, () => Promise<{ default: Benchmark }>>> = {
+  engines: () => import('./engines.js'),
   events: () => import('./events.js'),
   ingest: () => import('./ingest.js'),
   log: () => import('./log.js'),
