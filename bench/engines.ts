@@ -25,9 +25,16 @@ import { createClient } from '@clickhouse/client';
 import { aggregateSql, EVENTS_TABLE_DDL } from '../src/adapters/storage/clickhouse/clickhouse-sql.js';
 import type { Benchmark } from './support/benchmark.js';
 import { runCleanups, tempDir } from './support/cleanup.js';
-import { type Engines, EXAMPLE_NODES, startEngines, useEngines } from './support/engines.js';
+import {
+  type Engines,
+  EXAMPLE_NODES,
+  engineCpuSources,
+  startEngines,
+  useEngines,
+} from './support/engines.js';
 import { HttpClient } from './support/http.js';
 import { runPool } from './support/pool.js';
+import { processCpuSeconds } from './support/proc.js';
 import { createToken, initDataDir, ServerProcess } from './support/server.js';
 import { KiB, MiB, median, megabytesPerSecond, type Summary, summarize } from './support/stats.js';
 import { fixed, passFail, renderTable, withRange } from './support/table.js';
@@ -72,7 +79,11 @@ interface PhaseResult {
   readonly ratio: number;
   /** engines / embedded of each interleaved round. */
   readonly pairedRatio: Summary;
+  /** CPU seconds of each process over the phase's rounds (both sides). */
+  readonly cpu: CpuSeconds;
 }
+
+type CpuSeconds = Readonly<Record<string, number>>;
 
 interface EventsResult {
   readonly events: number;
@@ -80,6 +91,8 @@ interface EventsResult {
   readonly baselineSeconds: number;
   readonly ackSeconds: number;
   readonly loadedSeconds: number;
+  /** CPU seconds of each process while ClickHouse loaded the file, and while the server did. */
+  readonly cpu: { readonly baseline: CpuSeconds; readonly http: CpuSeconds };
   readonly aggregate: { readonly apiMs: number[]; readonly sqlMs: number[]; readonly groups: number };
 }
 
@@ -184,15 +197,26 @@ async function measure(plan: Plan): Promise<Measured> {
     maxSockets: CONCURRENCY,
   });
   const reader = new HttpClient({ baseUrl: onEngines.baseUrl, token: analyst.token, maxSockets: 1 });
+  const cpu: CpuSources = {
+    'embedded server': () => processCpuSeconds(embedded.pid),
+    'engines server': () => processCpuSeconds(onEngines.pid),
+    ...engineCpuSources(started),
+    // The load generators, and (as waited-for children) clickhouse-client.
+    'benchmark clients': () => processCpuSeconds('self'),
+    'clickhouse-client': () => {
+      const [all, own] = [processCpuSeconds('self', { children: true }), processCpuSeconds('self')];
+      return all === undefined || own === undefined ? undefined : all - own;
+    },
+  };
   try {
     const sides: Sides = {
       embedded: { server: embedded, client: embeddedClient, installations: await registerDE(embeddedClient) },
       engines: { server: onEngines, client: enginesClient, installations: await registerDE(enginesClient) },
     };
     const phases: PhaseResult[] = [];
-    for (const spec of plan.phases) phases.push(await runIngestPhase(spec, sides));
+    for (const spec of plan.phases) phases.push(await runIngestPhase(spec, sides, cpu));
     await embedded.stop();
-    const events = await runEvents(plan, started, enginesClient, reader, scratch.path);
+    const events = await runEvents(plan, started, enginesClient, reader, scratch.path, cpu);
     if (!onEngines.running) throw new Error(`the server on engines exited:\n${onEngines.output}`);
     return { versions: started.versions, phases, events };
   } finally {
@@ -219,7 +243,7 @@ interface Sides {
   readonly engines: Side;
 }
 
-async function runIngestPhase(spec: PhaseSpec, sides: Sides): Promise<PhaseResult> {
+async function runIngestPhase(spec: PhaseSpec, sides: Sides, cpu: CpuSources): Promise<PhaseResult> {
   const upload = (side: Side, samples: readonly Buffer[], what: string) =>
     uploadRound(side, samples, `${spec.label} ${what}`);
   log(`engines: ingest ${spec.label}: warm-up`);
@@ -229,6 +253,7 @@ async function runIngestPhase(spec: PhaseSpec, sides: Sides): Promise<PhaseResul
 
   const embeddedMbps: number[] = [];
   const enginesMbps: number[] = [];
+  const cpuUsed = countCpu(cpu);
   for (let round = 0; round < spec.rounds; round += 1) {
     // Fresh random samples every round: the same bytes for both, never seen by either.
     const samples = makeSamples(spec.count, spec.size);
@@ -246,9 +271,11 @@ async function runIngestPhase(spec: PhaseSpec, sides: Sides): Promise<PhaseResul
         `embedded ${fixed(embeddedMbps.at(-1)!)} MB/s, engines ${fixed(enginesMbps.at(-1)!)} MB/s`,
     );
   }
+  const used = cpuUsed();
   const embedded = summarize(embeddedMbps);
   const onEngines = summarize(enginesMbps);
   return {
+    cpu: used,
     spec,
     embedded,
     engines: onEngines,
@@ -322,6 +349,7 @@ async function runEvents(
   client: HttpClient,
   reader: HttpClient,
   scratch: string,
+  cpu: CpuSources,
 ): Promise<EventsResult> {
   const installations = await registerInstallations(client);
   const file = join(scratch, 'events.ndjson');
@@ -330,7 +358,9 @@ async function runEvents(
 
   log('engines: events baseline (clickhouse-client INSERT … FORMAT JSONEachRow)');
   await createBaseline(started, installations);
+  const baselineCpu = countCpu(cpu);
   const baselineSeconds = await loadWithClient(started, file);
+  const cpuOfBaseline = baselineCpu();
   const [counted] = (await started.clickhouseQuery(BASELINE_DATABASE, 'SELECT count() FROM events')).split(
     '\n',
   );
@@ -338,12 +368,14 @@ async function runEvents(
     throw new Error(`the baseline loaded ${counted} events of ${plan.events}`);
 
   log('engines: events over HTTP into ClickHouse');
+  const httpCpu = countCpu(cpu);
   const start = performance.now();
   await postEvents(client, file, batches, plan.events, EVENT_CLIENTS);
   const ackSeconds = (performance.now() - start) / 1000;
   log(`engines: acknowledged in ${fixed(ackSeconds)} s; waiting until loaded`);
   await waitUntilCounted(reader, plan.events);
   const loadedSeconds = (performance.now() - start) / 1000;
+  const cpuOfHttp = httpCpu();
 
   log('engines: aggregates');
   const sql = aggregateSql({ groupBy: ['day', 'country', 'threat'] });
@@ -364,7 +396,15 @@ async function runEvents(
       },
       plan.aggregateRounds,
     );
-    return { events: plan.events, fileBytes: bytes, baselineSeconds, ackSeconds, loadedSeconds, aggregate };
+    return {
+      events: plan.events,
+      fileBytes: bytes,
+      baselineSeconds,
+      ackSeconds,
+      loadedSeconds,
+      cpu: { baseline: cpuOfBaseline, http: cpuOfHttp },
+      aggregate,
+    };
   } finally {
     await direct.close();
   }
@@ -422,6 +462,31 @@ async function loadWithClient(started: Engines, file: string): Promise<number> {
   } finally {
     await input.close();
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// CPU accounting: where the time of each side goes, the machine's two cores being shared
+
+type CpuSources = Readonly<Record<string, () => number | undefined>>;
+
+/** Starts counting; the function returned gives each source's CPU seconds since. */
+function countCpu(sources: CpuSources): () => CpuSeconds {
+  const before = Object.fromEntries(Object.entries(sources).map(([name, read]) => [name, read()]));
+  return () => {
+    const used: Record<string, number> = {};
+    for (const [name, read] of Object.entries(sources)) {
+      const [start, now] = [before[name], read()];
+      if (start !== undefined && now !== undefined) used[name] = now - start;
+    }
+    return used;
+  };
+}
+
+function cpuLine(cpu: CpuSeconds): string {
+  return Object.entries(cpu)
+    .filter(([, seconds]) => seconds >= 0.05)
+    .map(([name, seconds]) => `${name} ${fixed(seconds)}`)
+    .join(', ');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -485,6 +550,8 @@ function report(plan: Plan, m: Measured): void {
       ]),
     ),
   );
+  for (const phase of m.phases)
+    out.push(`  CPU seconds over the ${phase.spec.label} rounds: ${cpuLine(phase.cpu)}`);
   out.push('');
   out.push(
     `Events: ${e.events.toLocaleString('en')} (${fixed(e.fileBytes / 1e6, 0)} MB of NDJSON), batches of ` +
@@ -521,6 +588,8 @@ function report(plan: Plan, m: Measured): void {
       ],
     ),
   );
+  out.push(`  CPU seconds, baseline: ${cpuLine(e.cpu.baseline)}`);
+  out.push(`  CPU seconds, HTTP until loaded: ${cpuLine(e.cpu.http)}`);
   out.push('');
   out.push(
     renderTable(
@@ -531,7 +600,7 @@ function report(plan: Plan, m: Measured): void {
       ],
       [
         [
-          'direct SQL in ClickHouse (HTTP, rows read into JS)',
+          'the same SQL in ClickHouse (@clickhouse/client, rows read into JS)',
           fixed(median(e.aggregate.sqlMs), 0),
           range(e.aggregate.sqlMs),
         ],

@@ -5,6 +5,7 @@
  * environment of its processes (credentials never go in the file).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseDocument } from 'yaml';
 import { findExecutable } from '../../test/support/engines/availability.js';
 import {
@@ -18,6 +19,7 @@ import {
 import { type PostgresServer, postgresBinary, startPostgres } from '../../test/support/engines/postgres.js';
 import { type S3Engine, startS3Engine } from '../../test/support/engines/s3.js';
 import { onCleanup } from './cleanup.js';
+import { processCpuSeconds, treeCpuSeconds } from './proc.js';
 
 /** The role the nodes connect to PostgreSQL as, with a password, as in production. */
 const PG_ROLE = 'glasshouse';
@@ -140,3 +142,20 @@ export function useEngines(configFile: string, engines: Engines): void {
 
 /** The nodes of the example config.yaml `glasshouse init` writes. */
 export const EXAMPLE_NODES = ['control', 'zurich', 'moscow'] as const;
+
+/** Each engine's CPU seconds so far: PostgreSQL with its backends, s3rver, the ClickHouse server. */
+export function engineCpuSources(engines: Engines): Record<string, () => number | undefined> {
+  const postmaster = (() => {
+    try {
+      return Number(readFileSync(join(engines.postgres.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    } catch {
+      return undefined;
+    }
+  })();
+  const own = (pid: number | undefined) => () => (pid === undefined ? undefined : processCpuSeconds(pid));
+  return {
+    PostgreSQL: () => (postmaster === undefined ? undefined : treeCpuSeconds(postmaster)),
+    s3rver: own(engines.s3.pid),
+    'ClickHouse server': own(engines.clickhouse.pid),
+  };
+}
