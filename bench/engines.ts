@@ -490,7 +490,7 @@ function countCpu(sources: CpuSources): () => CpuSeconds {
     const used: Record<string, number> = {};
     for (const [name, read] of Object.entries(sources)) {
       const [start, now] = [before[name], read()];
-      if (start !== undefined && now !== undefined) used[name] = now - start;
+      if (start !== undefined && now !== undefined) used[name] = Math.round((now - start) * 100) / 100;
     }
     return used;
   };
