@@ -9,9 +9,7 @@
  * Goals (from the issue): ingest at >= 50% of the baseline; the API aggregate within 1.5× of
  * direct SQL.
  */
-import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { open } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -21,44 +19,25 @@ import { EVENTS_TABLE_DDL, GROUP_KEY_SQL } from '../src/adapters/storage/duckdb/
 import type { Benchmark } from './support/benchmark.js';
 import { runCleanups, tempDir } from './support/cleanup.js';
 import { HttpClient } from './support/http.js';
-import { runPool } from './support/pool.js';
 import { createToken, initDataDir, ServerProcess } from './support/server.js';
 import { median } from './support/stats.js';
 import { fixed, mebibytes, passFail, renderTable } from './support/table.js';
+import {
+  BATCH,
+  COUNTRIES,
+  compareAggregates,
+  generateEvents,
+  type Installation,
+  PER_COUNTRY,
+  postEvents,
+  registerInstallations,
+  waitUntilCounted,
+} from './support/telemetry.js';
 
-const BATCH = 10_000;
 const CLIENTS = 4;
 const INGEST_GOAL = 0.5;
 const AGGREGATE_GOAL = 1.5;
 const MEMORY_LIMIT_MB = 512;
-/** Zurich's countries under the example policy, then Moscow's (the default site). */
-const COUNTRIES = [
-  'DE',
-  'FR',
-  'IT',
-  'ES',
-  'GB',
-  'US',
-  'CA',
-  'BR',
-  'MX',
-  'JP',
-  'RU',
-  'BY',
-  'KZ',
-  'UZ',
-  'AM',
-  'AZ',
-  'KG',
-  'TJ',
-  'MN',
-  'CN',
-];
-const PER_COUNTRY = 10;
-const DAYS = 30;
-const THREATS = 200;
-const TYPES = ['detection', 'detection', 'detection', 'scan', 'lookup', 'update'];
-const VERDICTS = ['malicious', 'suspicious', 'pua', 'clean'];
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -67,11 +46,6 @@ interface Plan {
   readonly aggregateRounds: number;
   readonly json: boolean;
   readonly cpuProfDir: string | undefined;
-}
-
-interface Installation {
-  readonly id: string;
-  readonly country: string;
 }
 
 interface Results {
@@ -142,7 +116,7 @@ async function measure(plan: Plan): Promise<Results> {
     const installations = await registerInstallations(client);
     const file = join(scratch.path, 'events.ndjson');
     log(`events: generating ${plan.events.toLocaleString('en')} events`);
-    const { batches, bytes } = await generate(file, plan.events, installations);
+    const { batches, bytes } = await generateEvents(file, plan.events, installations);
 
     log('events: baseline (DuckDB read_json into the same table)');
     const baseline = await openBaseline(join(scratch.path, 'baseline.duckdb'), installations);
@@ -151,23 +125,7 @@ async function measure(plan: Plan): Promise<Results> {
     log('events: HTTP ingest');
     const hwmIsPhasePeak = server.beginPhase();
     const start = performance.now();
-    const handle = await open(file, 'r');
-    try {
-      await runPool(batches.length, CLIENTS, async (i) => {
-        const [from, to] = batches[i]!;
-        const body = Buffer.allocUnsafe(to - from);
-        await handle.read(body, 0, body.length, from);
-        const result = await client.send('POST', '/v1/events', {
-          headers: { 'content-type': 'application/x-ndjson' },
-          body,
-        });
-        const answer = result.status === 200 ? (JSON.parse(result.body) as { accepted: number }) : undefined;
-        if (answer?.accepted !== BATCH)
-          throw new Error(`batch ${i}: ${result.status} ${result.body.slice(0, 300)}`);
-      });
-    } finally {
-      await handle.close();
-    }
+    await postEvents(client, file, batches, plan.events, CLIENTS);
     const ackSeconds = (performance.now() - start) / 1000;
     log(`events: acknowledged in ${fixed(ackSeconds)} s; waiting until loaded`);
     await waitUntilCounted(reader, plan.events);
@@ -175,7 +133,7 @@ async function measure(plan: Plan): Promise<Results> {
     const serverPeakRss = server.endPhase();
 
     log('events: aggregates');
-    const aggregate = await compareAggregates(reader, baseline, plan.aggregateRounds);
+    const aggregate = await compareAggregates(reader, () => baseline.aggregate(), plan.aggregateRounds);
     baseline.close();
     return {
       events: plan.events,
@@ -200,61 +158,6 @@ function configure(file: string): void {
   document.setIn(['stats', 'maxBatchLines'], BATCH);
   document.setIn(['stats', 'memoryLimitMb'], MEMORY_LIMIT_MB);
   writeFileSync(file, document.toString());
-}
-
-async function registerInstallations(client: HttpClient): Promise<Installation[]> {
-  const wanted = COUNTRIES.flatMap((country) => Array.from({ length: PER_COUNTRY }, () => country));
-  return runPool(wanted.length, 8, async (i) => {
-    const result = await client.json('POST', '/v1/installations', { country: wanted[i], product: 'bench' });
-    if (result.status !== 201) throw new Error(`POST /v1/installations: ${result.status} ${result.body}`);
-    return { id: (JSON.parse(result.body) as { id: string }).id, country: wanted[i]! };
-  });
-}
-
-/** Writes the NDJSON file; returns the byte range of each batch of BATCH lines. */
-async function generate(
-  file: string,
-  count: number,
-  installations: readonly Installation[],
-): Promise<{ batches: [number, number][]; bytes: number }> {
-  const now = Date.now();
-  const hashes = Array.from({ length: 4096 }, (_, i) =>
-    createHash('sha256').update(`bench-${i}`).digest('hex'),
-  );
-  const md5s = hashes.map((h) => h.slice(0, 32));
-  const threats = Array.from({ length: THREATS }, (_, i) => `Trojan.Win32.Bench${i}`);
-  const handle = await open(file, 'w');
-  const batches: [number, number][] = [];
-  let offset = 0;
-  const random = (n: number) => Math.floor(Math.random() * n);
-  try {
-    for (let b = 0; b * BATCH < count; b += 1) {
-      const lines: string[] = [];
-      for (let i = 0; i < BATCH && b * BATCH + i < count; i += 1) {
-        const h = random(hashes.length);
-        lines.push(
-          JSON.stringify({
-            ts: new Date(now - 3_600_000 - random(DAYS * 86_400) * 1000).toISOString(),
-            installation: installations[random(installations.length)]!.id,
-            type: TYPES[random(TYPES.length)],
-            sha256: hashes[h],
-            md5: md5s[h],
-            verdict: VERDICTS[random(VERDICTS.length)],
-            threat: threats[random(THREATS)],
-            product: 'endpoint-12',
-            os: 'windows-11',
-          }),
-        );
-      }
-      const chunk = Buffer.from(`${lines.join('\n')}\n`);
-      await handle.write(chunk);
-      batches.push([offset, offset + chunk.length]);
-      offset += chunk.length;
-    }
-  } finally {
-    await handle.close();
-  }
-  return { batches, bytes: offset };
 }
 
 interface Baseline {
@@ -303,47 +206,6 @@ async function openBaseline(path: string, installations: readonly Installation[]
       instance.closeSync();
     },
   };
-}
-
-async function waitUntilCounted(reader: HttpClient, expected: number): Promise<void> {
-  for (;;) {
-    const result = await reader.send('GET', '/v1/stats/detections?groupBy=type');
-    const rows = (JSON.parse(result.body) as { rows?: { events: number }[] }).rows ?? [];
-    const total = rows.reduce((sum, row) => sum + row.events, 0);
-    if (total >= expected) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-/** Alternating rounds of the API aggregate and the direct SQL, after one warm-up of each. */
-async function compareAggregates(
-  reader: HttpClient,
-  baseline: Baseline,
-  rounds: number,
-): Promise<{ apiMs: number[]; sqlMs: number[]; groups: number }> {
-  const path = '/v1/stats/detections?groupBy=day,country,threat&limit=10000';
-  const api = async () => {
-    const start = performance.now();
-    const result = await reader.send('GET', path);
-    if (result.status !== 200) throw new Error(`${path}: ${result.status} ${result.body.slice(0, 300)}`);
-    JSON.parse(result.body);
-    return performance.now() - start;
-  };
-  const sql = async () => {
-    const start = performance.now();
-    groups = await baseline.aggregate();
-    return performance.now() - start;
-  };
-  let groups = 0;
-  await api();
-  await sql();
-  const apiMs: number[] = [];
-  const sqlMs: number[] = [];
-  for (let round = 0; round < rounds; round += 1) {
-    apiMs.push(await api());
-    sqlMs.push(await sql());
-  }
-  return { apiMs, sqlMs, groups };
 }
 
 function report(plan: Plan, r: Results): void {

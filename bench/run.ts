@@ -10,6 +10,8 @@ const BENCHMARKS: Readonly<Record<string, () => Promise<{ default: Benchmark }>>
   log: () => import('./log.js'),
   lookup: () => import('./lookup.js'),
   relocate: () => import('./relocate.js'),
+  // Last: it needs PostgreSQL and ClickHouse installed, and stops the run where they are not.
+  engines: () => import('./engines.js'),
 };
 
 async function usage(): Promise<string> {

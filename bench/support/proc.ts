@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 
 /** Memory figures of a Linux process from `/proc/<pid>/status`, in bytes. */
 export interface ProcMemory {
@@ -98,4 +98,64 @@ export function machineBusySeconds(): number | undefined {
   const fields = stat.slice(0, stat.indexOf('\n')).trim().split(/\s+/).slice(1).map(Number);
   const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = fields;
   return (user + nice + system + irq + softirq + steal) / USER_HZ;
+}
+
+/** Fields of `/proc/<pid>/stat` after the command name (which may hold spaces), or undefined. */
+function statFields(pid: number | 'self'): string[] | undefined {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
+/**
+ * CPU seconds (user + system) a process has used since it started, from `/proc/<pid>/stat`;
+ * with `children`, also those of its children it has waited for. `undefined` once it is
+ * gone or where there is no /proc.
+ */
+export function processCpuSeconds(
+  pid: number | 'self',
+  options: { children?: boolean } = {},
+): number | undefined {
+  const fields = statFields(pid);
+  if (fields === undefined) return undefined;
+  // utime, stime, cutime, cstime: fields 14–17 of the file, 12–15 after the name.
+  const [utime, stime, cutime, cstime] = [11, 12, 13, 14].map((i) => Number(fields[i]));
+  const own = utime! + stime!;
+  return (options.children === true ? own + cutime! + cstime! : own) / USER_HZ;
+}
+
+/**
+ * CPU seconds of a process and every living descendant (a database server and its
+ * backends), plus the children each has waited for.
+ */
+export function treeCpuSeconds(root: number): number | undefined {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc').filter((name) => /^[0-9]+$/.test(name));
+  } catch {
+    return undefined;
+  }
+  const children = new Map<number, number[]>();
+  for (const entry of entries) {
+    const ppid = Number(statFields(Number(entry))?.[1]);
+    if (!Number.isInteger(ppid)) continue;
+    const siblings = children.get(ppid) ?? [];
+    siblings.push(Number(entry));
+    children.set(ppid, siblings);
+  }
+  let total = 0;
+  let found = false;
+  for (const pending = [root]; pending.length > 0; ) {
+    const pid = pending.pop()!;
+    const seconds = processCpuSeconds(pid, { children: true });
+    if (seconds === undefined) continue;
+    found = true;
+    total += seconds;
+    pending.push(...(children.get(pid) ?? []));
+  }
+  return found ? total : undefined;
 }

@@ -14,17 +14,26 @@ const CLI_ENTRY = join(REPO_ROOT, 'dist', 'cli', 'index.js');
 
 const run = promisify(execFile);
 
-/** The environment for child processes, without GLASSHOUSE_* settings that would override ours. */
-function childEnv(): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('GLASSHOUSE_')));
+/**
+ * The environment for child processes, without GLASSHOUSE_* settings that would override ours,
+ * plus `extra` (an engine's credentials, for example).
+ */
+function childEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  return {
+    ...Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('GLASSHOUSE_'))),
+    ...extra,
+  };
 }
 
-/** Runs `glasshouse <args>` from the sources and returns its stdout; throws with stderr on failure. */
-export async function glasshouseCli(args: readonly string[]): Promise<string> {
+/**
+ * Runs `glasshouse <args>` from the sources and returns its stdout; throws with stderr on
+ * failure. `env` is added to its environment.
+ */
+export async function glasshouseCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<string> {
   try {
     const { stdout } = await run(process.execPath, [CLI_ENTRY, ...args], {
       cwd: REPO_ROOT,
-      env: childEnv(),
+      env: childEnv(env),
       maxBuffer: 16 * 1024 * 1024,
     });
     return stdout;
@@ -69,8 +78,13 @@ export interface CreatedToken {
   readonly role: string;
 }
 
-export async function createToken(dataDir: string, role: string): Promise<CreatedToken> {
-  const out = await glasshouseCli(['token', 'create', '--role', role, '--data', dataDir, '--json']);
+/** `glasshouse token create`; `env` for a data directory whose metadata lives in an engine. */
+export async function createToken(
+  dataDir: string,
+  role: string,
+  env: NodeJS.ProcessEnv = {},
+): Promise<CreatedToken> {
+  const out = await glasshouseCli(['token', 'create', '--role', role, '--data', dataDir, '--json'], env);
   return JSON.parse(out) as CreatedToken;
 }
 
@@ -101,6 +115,8 @@ export interface ServiceOptions {
   /** Extra flags for `node` itself, e.g. `['--cpu-prof', '--cpu-prof-dir', dir]`. */
   readonly nodeArgs?: readonly string[];
   readonly readyTimeoutMs?: number;
+  /** Added to the child's environment (an engine's credentials, for example). */
+  readonly env?: NodeJS.ProcessEnv;
 }
 
 /**
@@ -252,6 +268,6 @@ function spawnCli(args: readonly string[], options: ServiceOptions): ChildProces
       CLI_ENTRY,
       ...args,
     ],
-    { cwd: REPO_ROOT, env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] },
+    { cwd: REPO_ROOT, env: childEnv(options.env), stdio: ['ignore', 'pipe', 'pipe'] },
   );
 }

@@ -19,6 +19,10 @@ export const CLICKHOUSE_TEST_PASSWORD = 'test-password';
 
 export interface ClickHouseTestServer {
   readonly httpPort: number;
+  /** The native protocol's port, for `clickhouse-client --port`. */
+  readonly tcpPort: number;
+  /** The server process (for a benchmark's CPU accounting). */
+  readonly pid: number | undefined;
   readonly directory: string;
   /** The environment a store opens with: the test user's credentials. */
   readonly env: NodeJS.ProcessEnv;
@@ -99,6 +103,8 @@ async function startOnce(executable: string): Promise<ClickHouseTestServer> {
   }
   return {
     httpPort,
+    tcpPort,
+    pid: child.pid,
     directory,
     env: { CLICKHOUSE_USER: CLICKHOUSE_TEST_USER, CLICKHOUSE_PASSWORD: CLICKHOUSE_TEST_PASSWORD },
     query,

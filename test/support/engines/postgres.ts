@@ -31,6 +31,14 @@ export interface PostgresServer {
   stop(): Promise<void>;
 }
 
+export interface PostgresOptions {
+  /**
+   * Whether commits reach the disk (`fsync`). Off by default: the tests do not cut power. A
+   * benchmark that compares with stores which do sync turns it on.
+   */
+  readonly fsync?: boolean;
+}
+
 /**
  * A throwaway PostgreSQL server: a fresh cluster in a temporary directory, listening on a
  * free 127.0.0.1 port (and a socket inside that directory). The `postgres` superuser needs
@@ -38,7 +46,7 @@ export interface PostgresServer {
  * PostgreSQL refuses to run as root, so as root it runs as the `postgres` OS user. A
  * watchdog stops it and removes the directory if this process dies without `stop()`.
  */
-export async function startPostgres(): Promise<PostgresServer> {
+export async function startPostgres(options: PostgresOptions = {}): Promise<PostgresServer> {
   if (postgresBinary === undefined) throw new Error('PostgreSQL is not installed');
   const bin = dirname(postgresBinary);
   const root = mkdtempSync(join(tmpdir(), 'glasshouse-pg-'));
@@ -80,9 +88,8 @@ export async function startPostgres(): Promise<PostgresServer> {
     '127.0.0.1',
     '-k',
     socketDir,
-    // Test speed only: the tests do not cut power.
     '-c',
-    'fsync=off',
+    `fsync=${options.fsync === true ? 'on' : 'off'}`,
   ]);
   const server = spawn(postgres, serverArgs, { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';

@@ -18,6 +18,8 @@ const S3RVER_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 /** A running S3 endpoint for tests, with its own temporary directory. */
 export interface S3Engine {
   readonly endpoint: string;
+  /** The s3rver process (for a benchmark's CPU accounting). */
+  readonly pid: number | undefined;
   /** Pass as the stores' `client` option: the endpoint's credentials (the server takes AWS_*). */
   readonly clientConfig: Partial<S3ClientConfig>;
   /** A client for the test itself, to look into buckets behind the stores' backs. */
@@ -62,6 +64,7 @@ export async function startS3Engine(): Promise<S3Engine> {
   let buckets = 0;
   return {
     endpoint,
+    pid: child.pid,
     clientConfig,
     admin,
     async createBucket() {

@@ -6,9 +6,15 @@
  *
  *   node --import tsx test/support/engines/s3rver-child.ts DIRECTORY
  */
+import { rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 
+interface S3rverStore {
+  getResourcePath(bucket: string, key: string, resource: string): string;
+  deleteObject(bucket: string, key: string): Promise<void>;
+}
 interface S3rverServer {
+  readonly store: S3rverStore;
   run(): Promise<{ port: number }>;
   close(): Promise<void>;
 }
@@ -22,6 +28,7 @@ if (directory === undefined) {
 
 const S3rver = createRequire(import.meta.url)('s3rver') as S3rverClass;
 const server = new S3rver({ address: '127.0.0.1', port: 0, directory, silent: true });
+keepDirectories(server.store);
 const { port } = await server.run();
 process.stdout.write(`${JSON.stringify({ port })}\n`);
 process.once('SIGTERM', () => {
@@ -30,3 +37,19 @@ process.once('SIGTERM', () => {
     () => process.exit(1),
   );
 });
+
+/**
+ * s3rver removes the directories a deleted object leaves empty, racing a concurrent put into
+ * the same directory (say `tmp/`, where every upload starts): the put's file then cannot be
+ * created and the unhandled ENOENT ends the server. Deleting only the object's own files
+ * avoids that; an empty directory lists nothing.
+ */
+function keepDirectories(store: S3rverStore): void {
+  store.deleteObject = async (bucket, key) => {
+    await Promise.all(
+      ['object', 'object.md5', 'metadata.json'].map((resource) =>
+        rm(store.getResourcePath(bucket, key, resource), { force: true }),
+      ),
+    );
+  };
+}

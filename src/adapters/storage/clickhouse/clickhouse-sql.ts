@@ -102,10 +102,12 @@ export function aggregateSql(query: StatsAggregation): string {
   if (query.country !== undefined) where.push(`country = ${quote(query.country)}`);
   if (query.withThreat === true) where.push('isNotNull(threat)');
   const keys = query.groupBy.map((key, i) => `${GROUP_KEY_SQL[key]} AS k${i}`);
+  const names = query.groupBy.map((_, i) => `k${i}`).join(', ');
   return [
     `SELECT ${[...keys, 'count() AS events', 'uniqExact(installation) AS installations'].join(', ')}`,
     'FROM events',
     where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`,
-    keys.length === 0 ? '' : `GROUP BY ${query.groupBy.map((_, i) => `k${i}`).join(', ')}`,
+    keys.length === 0 ? '' : `GROUP BY ${names}`,
+    keys.length === 0 ? '' : `ORDER BY ${names}`,
   ].join(' ');
 }

@@ -159,14 +159,24 @@ export class ClickHouseStatsStore implements StatsStore {
     return Number(row?.through ?? 0);
   }
 
+  /**
+   * Read as one `JSONCompact` document (rows as arrays, one `JSON.parse`): a group costs no
+   * object with named fields and no per-line parse, which dominate once there are many groups.
+   */
   async aggregate(query: StatsAggregation): Promise<StatsGroup[]> {
     const width = query.groupBy.length;
-    const rows = await this.#rows<Record<string, string | null>>(aggregateSql(query));
-    return rows.map((row) => ({
-      key: Array.from({ length: width }, (_, i) => row[`k${i}`] ?? null),
-      events: Number(row.events),
-      installations: Number(row.installations),
-    }));
+    const result = await this.#client.query({ query: aggregateSql(query), format: 'JSONCompact' });
+    const { data } = await result.json<(string | number | null)[]>();
+    const groups = new Array<StatsGroup>(data.length);
+    for (let r = 0; r < data.length; r += 1) {
+      const row = data[r]!;
+      groups[r] = {
+        key: row.slice(0, width) as (string | null)[],
+        events: Number(row[width]),
+        installations: Number(row[width + 1]),
+      };
+    }
+    return groups;
   }
 
   deleteBefore(cutoff: Date): Promise<number> {
