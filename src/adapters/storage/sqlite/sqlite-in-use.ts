@@ -8,7 +8,7 @@ import Database from 'better-sqlite3';
  * taken without waiting and released at once, so the answer holds for this moment only.
  *
  * @example
- * if (openElsewhere('data/control/log/journal.db')) throw new Error('stop the server first');
+ * if (openElsewhere('data/control/log/journal.db')) refuse('stop the server first');
  */
 export function openElsewhere(file: string): boolean {
   if (!existsSync(file)) return false;
