@@ -35,3 +35,15 @@ export function engineAvailable(engine: string, executable: string | undefined, 
   console.warn(`\n${'!'.repeat(message.length)}\n${message}\n${'!'.repeat(message.length)}\n`);
   return false;
 }
+
+/**
+ * The environment an engine's server starts with: the tests' own, without libfaketime.
+ * `npm run test:shifted-clock` moves the clock of Glasshouse's processes to find code that
+ * holds only until some day; a database server is not ours to test so (and ClickHouse does
+ * not come up under libfaketime), so it keeps the real clock, as a real one would.
+ */
+export function engineEnvironment(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  for (const key of Object.keys(env)) if (key === 'LD_PRELOAD' || key.startsWith('FAKETIME')) delete env[key];
+  return env;
+}

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findExecutable } from './availability.js';
+import { engineEnvironment, findExecutable } from './availability.js';
 
 /** Debian's `clickhouse-server` (18.16 in bookworm), or the single `clickhouse` binary of newer packages. */
 export const clickhouseExecutable = findExecutable([
@@ -72,6 +72,7 @@ async function startOnce(executable: string): Promise<ClickHouseTestServer> {
   const args = [`--config-file=${join(directory, 'config.xml')}`];
   const child = spawn(executable, executable.endsWith('/clickhouse') ? ['server', ...args] : args, {
     cwd: directory,
+    env: engineEnvironment(),
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { engineAvailable, findExecutable } from './availability.js';
+import { engineAvailable, engineEnvironment, findExecutable } from './availability.js';
 
 const run = promisify(execFile);
 
@@ -91,7 +91,10 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
     '-c',
     `fsync=${options.fsync === true ? 'on' : 'off'}`,
   ]);
-  const server = spawn(postgres, serverArgs, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const server = spawn(postgres, serverArgs, {
+    env: engineEnvironment(),
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let log = '';
   server.stderr?.on('data', (chunk: Buffer) => {
     log = (log + chunk.toString()).slice(-4000);
