@@ -123,10 +123,20 @@ async function measure(total: number, rounds: number, json: boolean, cpuProf?: s
     let relocation: Timed;
     let splitRelocation: Timed;
     const splitPids = [split.control.pid, ...[...split.sites.values()].map((s) => s.pid)];
-    const relocateSplit = () =>
-      relocateAll(splitAdmin, other, splitStored.bytes, splitPids).catch((error: unknown) => {
-        throw new Error(`split: ${String(error)}\n${split.output}`);
-      });
+    const relocateSplit = async () => {
+      const before = splitPids.map((pid) => processCpuSeconds([pid]) ?? Number.NaN);
+      const timed = await relocateAll(splitAdmin, other, splitStored.bytes, splitPids).catch(
+        (error: unknown) => {
+          throw new Error(`split: ${String(error)}\n${split.output}`);
+        },
+      );
+      const spent = splitPids.map((pid, i) => (processCpuSeconds([pid]) ?? Number.NaN) - before[i]!);
+      const [control, ...sites] = spent.map((s) => fixed((s * GiB) / splitStored.bytes, 2));
+      log(
+        `split, CPU s/GiB by process: control ${control}, ${[...split.sites.keys()].map((n, i) => `${n} ${sites[i]}`).join(', ')} (to ${other})`,
+      );
+      return timed;
+    };
     if (round % 2 === 0) {
       relocation = await relocateAll(asAdmin, other, stored.bytes, [server.pid]);
       splitRelocation = await relocateSplit();
