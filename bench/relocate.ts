@@ -6,8 +6,10 @@
  * under the target's key, read-back verification, switch, purge, logs). The baseline, in
  * the same run and interleaved: `cp -r` of the source site's blob directory to a fresh one.
  * The same relocation also runs in the split topology, in the same rounds: two `glasshouse
- * site` processes holding the same amount, the `glasshouse control` process copying from one
- * to the other over mutual TLS on loopback.
+ * site` processes holding the same amount, driven by the `glasshouse control` process, the
+ * target site reading each sample from the source over mutual TLS on loopback. Besides the
+ * machine's busy CPU, each measure reads the servers' own CPU time (other work on a shared
+ * machine left out), and each split round prints it per process.
  *
  * Goals (from the issues): relocation at >= 50% of `cp -r`'s MB/s; between two site
  * processes at >= 0.7x the in-process figure.
@@ -241,7 +243,7 @@ async function measure(total: number, rounds: number, json: boolean, cpuProf?: s
         ],
         [
           [
-            `${fixed(splitStored.bytes / MiB, 0)} MiB between two site processes via the control process (mTLS)`,
+            `${fixed(splitStored.bytes / MiB, 0)} MiB between two site processes, site to site (mTLS)`,
             withRange(splitMbps),
             withRange(relocation),
             `${fixed(splitRatio, 2)}x [${fixed(splitPaired.min, 2)}–${fixed(splitPaired.max, 2)}x]`,
