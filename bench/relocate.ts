@@ -6,8 +6,10 @@
  * under the target's key, read-back verification, switch, purge, logs). The baseline, in
  * the same run and interleaved: `cp -r` of the source site's blob directory to a fresh one.
  * The same relocation also runs in the split topology, in the same rounds: two `glasshouse
- * site` processes holding the same amount, the `glasshouse control` process copying from one
- * to the other over mutual TLS on loopback.
+ * site` processes holding the same amount, driven by the `glasshouse control` process, the
+ * target site reading each sample from the source over mutual TLS on loopback. Besides the
+ * machine's busy CPU, each measure reads the servers' own CPU time (other work on a shared
+ * machine left out), and each split round prints it per process.
  *
  * Goals (from the issues): relocation at >= 50% of `cp -r`'s MB/s; between two site
  * processes at >= 0.7x the in-process figure.
@@ -20,7 +22,7 @@ import type { Benchmark } from './support/benchmark.js';
 import { runCleanups, tempDir } from './support/cleanup.js';
 import { HttpClient } from './support/http.js';
 import { runPool } from './support/pool.js';
-import { machineBusySeconds } from './support/proc.js';
+import { machineBusySeconds, processesCpuSeconds } from './support/proc.js';
 import { createToken, initDataDir, ServerProcess } from './support/server.js';
 import { SplitDeployment } from './support/split.js';
 import { KiB, MiB, megabytesPerSecond, summarize } from './support/stats.js';
@@ -40,6 +42,8 @@ interface Timed {
   readonly mbps: number;
   /** Busy CPU seconds of the whole machine per GiB moved (kernel work included). */
   readonly cpuPerGiB?: number;
+  /** CPU seconds of the measured processes per GiB moved (other work on the machine left out). */
+  readonly processCpuPerGiB?: number;
 }
 
 interface Round {
@@ -120,16 +124,27 @@ async function measure(total: number, rounds: number, json: boolean, cpuProf?: s
     // Alternate which topology goes first, so drift hits both alike.
     let relocation: Timed;
     let splitRelocation: Timed;
-    const relocateSplit = () =>
-      relocateAll(splitAdmin, other, splitStored.bytes).catch((error: unknown) => {
-        throw new Error(`split: ${String(error)}\n${split.output}`);
-      });
+    const splitPids = [split.control.pid, ...[...split.sites.values()].map((s) => s.pid)];
+    const relocateSplit = async () => {
+      const before = splitPids.map((pid) => processesCpuSeconds([pid]) ?? Number.NaN);
+      const timed = await relocateAll(splitAdmin, other, splitStored.bytes, splitPids).catch(
+        (error: unknown) => {
+          throw new Error(`split: ${String(error)}\n${split.output}`);
+        },
+      );
+      const spent = splitPids.map((pid, i) => (processesCpuSeconds([pid]) ?? Number.NaN) - before[i]!);
+      const [control, ...sites] = spent.map((s) => fixed((s * GiB) / splitStored.bytes, 2));
+      log(
+        `split, CPU s/GiB by process: control ${control}, ${[...split.sites.keys()].map((n, i) => `${n} ${sites[i]}`).join(', ')} (to ${other})`,
+      );
+      return timed;
+    };
     if (round % 2 === 0) {
-      relocation = await relocateAll(asAdmin, other, stored.bytes);
+      relocation = await relocateAll(asAdmin, other, stored.bytes, [server.pid]);
       splitRelocation = await relocateSplit();
     } else {
       splitRelocation = await relocateSplit();
-      relocation = await relocateAll(asAdmin, other, stored.bytes);
+      relocation = await relocateAll(asAdmin, other, stored.bytes, [server.pid]);
     }
     split.checkRunning();
     where = other;
@@ -138,7 +153,9 @@ async function measure(total: number, rounds: number, json: boolean, cpuProf?: s
       `round ${round + 1}: relocation ${fixed(relocation.mbps)} MB/s (${fixed(relocation.seconds)} s), ` +
         `split ${fixed(splitRelocation.mbps)} MB/s (${fixed(splitRelocation.seconds)} s), ` +
         `cp -r ${fixed(cp.mbps)} MB/s (${fixed(cp.seconds)} s), cp -r + fsync ${fixed(cpSync.mbps)} MB/s; ` +
-        `CPU s/GiB: relocation ${fixed(relocation.cpuPerGiB ?? Number.NaN, 2)}, cp -r ${fixed(cp.cpuPerGiB ?? Number.NaN, 2)}`,
+        `CPU s/GiB: relocation ${fixed(relocation.cpuPerGiB ?? Number.NaN, 2)}, cp -r ${fixed(cp.cpuPerGiB ?? Number.NaN, 2)}; ` +
+        `processes' CPU s/GiB: relocation ${fixed(relocation.processCpuPerGiB ?? Number.NaN, 2)}, ` +
+        `split ${fixed(splitRelocation.processCpuPerGiB ?? Number.NaN, 2)}`,
     );
   }
   const auditStart = performance.now();
@@ -167,6 +184,11 @@ async function measure(total: number, rounds: number, json: boolean, cpuProf?: s
     cp: cpuOf((r) => r.cp),
     split: cpuOf((r) => r.split),
   };
+  const processCpuOf = (pick: (r: Round) => Timed) => {
+    const values = results.map((r) => pick(r).processCpuPerGiB);
+    return values.every((v) => v !== undefined) ? summarize(values) : undefined;
+  };
+  const processCpu = { relocation: processCpuOf((r) => r.relocation), split: processCpuOf((r) => r.split) };
   const ratio = relocation.median / cp.median;
   const ratioSync = relocation.median / cpSync.median;
   const report = {
@@ -180,6 +202,7 @@ async function measure(total: number, rounds: number, json: boolean, cpuProf?: s
     ratioSync,
     split: { bytes: splitStored.bytes, relocation: splitMbps, ratio: splitRatio, pairedRatio: splitPaired },
     cpuSecondsPerGiB: cpu,
+    processCpuSecondsPerGiB: processCpu,
     audit: { clean: audit.clean, seconds: auditSeconds, splitClean: splitAudit.clean },
     goals: {
       ratio: { goal: RATIO_GOAL, value: ratio, pass: ratio >= RATIO_GOAL },
@@ -220,7 +243,7 @@ async function measure(total: number, rounds: number, json: boolean, cpuProf?: s
         ],
         [
           [
-            `${fixed(splitStored.bytes / MiB, 0)} MiB between two site processes via the control process (mTLS)`,
+            `${fixed(splitStored.bytes / MiB, 0)} MiB between two site processes, site to site (mTLS)`,
             withRange(splitMbps),
             withRange(relocation),
             `${fixed(splitRatio, 2)}x [${fixed(splitPaired.min, 2)}–${fixed(splitPaired.max, 2)}x]`,
@@ -231,6 +254,11 @@ async function measure(total: number, rounds: number, json: boolean, cpuProf?: s
         cpu.relocation && cpu.cp && cpu.split
           ? `busy CPU seconds per GiB, whole machine (median): relocation ${fixed(cpu.relocation.median, 2)}, ` +
             `split ${fixed(cpu.split.median, 2)}, cp -r ${fixed(cpu.cp.median, 2)}\n`
+          : ''
+      }${
+        processCpu.relocation && processCpu.split
+          ? `CPU seconds per GiB of the servers' processes (median): relocation ${fixed(processCpu.relocation.median, 2)}, ` +
+            `split (control and both sites) ${fixed(processCpu.split.median, 2)}\n`
           : ''
       }residency audit afterwards: ${audit.clean ? 'clean' : 'VIOLATIONS'} (${fixed(auditSeconds)} s, every sample decrypted); ` +
         `split: ${splitAudit.clean ? 'clean' : 'VIOLATIONS'}\n`,
@@ -280,14 +308,14 @@ async function fill(client: HttpClient, total: number) {
 }
 
 /** Makes LATAM belong at `target` from now, relocates, and times it to `done`. */
-async function relocateAll(client: HttpClient, target: string, bytes: number) {
+async function relocateAll(client: HttpClient, target: string, bytes: number, pids: readonly number[]) {
   const other = target === 'zurich' ? 'moscow' : 'zurich';
   const policy = await client.json('POST', '/v1/policy/versions', {
     default: other,
     assign: [{ countries: ['BR'], site: target }],
   });
   if (policy.status !== 201) throw new Error(`policy ${policy.status}: ${policy.body}`);
-  const clock = startClock();
+  const clock = startClock(pids);
   const started = await client.json('POST', '/v1/relocations', {});
   if (started.status !== 202) throw new Error(`relocation ${started.status}: ${started.body}`);
   const { id } = JSON.parse(started.body) as { id: string };
@@ -315,15 +343,23 @@ async function copyBlobs(from: string, to: string, bytes: number, durable: boole
   return timed;
 }
 
-/** Starts timing a measure: the wall clock and the machine's busy CPU. */
-function startClock() {
+/** Starts timing a measure: the wall clock, the machine's busy CPU and the processes' CPU. */
+function startClock(pids: readonly number[] = []) {
   const start = performance.now();
   const busyBefore = machineBusySeconds();
+  const processBefore = pids.length === 0 ? undefined : processesCpuSeconds(pids);
   return {
     stop(bytes: number): Timed {
       const seconds = (performance.now() - start) / 1000;
       const busyAfter = machineBusySeconds();
-      const timed = { seconds, mbps: megabytesPerSecond(bytes, seconds) };
+      const processAfter = pids.length === 0 ? undefined : processesCpuSeconds(pids);
+      const timed = {
+        seconds,
+        mbps: megabytesPerSecond(bytes, seconds),
+        ...(processBefore === undefined || processAfter === undefined
+          ? {}
+          : { processCpuPerGiB: ((processAfter - processBefore) * GiB) / bytes }),
+      };
       if (busyBefore === undefined || busyAfter === undefined) return timed;
       return { ...timed, cpuPerGiB: ((busyAfter - busyBefore) * GiB) / bytes };
     },

@@ -1,4 +1,5 @@
 import { HttpSiteClient } from '../src/adapters/site-http/http-site-client.js';
+import { HttpPeerSites } from '../src/adapters/site-http/peer-sites.js';
 import { startSiteApi } from '../src/site/api/site-api-server.js';
 import { siteClientContract } from './support/site-client-contract.js';
 import { openTestSite } from './support/site-node.js';
@@ -16,13 +17,16 @@ let pki: TestPki | undefined;
 siteClientContract('HttpSiteClient over mutual TLS', async () => {
   pki ??= await createTestPki();
   const opened = await openTestSite({ now });
+  const tls = await pki.material('site', opened.site.name);
+  const peers = new HttpPeerSites({ tls, timeoutMs: 10_000 });
   const api = await startSiteApi({
     site: opened.site,
     log: opened.log,
-    tls: await pki.material('site', opened.site.name),
+    tls,
     host: '127.0.0.1',
     port: 0,
     now,
+    peers,
   });
   const client = new HttpSiteClient({
     name: opened.site.name,
@@ -35,6 +39,7 @@ siteClientContract('HttpSiteClient over mutual TLS', async () => {
     client,
     async close() {
       client.close();
+      peers.close();
       await api.close();
       await opened.close();
     },

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { configure, Uint8ArrayReader, Uint8ArrayWriter, ZipReader } from '@zip.js/zip.js';
@@ -25,6 +25,7 @@ let control: CliProcess;
 let product: string;
 let analyst: string;
 let auditor: string;
+let admin: string;
 
 function cli(args: readonly string[]): string {
   const result = runCli(args);
@@ -50,6 +51,7 @@ beforeAll(async () => {
       product = token('product');
       analyst = token('analyst');
       auditor = token('auditor');
+      admin = token('admin');
     },
   });
   scratch = d.scratch;
@@ -212,6 +214,69 @@ describe('glasshouse site and glasshouse control', () => {
       expect(result.stderr).toContain("is a site's data directory");
       expect(existsSync(join(siteDir('zurich'), 'control'))).toBe(false);
     });
+  });
+
+  describe('when installations are relocated between the sites', () => {
+    it('has the target site copy the samples from the source site, and removes them there', async () => {
+      const json = (method: string, path: string, body: unknown, as = admin) =>
+        call(path, {
+          method,
+          token: as,
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+      const registered = await json(
+        'POST',
+        '/v1/installations',
+        { country: 'BR', product: 'endpoint-12' },
+        product,
+      );
+      const installation = (await registered.json()) as { id: string; site: string };
+      expect(installation.site).toBe('zurich');
+      // Large enough to take many TLS records; the small one shares nothing with it.
+      const samples = [randomBytes(3 * 1024 * 1024 + 5), Buffer.from('MZ a small one from Brazil')];
+      for (const [i, body] of samples.entries()) {
+        const stored = await call(`/v1/samples?installation=${installation.id}&filename=br-${i}.exe`, {
+          method: 'POST',
+          token: product,
+          headers: { 'content-type': 'application/octet-stream' },
+          body,
+        });
+        expect(stored.status, control.output()).toBe(201);
+      }
+      const policy = await json('POST', '/v1/policy/versions', {
+        default: 'zurich',
+        assign: [{ countries: ['BR'], site: 'moscow' }],
+      });
+      expect(policy.status, await policy.clone().text()).toBe(201);
+      // No rate limit: the copy goes site to site (`importSampleFrom`).
+      const started = await json('POST', '/v1/relocations', {});
+      expect(started.status, await started.clone().text()).toBe(202);
+      const { id } = (await started.json()) as { id: string };
+      let status: { state: string; errors: string[] } = { state: 'running', errors: [] };
+      for (let tries = 0; tries < 300 && status.state === 'running'; tries += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        status = (await (await call(`/v1/relocations/${id}`, { token: admin })).json()) as typeof status;
+      }
+      expect(status, control.output()).toMatchObject({ state: 'done', errors: [] });
+      const blobs = (site: string) =>
+        readdirSync(join(siteDir(site), 'sites', site, 'blobs'), { recursive: true }).map(String);
+      for (const body of samples) {
+        const sha256 = createHash('sha256').update(body).digest('hex');
+        const download = await call(`/v1/samples/${sha256}/download`, { token: analyst });
+        expect(download.status).toBe(200);
+        expect(download.headers.get('x-glasshouse-site')).toBe('moscow');
+        const zip = new Uint8Array(await download.arrayBuffer());
+        const [entry] = await new ZipReader(new Uint8ArrayReader(zip)).getEntries();
+        if (entry === undefined || entry.directory) throw new Error('expected one file entry');
+        const bytes = await entry.getData(new Uint8ArrayWriter(), { password: 'infected' });
+        expect(Buffer.from(bytes).equals(body)).toBe(true);
+        expect(blobs('moscow').some((name) => name.includes(sha256))).toBe(true);
+        expect(blobs('zurich').some((name) => name.includes(sha256))).toBe(false);
+      }
+      const audit = await call('/v1/residency/audit', { token: admin });
+      expect(((await audit.json()) as { clean: boolean }).clean).toBe(true);
+    }, 60_000);
   });
 
   describe('when a site stops', () => {

@@ -159,3 +159,26 @@ export function treeCpuSeconds(root: number): number | undefined {
   }
   return found ? total : undefined;
 }
+
+/**
+ * CPU seconds (user + system, every thread) the processes have used since they started, from
+ * `/proc/<pid>/stat`: unlike {@link machineBusySeconds}, other work on a shared machine does
+ * not count, though the kernel's work on the processes' behalf outside their threads
+ * (writeback, softirqs) does not either. `undefined` where there is no /proc.
+ */
+export function processesCpuSeconds(pids: readonly number[]): number | undefined {
+  let total = 0;
+  for (const pid of pids) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    } catch {
+      return undefined;
+    }
+    // The command name, in parentheses, may hold spaces: count the fields after it.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    total += (Number(fields[11]) + Number(fields[12])) / USER_HZ;
+  }
+  return total;
+}

@@ -1,6 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
+import { HttpPeerSites } from '../adapters/site-http/peer-sites.js';
 import type { Config, SiteConfig } from '../config/config.js';
 import { ConfigError } from '../config/config-errors.js';
 import { initSiteDataDir } from '../config/data-dir.js';
@@ -13,6 +14,7 @@ import { openSiteService } from '../site-main.js';
 import { type DataDirOptions, overridesOf } from './data-dir-options.js';
 import { UsageError } from './failure.js';
 import { action } from './output.js';
+import { SITE_CALL_TIMEOUT_MS } from './remote-sites.js';
 import { parsePort } from './up-command.js';
 
 interface SiteOptions extends DataDirOptions {
@@ -76,6 +78,8 @@ async function runSite(options: SiteOptions): Promise<void> {
       `site ${site.name}: ${context}: ${error instanceof Error ? error.message : String(error)}\n`,
     );
   const service = await openSiteService(config, site, { publish: true, onBackgroundError: report });
+  // Relocation copies site to site: this site reads from its peers with its own certificate.
+  const peers = new HttpPeerSites({ tls, timeoutMs: SITE_CALL_TIMEOUT_MS });
   let server: Awaited<ReturnType<typeof startSiteApi>>;
   try {
     await service.site.vault.recover();
@@ -86,13 +90,16 @@ async function runSite(options: SiteOptions): Promise<void> {
       host: options.host,
       port: options.port,
       onError: (error: unknown) => report(error, 'serving a request'),
+      peers,
     });
   } catch (error) {
+    peers.close();
     await service.close();
     throw error;
   }
   const shutdown = async () => {
     await server.close();
+    peers.close();
     await service.close();
     process.exit(0);
   };

@@ -26,6 +26,24 @@ export interface InstallationRecords {
   readonly events: readonly StatsEventRow[];
 }
 
+/** Where a site's API answers its peers: a site names it to copy a sample from it directly. */
+export interface PeerSite {
+  /** The site's name, which the certificate of the server at `url` must carry (role `site`). */
+  readonly name: string;
+  /** `https://host:port` of the site's API. */
+  readonly url: string;
+}
+
+/**
+ * How a site reaches its peer sites (mutual TLS, its own certificate), for a copy site to
+ * site: the site API is given one where the deployment runs sites as separate services.
+ */
+export interface PeerSites {
+  /** The sample's plaintext, read from the peer's `openSamplePlaintext`. */
+  openSamplePlaintext(peer: PeerSite, sha256: string): Promise<Readable>;
+  close(): void;
+}
+
 /**
  * How the control plane reaches a site. In `glasshouse up` it is an in-process call; at
  * scale an HTTP client to a site in another jurisdiction implements the same interface,
@@ -102,6 +120,17 @@ export interface SiteClient {
   openSamplePlaintext(sha256: string): Promise<Readable>;
   /** Stores a sample from another site under this site's key, checking its SHA-256; idempotent. */
   importSample(record: RelocatableSample, plaintext: Readable): Promise<{ copied: boolean }>;
+  /**
+   * Where peer sites reach this site, when it is a separate service whose peers can copy from
+   * it directly ({@link importSampleFrom}); absent in process.
+   */
+  readonly peer?: PeerSite;
+  /**
+   * {@link importSample}, the site reading the plaintext from the peer site itself (its
+   * `openSamplePlaintext`), so the bytes do not pass through the caller. Present where the
+   * site can reach its peers; a peer away fails with `SITE_UNAVAILABLE` naming the peer.
+   */
+  importSampleFrom?(record: RelocatableSample, source: PeerSite): Promise<{ copied: boolean }>;
   /**
    * Makes the installation's submissions and/or events here exactly the given ones (creating
    * its key here if needed); idempotent. Its samples must be imported first.

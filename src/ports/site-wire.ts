@@ -29,6 +29,7 @@ export const SITE_ROUTES = {
   inventoryInstallation: { method: 'GET', path: '/site/v1/installations/:installationId/inventory' },
   openSamplePlaintext: { method: 'GET', path: '/site/v1/samples/:sha256/plaintext' },
   importSample: { method: 'PUT', path: '/site/v1/samples/:sha256/plaintext' },
+  importSampleFrom: { method: 'POST', path: '/site/v1/samples/:sha256/copy' },
   importInstallation: { method: 'PUT', path: '/site/v1/installations/:installationId/records' },
   verifySample: { method: 'GET', path: '/site/v1/samples/:sha256/verification' },
   authenticateSample: { method: 'GET', path: '/site/v1/samples/:sha256/authentication' },

@@ -256,6 +256,38 @@ export function siteClientContract(label: string, open: () => Promise<OpenedSite
         expect(scan.samples).toMatchObject({ missing: [], corrupt: [] });
       });
 
+      it('copies a sample straight from the source site, where both are services that reach each other', async () => {
+        const pull = target.client.importSampleFrom?.bind(target.client);
+        const from = site.peer;
+        if (pull === undefined || from === undefined) {
+          // In process there is no peer to reach: the control plane pipes the plaintext itself.
+          expect(site.peer).toBeUndefined();
+          return;
+        }
+        const installationId = await admitted();
+        const bytes = randomBytes(3 * 1024 * 1024 + 7);
+        await store(installationId, bytes, 'pulled.bin');
+        const [record] = (await site.exportInstallation(installationId)).samples;
+        expect(await pull(record!, from)).toEqual({ copied: true });
+        expect(await pull(record!, from)).toEqual({ copied: false });
+        expect(await target.client.verifySample(record!.sha256)).toBe(true);
+        expect(await target.client.authenticateSample(record!.sha256)).toBe(true);
+
+        const missing = { ...record!, sha256: sha256(randomBytes(8)) };
+        expect(await codeOf(pull(missing, from))).toBe('BLOB_NOT_FOUND');
+        // A server at the source's address that holds another site's certificate.
+        expect(await codeOf(pull(missing, { name: 'elsewhere', url: from.url }))).toBe(
+          'SITE_IDENTITY_MISMATCH',
+        );
+        // A source that does not answer: the failure names it, so a relocation waits for it.
+        const away = pull(missing, { name: from.name, url: 'https://127.0.0.1:9' });
+        await expect(away).rejects.toMatchObject({
+          code: 'SITE_UNAVAILABLE',
+          details: { sites: [from.name] },
+        });
+        expect(await target.client.verifySample(missing.sha256)).toBe(false);
+      }, 60_000);
+
       it('refuses a sample whose bytes do not hash to its name', async () => {
         const bytes = randomBytes(100);
         const record = {

@@ -9,7 +9,12 @@ import type {
   SiteResidencyScan,
 } from '../../ports/installation-records.js';
 import type { SampleAtSite, SampleHash, SampleSubmission, StoredSample } from '../../ports/samples.js';
-import type { InstallationRecords, RelocationSiteEntry, SiteClient } from '../../ports/site-client.js';
+import type {
+  InstallationRecords,
+  PeerSite,
+  RelocationSiteEntry,
+  SiteClient,
+} from '../../ports/site-client.js';
 import {
   aggregationToWire,
   encodeHeaderJson,
@@ -62,6 +67,8 @@ const SLOW_CALL_TIMEOUT_MS = 5 * 60_000;
 export class HttpSiteClient implements SiteClient {
   readonly name: string;
   readonly jurisdiction: string;
+  /** The address this client reaches the site at, which its peer sites can reach it at too. */
+  readonly peer: PeerSite;
   readonly #http: SiteTransport;
   /** Spread into the calls that compact or scan a whole store. */
   readonly #slow: { readonly answerTimeoutMs: number };
@@ -69,6 +76,7 @@ export class HttpSiteClient implements SiteClient {
   constructor(options: HttpSiteClientOptions) {
     this.name = options.name;
     this.jurisdiction = options.jurisdiction;
+    this.peer = { name: options.name, url: options.url };
     this.#slow = { answerTimeoutMs: options.slowCallTimeoutMs ?? SLOW_CALL_TIMEOUT_MS };
     this.#http = new SiteTransport({
       site: options.name,
@@ -221,6 +229,17 @@ export class HttpSiteClient implements SiteClient {
       headers: { [SAMPLE_HEADER]: encodeHeaderJson(record), 'content-length': String(record.size) },
       stream: plaintext,
       ...REPEATABLE_WRITE,
+    });
+  }
+
+  importSampleFrom(record: RelocatableSample, source: PeerSite): Promise<{ copied: boolean }> {
+    return this.#http.json({
+      route: 'importSampleFrom',
+      params: { sha256: record.sha256 },
+      json: { record, source },
+      ...REPEATABLE_WRITE,
+      // The answer comes once the whole sample is copied, sealed and durable.
+      ...this.#slow,
     });
   }
 

@@ -4,6 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Value } from 'typebox/value';
 import { LedgerError } from '../../ledger/ledger-errors.js';
 import type { TransparencyLog } from '../../ledger/transparency-log.js';
+import type { PeerSites } from '../../ports/site-client.js';
 import {
   aggregationFromWire,
   decodeHeaderJson,
@@ -24,6 +25,7 @@ import {
   AggregationBody,
   CommitBody,
   FindQuery,
+  ImportFromPeerBody,
   ImportInstallationBody,
   InstallationParams,
   PurgeBody,
@@ -43,6 +45,8 @@ export interface SiteApiRoutesOptions {
   readonly maxSampleBytes: number;
   /** JSON bodies and event batches: an installation's records for a copy, a batch of rows. */
   readonly maxBodyBytes: number;
+  /** The site's clients to its peers: with them, `importSampleFrom` copies site to site. */
+  readonly peers?: PeerSites;
 }
 
 /**
@@ -235,6 +239,31 @@ export const siteApiRoutes: FastifyPluginAsyncTypebox<SiteApiRoutesOptions> = as
       );
     },
   );
+
+  const peers = options.peers;
+  if (peers !== undefined) {
+    app.post(
+      r.importSampleFrom.path,
+      { schema: { params: Sha256Params, body: ImportFromPeerBody } },
+      (request, reply) => {
+        const { record, source } = request.body;
+        if (record.sha256 !== request.params.sha256.toLowerCase()) {
+          throw Object.assign(new Error('the record names another sample than the path'), {
+            statusCode: 400,
+            code: 'VALIDATION_FAILED',
+          });
+        }
+        return answerOnce(request, reply, async () => {
+          const plaintext = await peers.openSamplePlaintext(source, record.sha256);
+          // Gathered as an upload is (a peer's TLS records are 16 KiB); the peer's answer goes
+          // when the site stops early (it holds the sample already).
+          const body = limitedBody(plaintext, maxSampleBytes);
+          body.once('close', () => plaintext.destroy());
+          return { status: 200, body: await site.importSample(record, body) };
+        });
+      },
+    );
+  }
 
   app.put(
     r.importInstallation.path,

@@ -65,6 +65,14 @@ export const RelocatableSampleSchema = Type.Object({
   lastSeen: Type.String(),
 });
 
+export const ImportFromPeerBody = Type.Object({
+  record: RelocatableSampleSchema,
+  source: Type.Object({
+    name: Type.String({ pattern: '^[a-z][a-z0-9-]{0,31}$' }),
+    url: Type.String({ pattern: '^https://', maxLength: 2048 }),
+  }),
+});
+
 export const ImportInstallationBody = Type.Object({
   records: Type.Object({
     installationId: Type.String({ minLength: 1, maxLength: 128 }),

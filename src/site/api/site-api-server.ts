@@ -3,6 +3,7 @@ import Fastify, { type FastifyRequest } from 'fastify';
 import { problem, sendProblem } from '../../http/problem.js';
 import type { TransparencyLog } from '../../ledger/transparency-log.js';
 import { type PeerRole, peerIdentity, type TlsMaterial } from '../../pki/certificates.js';
+import type { PeerSites } from '../../ports/site-client.js';
 import type { SiteNode } from '../site-node.js';
 import { IdempotencyCache } from './idempotency-cache.js';
 import { siteApiErrorHandler } from './site-api-errors.js';
@@ -24,6 +25,11 @@ export interface SiteApiOptions {
   readonly now?: () => Date;
   /** Told of every failure answered with a 5xx (the answer itself says nothing more). */
   readonly onError?: (error: unknown) => void;
+  /**
+   * The site's clients to its peer sites: given, the control plane can have this site copy a
+   * sample from a peer directly (`importSampleFrom`), the bytes never passing through it.
+   */
+  readonly peers?: PeerSites;
 }
 
 export interface SiteApi {
@@ -80,6 +86,7 @@ export async function startSiteApi(options: SiteApiOptions): Promise<SiteApi> {
     peerOf: (request) => peers.get(request) ?? '',
     maxSampleBytes: options.site.maxSampleBytes,
     maxBodyBytes: MAX_BODY_BYTES,
+    ...(options.peers === undefined ? {} : { peers: options.peers }),
   });
   await app.listen({ host: options.host, port: options.port });
   const address = app.server.address();
