@@ -18,6 +18,7 @@ import {
   aggregationArbitrary,
   byRow,
   chunksOf,
+  encodeRow,
   eventArbitrary,
   expectedEventsOf,
   expectedGroups,
@@ -328,6 +329,60 @@ describe.runIf(clickhouseAvailable)('ClickHouseStatsStore', () => {
       expect(await store.loadedThrough()).toBe(1);
       expect(await aggregateSorted(store, { groupBy: ['country'] })).toEqual(
         expectedGroups(events, { groupBy: ['country'] }),
+      );
+    });
+  });
+
+  describe('when a row is not the load format', () => {
+    it('refuses the load before the view converts a field, commits nothing, and names the load format', async () => {
+      const { store } = await fresh(clickHouse);
+      const events = sample(eventArbitrary, 20);
+      const good = chunksOf(events, []);
+      const [row] = encodeRow(events[0]!).slice(0, -1).split('\n');
+      const fields = row!.split('\u001f');
+      const withField = (index: number, value: string) =>
+        `${fields.map((field, i) => (i === index ? value : field)).join('\u001f')}\n`;
+      for (const bad of [
+        `${fields.slice(0, 9).join('\u001f')}\n`,
+        `${[...fields, 'x'].join('\u001f')}\n`,
+        withField(0, fields[0]!.replace(/\.\d{3}$/, '.07')),
+        withField(0, fields[0]!.replace(/\.\d{3}$/, '')),
+        withField(0, 'yesterday at noon'),
+        withField(1, ''),
+        withField(2, ''),
+        withField(3, ''),
+      ]) {
+        await expect(store.load([...good, Buffer.from(bad)], 1), JSON.stringify(bad)).rejects.toThrow(
+          /^load format: /,
+        );
+        expect(await store.loadedThrough()).toBe(0);
+      }
+      await store.load(good, 1);
+      expect(await aggregateSorted(store, { groupBy: ['country'] })).toEqual(
+        expectedGroups(events, { groupBy: ['country'] }),
+      );
+    });
+  });
+
+  describe('when the database was made before loads went through the view', () => {
+    it('adds the load tables and the view at open and keeps what was loaded', async () => {
+      const server = clickhouse!;
+      const name = `before_view_${databases++}`;
+      const url = await server.createDatabase(name);
+      // What an earlier release left: the two tables, a committed load, no view.
+      const events = sample(eventArbitrary, 30);
+      const store = await ClickHouseStatsStore.open({ url, env: server.env });
+      await store.load(chunksOf(events, []), 4);
+      await store.close();
+      for (const object of ['load_lines_into_events', 'load_lines', 'load_pending'])
+        await server.query(`DROP TABLE ${name}.${object}`);
+      const again = await ClickHouseStatsStore.open({ url, env: server.env });
+      opened.push(again);
+      expect(await again.loadedThrough()).toBe(4);
+      await again.load(chunksOf(events, [7, 500]), 5);
+      expect(await again.loadedThrough()).toBe(5);
+      expect(await aggregateSorted(again, { groupBy: ['type'] })).toEqual(
+        expectedGroups([...events, ...events], { groupBy: ['type'] }),
       );
     });
   });

@@ -1,4 +1,4 @@
-import type { StatsAggregation, StatsGroupKey } from '../../../ports/storage.js';
+import { STATS_ROW_COLUMNS, type StatsAggregation, type StatsGroupKey } from '../../../ports/storage.js';
 
 /*
  * SQL for ClickHouse 18.16, which has no query parameters (`{name:Type}` came in 19.x): every
@@ -30,21 +30,76 @@ export const LOAD_MARKER_DDL = `CREATE TABLE IF NOT EXISTS load_marker (
 ) ENGINE = ReplacingMergeTree(through)
 ORDER BY id`;
 
-/** The columns a load inserts, in the order of `TabSeparatedRows`' output. */
-export const TAB_SEPARATED_COLUMNS = [
-  'ts',
-  'ts_ms',
-  'installation',
-  'type',
-  'country',
-  'sha256',
-  'md5',
-  'verdict',
-  'threat',
-  'product',
-  'os',
-  'load_seq',
-] as const;
+/**
+ * The `through` of the load running, for the view below to stamp on its rows as `load_seq`.
+ * The store empties it and writes one row before each load (loads are serialized); `Memory`,
+ * since it is rewritten before every use.
+ */
+export const LOAD_PENDING_DDL = `CREATE TABLE IF NOT EXISTS load_pending (
+  through UInt64
+) ENGINE = Memory`;
+
+/**
+ * What a load inserts into: each row of the load format as one `line`, unchanged but for its
+ * backslashes (see `tabSeparatedLines`). ClickHouse reads the load format itself
+ * (`CustomSeparated`) only from 20.5 on; this way the rows are split on the server, not on the
+ * site's event loop. `Null`: the table keeps nothing, its view writes `events`.
+ */
+export const LOAD_LINES_DDL = `CREATE TABLE IF NOT EXISTS load_lines (
+  line String
+) ENGINE = Null`;
+
+const FIELDS = "splitByChar('\\x1F', line)";
+const field = (column: (typeof STATS_ROW_COLUMNS)[number]): string =>
+  `${FIELDS}[${STATS_ROW_COLUMNS.indexOf(column) + 1}]`;
+const NULLABLE = ['sha256', 'md5', 'verdict', 'threat', 'product', 'os'] as const;
+/**
+ * A row that is not the load format: another number of fields, a `ts` other than
+ * `YYYY-MM-DD HH:MM:SS.mmm`, an empty installation, type or country (not nullable). Only
+ * functions that cannot fail on any text.
+ */
+const NOT_LOAD_FORMAT = [
+  `length(${FIELDS}) != ${STATS_ROW_COLUMNS.length}`,
+  `NOT match(${field('ts')}, '^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}[.][0-9]{3}$')`,
+  `empty(${field('installation')})`,
+  `empty(${field('type')})`,
+  `empty(${field('country')})`,
+];
+
+/**
+ * Splits each line into the events' columns: `ts` into seconds and milliseconds, an empty
+ * nullable field into null, `load_seq` from `load_pending`. ClickHouse computes the repeated
+ * `splitByChar` once per block. The tables are named with their database: the view's query
+ * runs in the context of whichever session inserts.
+ *
+ * Every column reads its field at index `n + throwIf(…)`: the check (`NOT_LOAD_FORMAT`, and
+ * one `through` in `load_pending`) runs before any conversion, so a row that is not the load
+ * format fails the insert with `throwIf`'s error (see `THROW_IF_ERROR`), never with a
+ * conversion's or, worse, a wrong value. A failed insert leaves the load uncommitted: its
+ * rows are deleted before the next one (see the store).
+ */
+export function loadViewDdl(database: string): string {
+  // `length(line) * 0 +`: a condition on the subquery alone is a constant, which ClickHouse
+  // evaluates when it creates the view (with `load_pending` empty) and would refuse then.
+  const refused = [
+    ...NOT_LOAD_FORMAT,
+    `length(line) * 0 + (SELECT count() FROM ${database}.load_pending) != 1`,
+  ].join(' OR ');
+  const checked = (column: (typeof STATS_ROW_COLUMNS)[number]): string =>
+    `${FIELDS}[${STATS_ROW_COLUMNS.indexOf(column) + 1} + throwIf(${refused})]`;
+  return `CREATE MATERIALIZED VIEW IF NOT EXISTS ${database}.load_lines_into_events TO ${database}.events AS SELECT
+  toDateTime(substring(${checked('ts')}, 1, 19), 'UTC') AS ts,
+  toUInt16(substring(${checked('ts')}, 21, 3)) AS ts_ms,
+  toUUID(${checked('installation')}) AS installation,
+  ${checked('type')} AS type,
+  ${checked('country')} AS country,
+  ${NULLABLE.map((column) => `nullIf(${checked(column)}, '') AS ${column}`).join(',\n  ')},
+  (SELECT max(through) FROM ${database}.load_pending) AS load_seq
+FROM ${database}.load_lines`;
+}
+
+/** How ClickHouse words the failure of `throwIf`: in a load, a row the view refused. */
+export const THROW_IF_ERROR = "Value passed to 'throwIf' function is non zero";
 
 /** The SQL of each group key, never caller text. */
 const GROUP_KEY_SQL: Readonly<Record<StatsGroupKey, string>> = {

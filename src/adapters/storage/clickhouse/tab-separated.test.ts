@@ -1,46 +1,27 @@
 import { describe, expect, it } from 'vitest';
 import { parseClickHouseUrl } from './clickhouse-stats-store.js';
-import { TabSeparatedRows } from './tab-separated.js';
+import { endsWithCompleteRow, tabSeparatedLines } from './tab-separated.js';
 
 const S = '\u001f';
 const ROW = `2026-11-23 10:00:00.007${S}0b7c1a52-9d1e-4f3a-8c2b-1a2b3c4d5e01${S}scan${S}DE${S}${S}${S}clean${S}A\\B 'q'${S}${S}linux\n`;
 
-function convert(chunks: readonly string[], loadSeq = 42): string {
-  const rows = new TabSeparatedRows(loadSeq);
-  const out = chunks.map((chunk) => rows.push(Buffer.from(chunk)).toString()).join('');
-  rows.end();
-  return out;
-}
-
-describe('TabSeparatedRows', () => {
-  it('splits ts into seconds and milliseconds, nulls empty fields, escapes backslashes and appends load_seq', () => {
-    expect(convert([ROW])).toBe(
-      "2026-11-23 10:00:00\t7\t0b7c1a52-9d1e-4f3a-8c2b-1a2b3c4d5e01\tscan\tDE\t\\N\t\\N\tclean\tA\\\\B 'q'\t\\N\tlinux\t42\n",
-    );
+describe('tabSeparatedLines', () => {
+  it('returns a chunk without a backslash as it is', () => {
+    const chunk = Buffer.from(ROW.replace('\\', '/').repeat(3));
+    expect(tabSeparatedLines(chunk)).toBe(chunk);
   });
 
-  it('gives the same bytes however the rows are cut into chunks', () => {
-    const rows = ROW.repeat(3);
-    const whole = convert([rows]);
-    for (let cut = 0; cut <= rows.length; cut += 1) {
-      expect(convert([rows.slice(0, cut), rows.slice(cut)])).toBe(whole);
-    }
+  it('doubles every backslash and changes nothing else', () => {
+    const rows = `\\${ROW}${ROW.replace('A\\B', 'A\\\\B\\')}`;
+    expect(Buffer.from(tabSeparatedLines(Buffer.from(rows))).toString()).toBe(rows.replaceAll('\\', '\\\\'));
   });
+});
 
-  it('refuses rows that are not the load format', () => {
-    const fields = ROW.slice(0, -1).split(S);
-    for (const bad of [
-      `${fields.slice(0, 9).join(S)}\n`,
-      `${[...fields, 'x'].join(S)}\n`,
-      ROW.replace('.007', '.07'),
-      ROW.replace('.007', '.0071'),
-      ROW.replace('.007', ''),
-      ROW.replace('10:00:00.007', '10:00.007'),
-      ROW.replace('.007', '.0x7'),
-      ROW.slice(0, -1),
-    ]) {
-      expect(() => convert([bad]), JSON.stringify(bad)).toThrow(/^load format, row 1: /);
-    }
+describe('endsWithCompleteRow', () => {
+  it('looks at the last byte of the last chunk that has one', () => {
+    expect(endsWithCompleteRow([Buffer.from(ROW), Buffer.alloc(0)])).toBe(true);
+    expect(endsWithCompleteRow([Buffer.from(ROW), Buffer.from(ROW.slice(0, -1))])).toBe(false);
+    expect(endsWithCompleteRow([])).toBe(true);
   });
 });
 
