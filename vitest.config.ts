@@ -1,8 +1,24 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
+
+/**
+ * Suites that run Glasshouse end to end on PostgreSQL, S3 (s3rver) and ClickHouse: their own
+ * script, `npm run test:engines` (vitest.engines.config.ts), which `.ci/run` runs after
+ * `npm test`. The ports' contract suites, which run every backend side by side, stay in
+ * `npm test`.
+ */
+export const ENGINE_SUITES = [
+  'test/s3-storage.test.ts',
+  'test/site-client-contract-postgres.test.ts',
+  'test/split-deployment-engines.test.ts',
+  'test/stats-clickhouse-crash.test.ts',
+  'test/storage-migrate.test.ts',
+  'test/vault-s3.test.ts',
+];
 
 export default defineConfig({
   test: {
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+    exclude: [...configDefaults.exclude, ...ENGINE_SUITES],
     testTimeout: 60_000,
     hookTimeout: 60_000,
   },

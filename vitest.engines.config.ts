@@ -1,0 +1,11 @@
+import { defineConfig } from 'vitest/config';
+import { ENGINE_SUITES } from './vitest.config.js';
+
+/** `npm run test:engines`: the end-to-end suites on PostgreSQL, S3 and ClickHouse. */
+export default defineConfig({
+  test: {
+    include: ENGINE_SUITES,
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+  },
+});
