@@ -1,35 +1,11 @@
-import type { AuthTables } from '../../src/control/auth/auth-tables.js';
-import { authMigrations } from '../../src/control/auth/auth-tables.js';
-import { type LegalTables, legalMigrations } from '../../src/control/legal/legal-tables.js';
-import { type PrivacyTables, privacyMigrations } from '../../src/control/privacy/privacy-tables.js';
-import {
-  type RelocationTables,
-  relocationMigrations,
-} from '../../src/control/relocation/relocation-tables.js';
-import {
-  type PublicationTables,
-  publicationMigrations,
-} from '../../src/control/reports/publication-tables.js';
-import { type ResidencyTables, residencyMigrations } from '../../src/control/residency/residency-tables.js';
-import { subjectMigrations } from '../../src/site/subjects/subject-tables.js';
-import { vaultMigrations } from '../../src/site/vault/vault-tables.js';
+import { CONTROL_MIGRATIONS, type ControlTables } from '../../src/main.js';
+import { SITE_MIGRATIONS } from '../../src/site-main.js';
 
 /** The control plane's migrations, as `main.ts` opens its metadata store. */
-export const controlMigrations = {
-  ...authMigrations,
-  ...residencyMigrations,
-  ...legalMigrations,
-  ...privacyMigrations,
-  ...relocationMigrations,
-  ...publicationMigrations,
-};
+export const controlMigrations = CONTROL_MIGRATIONS;
 
 /** A site's migrations, as `site-main.ts` opens its metadata store. */
-export const siteMigrations = { ...subjectMigrations, ...vaultMigrations };
+export const siteMigrations = SITE_MIGRATIONS;
 
-export type ContractTables = AuthTables &
-  ResidencyTables &
-  LegalTables &
-  PrivacyTables &
-  RelocationTables &
-  PublicationTables;
+/** The control plane's tables, which the contract suite's domain cases write. */
+export type ContractTables = ControlTables;
