@@ -1,10 +1,11 @@
+import { availableParallelism } from 'node:os';
 import { configDefaults, defineConfig } from 'vitest/config';
 
 /**
  * Suites that run Glasshouse end to end on PostgreSQL, S3 (s3rver) and ClickHouse: their own
  * script, `npm run test:engines` (vitest.engines.config.ts), which `.ci/run` runs after
  * `npm test`. The ports' contract suites, which run every backend side by side, stay in
- * `npm test`.
+ * `npm test`. The console's browser suites (`test/console/`) are `npm run test:console`.
  */
 export const ENGINE_SUITES = [
   'test/s3-storage.test.ts',
@@ -18,7 +19,10 @@ export const ENGINE_SUITES = [
 export default defineConfig({
   test: {
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
-    exclude: [...configDefaults.exclude, ...ENGINE_SUITES],
+    exclude: [...configDefaults.exclude, ...ENGINE_SUITES, 'test/console/**'],
+    // One file per core, not vitest's cores − 1: most suites spend their time waiting on the
+    // servers and CLI processes they start, so a second file overlaps that wait.
+    maxWorkers: availableParallelism(),
     testTimeout: 60_000,
     hookTimeout: 60_000,
   },

@@ -6,8 +6,8 @@
  * registry. Then a day × country × threat aggregate through the API, beside the same SQL run
  * directly in DuckDB on the baseline's table.
  *
- * Goals (from the issue): ingest at >= 50% of the baseline; the API aggregate within 1.5× of
- * direct SQL.
+ * Goals (from the issues): ingest at >= 50% of the baseline; the API aggregate within 1.5× of
+ * direct SQL in every round (each round times the API, then the SQL).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -214,6 +214,9 @@ function report(plan: Plan, r: Results): void {
   const loadedRate = r.events / r.loadedSeconds;
   const ingestRatio = loadedRate / baselineRate;
   const aggregateRatio = median(r.aggregate.apiMs) / median(r.aggregate.sqlMs);
+  // Each round's API time over the direct SQL's of the same round: the goal holds in every one.
+  const roundRatios = r.aggregate.apiMs.map((ms, i) => ms / r.aggregate.sqlMs[i]!);
+  const worstRound = Math.max(...roundRatios);
   if (plan.json) {
     process.stdout.write(
       `${JSON.stringify(
@@ -228,7 +231,8 @@ function report(plan: Plan, r: Results): void {
             aggregate: {
               goal: AGGREGATE_GOAL,
               value: aggregateRatio,
-              pass: aggregateRatio <= AGGREGATE_GOAL,
+              rounds: roundRatios,
+              pass: worstRound <= AGGREGATE_GOAL,
             },
           },
         },
@@ -307,7 +311,8 @@ function report(plan: Plan, r: Results): void {
     `  ingest (loaded) >= 50% of baseline: ${fixed(ingestRatio * 100, 0)}%  ${passFail(ingestRatio >= INGEST_GOAL)}`,
   );
   out.push(
-    `  API aggregate <= 1.5x direct SQL: ${fixed(aggregateRatio, 2)}x  ${passFail(aggregateRatio <= AGGREGATE_GOAL)}`,
+    `  API aggregate <= 1.5x direct SQL in every round: median ${fixed(aggregateRatio, 2)}x, ` +
+      `rounds ${roundRatios.map((ratio) => fixed(ratio, 2)).join(', ')}x  ${passFail(worstRound <= AGGREGATE_GOAL)}`,
   );
   process.stdout.write(`${out.join('\n')}\n`);
 }

@@ -25,11 +25,18 @@ import { type Hash, hashChildren, hashLeaf, verifyInclusion } from '../src/ledge
 import { noteSignerFromKey, parseCheckpoint } from '../src/ledger/note/index.js';
 import { TransparencyLog } from '../src/ledger/transparency-log.js';
 import type { LogJournal, RecordHashReader } from '../src/ports/storage.js';
+import {
+  ADDED_MS_GOAL,
+  PUBLICATION_RATE,
+  type PublicationRound,
+  publicationRound,
+  WITNESSES,
+} from './log-publication.js';
 import type { Benchmark } from './support/benchmark.js';
 import { runCleanups, tempDir } from './support/cleanup.js';
 import { runPool } from './support/pool.js';
 import { readProcMemory, resetPeakRss } from './support/proc.js';
-import { percentile, type Summary, summarize } from './support/stats.js';
+import { median, percentile, type Summary, summarize } from './support/stats.js';
 import { fixed, mebibytes, passFail, renderTable, withRange } from './support/table.js';
 
 const WRITERS = 16;
@@ -50,6 +57,11 @@ interface Plan {
   readonly proofs: number;
   readonly json: boolean;
   readonly quick: boolean;
+  /** Seconds of each checkpoint-publication round (with and without witnesses). */
+  readonly publicationSeconds: number;
+  readonly publicationRounds: number;
+  /** Only the publication rounds (`--only publication`). */
+  readonly onlyPublication: boolean;
 }
 
 interface BaselineResult {
@@ -108,6 +120,8 @@ function planFrom(args: readonly string[]): Plan {
       count: { type: 'string' },
       'strict-count': { type: 'string' },
       proofs: { type: 'string', default: '2000' },
+      'publication-seconds': { type: 'string' },
+      only: { type: 'string' },
     },
     strict: true,
     allowPositionals: false,
@@ -129,6 +143,9 @@ function planFrom(args: readonly string[]): Plan {
     proofs: positive('proofs', values.proofs, 2000),
     json: values.json === true,
     quick,
+    publicationSeconds: positive('publication-seconds', values['publication-seconds'], quick ? 5 : 15),
+    publicationRounds: appendRounds,
+    onlyPublication: onlyPublication(values.only),
   };
 }
 
@@ -143,11 +160,17 @@ const logBenchmark: Benchmark = {
     '--strict-count N  entries of the strict window-1 run (default 20,000, or 5,000 with --quick)',
     '--proofs N        inclusion proofs timed per round (default 2000)',
     '--json            print the results as JSON on stdout instead of tables',
+    '--publication-seconds N  seconds of each checkpoint-publication round at 10,000 appends/s (default 15)',
+    '--only publication       only the checkpoint publication rounds (no witnesses vs 3 witnesses)',
   ],
   async run(args) {
     const plan = planFrom(args);
     try {
-      report(await measure(plan));
+      const results = plan.onlyPublication ? undefined : await measure(plan);
+      const publication = await measurePublication(plan);
+      // With --json, one document on stdout: the publication rounds under `publication`.
+      if (results !== undefined) report(results, plan.json ? publicationJson(publication) : undefined);
+      if (results === undefined || !plan.json) reportPublication(publication, plan.json);
     } finally {
       await runCleanups();
     }
@@ -155,6 +178,12 @@ const logBenchmark: Benchmark = {
   },
 };
 export default logBenchmark;
+
+function onlyPublication(text: string | undefined): boolean {
+  if (text === undefined) return false;
+  if (text !== 'publication') throw new Error('--only expects "publication"');
+  return true;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Rounds
@@ -516,7 +545,7 @@ function thousands(summary: Summary | null): string {
   return `${k(summary.median)} (${k(summary.min)}–${k(summary.max)})`;
 }
 
-function report(results: Results): void {
+function report(results: Results, publication?: object): void {
   const { plan } = results;
   const baseline = summarize(results.baseline.map((r) => r.entriesPerSecond));
   const frontier = summarize(results.frontier.map((r) => r.entriesPerSecond));
@@ -554,6 +583,7 @@ function report(results: Results): void {
             proofP99Ms: p99,
           },
           goals: { ratio: { goal: RATIO_GOAL, value: ratio, pass } },
+          ...(publication === undefined ? {} : { publication }),
         },
         null,
         2,
@@ -664,6 +694,128 @@ function report(results: Results): void {
   out.push(
     `  appends >= 40% of the hashing limit: ${fixed(ratio * 100, 0)}% ` +
       `(${rate({ entriesPerSecond: appends.median })} / ${rate({ entriesPerSecond: baseline.median })} entries/s)  ${passFail(pass)}`,
+  );
+  process.stdout.write(`${out.join('\n')}\n`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checkpoint publication with witnesses
+
+interface PublicationResults {
+  readonly seconds: number;
+  readonly without: readonly PublicationRound[];
+  readonly with: readonly PublicationRound[];
+}
+
+async function measurePublication(plan: Plan): Promise<PublicationResults> {
+  const without: PublicationRound[] = [];
+  const withWitnesses: PublicationRound[] = [];
+  for (let round = 0; round < plan.publicationRounds; round++) {
+    // Alternate which side goes first, so drift hits both alike.
+    const order = round % 2 === 0 ? [0, WITNESSES] : [WITNESSES, 0];
+    for (const witnesses of order) {
+      const result = await publicationRound(witnesses, plan.publicationSeconds);
+      (witnesses === 0 ? without : withWitnesses).push(result);
+      progress(
+        `log: publication round ${round + 1}, ${witnesses} witnesses: median ${fixed(median(result.publishMs), 1)} ms ` +
+          `over ${result.publishMs.length} publications at ${rate({ entriesPerSecond: result.appendsPerSecond })} appends/s`,
+      );
+    }
+  }
+  return { seconds: plan.publicationSeconds, without, with: withWitnesses };
+}
+
+function publicationJson(results: PublicationResults): object {
+  const all = (rounds: readonly PublicationRound[]) => rounds.flatMap((r) => r.publishMs);
+  const without = summarize(all(results.without));
+  const withWitnesses = summarize(all(results.with));
+  const added = withWitnesses.median - without.median;
+  const cosigned = summarize(results.with.flatMap((r) => r.cosignedMs));
+  return {
+    benchmark: 'log-publication',
+    appendsPerSecond: PUBLICATION_RATE,
+    witnesses: WITNESSES,
+    ...results,
+    summary: {
+      withoutMs: without,
+      withMs: withWitnesses,
+      addedMs: added,
+      cosignedMs: cosigned,
+      cosignedAddedMs: cosigned.median - without.median,
+      cosignedAtFirst: results.with.reduce((n, r) => n + r.cosignedAtFirst, 0),
+    },
+    goals: { addedMs: { goal: ADDED_MS_GOAL, value: added, pass: added <= ADDED_MS_GOAL } },
+  };
+}
+
+function reportPublication(results: PublicationResults, json: boolean): void {
+  const all = (rounds: readonly PublicationRound[]) => rounds.flatMap((r) => r.publishMs);
+  const without = summarize(all(results.without));
+  const withWitnesses = summarize(all(results.with));
+  const added = withWitnesses.median - without.median;
+  const pass = added <= ADDED_MS_GOAL;
+  const p90 = (rounds: readonly PublicationRound[]) => percentile(all(rounds), 90);
+  const cosigned = results.with.reduce((n, r) => n + r.fullyCosigned, 0);
+  if (json) {
+    process.stdout.write(`${JSON.stringify(publicationJson(results), null, 2)}\n`);
+    return;
+  }
+  const out: string[] = [''];
+  out.push(
+    `Checkpoint publication at ${PUBLICATION_RATE.toLocaleString('en')} appends/s, one every second, ` +
+      `${results.without.length} round(s) of ${results.seconds} s per side, interleaved:`,
+  );
+  out.push(
+    `  each publication timed from its start to its checkpoint first written (tiles, signature, and the cosignatures ` +
+      `of the ${WITNESSES} \`glasshouse witness\` processes on 127.0.0.1 that had answered by then; later ones are added after).`,
+  );
+  out.push('');
+  const rows = [
+    ['no witnesses', without, p90(results.without), results.without],
+    [`${WITNESSES} witnesses`, withWitnesses, p90(results.with), results.with],
+  ] as const;
+  out.push(
+    renderTable(
+      [
+        { header: 'publication' },
+        { header: 'median ms (min–max)', align: 'right' },
+        { header: 'p90 ms', align: 'right' },
+        { header: 'publications', align: 'right' },
+        { header: 'appends/s achieved', align: 'right' },
+      ],
+      rows.map(([label, s, p, rounds]) => [
+        label,
+        withRange(s, 1),
+        fixed(p, 1),
+        String(s.n),
+        rounds.map((r) => rate({ entriesPerSecond: r.appendsPerSecond })).join(', '),
+      ]),
+    ),
+  );
+  const full = summarize(results.with.flatMap((r) => r.cosignedMs));
+  const atFirst = results.with.reduce((n, r) => n + r.cosignedAtFirst, 0);
+  out.push(
+    `  checkpoints carrying all ${WITNESSES} cosignatures in the end: ${cosigned} of ${withWitnesses.n}; ` +
+      `already when first written: ${atFirst}`,
+  );
+  if (full.n > 0) {
+    out.push(
+      `  time to the checkpoint carrying all ${WITNESSES} cosignatures: median ${withRange(full, 1)} ms, ` +
+        `${fixed(full.median - without.median, 1)} ms over the publication without witnesses (not a goal)`,
+    );
+  }
+  const trips = results.with.flatMap((r) => r.roundTripMs);
+  if (trips.length > 0) {
+    out.push(
+      `  witness add-checkpoint round trip: median ${fixed(median(trips), 1)} ms, p90 ${fixed(percentile(trips, 90), 1)} ms ` +
+        '(asked while the tiles are written, so it adds only what outlasts them)',
+    );
+  }
+  out.push('');
+  out.push('Goals:');
+  out.push(
+    `  ${WITNESSES} witnesses add <= ${ADDED_MS_GOAL} ms to the median publication: ${fixed(added, 1)} ms ` +
+      `(${fixed(withWitnesses.median, 1)} vs ${fixed(without.median, 1)} ms)  ${passFail(pass)}`,
   );
   process.stdout.write(`${out.join('\n')}\n`);
 }

@@ -10,6 +10,9 @@ const BENCHMARKS: Readonly<Record<string, () => Promise<{ default: Benchmark }>>
   log: () => import('./log.js'),
   lookup: () => import('./lookup.js'),
   relocate: () => import('./relocate.js'),
+  hunt: () => import('./hunt.js'),
+  similar: () => import('./similar.js'),
+  console: () => import('./console.js'),
   // Last: it needs PostgreSQL and ClickHouse installed, and stops the run where they are not.
   engines: () => import('./engines.js'),
 };

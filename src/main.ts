@@ -8,6 +8,7 @@ import { CONTROL_NODE, controlDirectory, keysDirectory, restrictNewFiles } from 
 import type { AuthTables } from './control/auth/auth-tables.js';
 import { authMigrations } from './control/auth/auth-tables.js';
 import { TokenService } from './control/auth/token-service.js';
+import { HuntService, type HuntTables, huntMigrations } from './control/hunts/index.js';
 import { packageSignerFromPem } from './control/legal/disclosure-package.js';
 import { LegalDesk, type LegalTables, legalMigrations } from './control/legal/index.js';
 import { loadStixValidator, type StixValidator } from './control/legal/stix-validator.js';
@@ -28,12 +29,17 @@ import { ReportService } from './control/reports/report-service.js';
 import { InstallationRegistry } from './control/residency/installation-registry.js';
 import { PolicyService } from './control/residency/policy-service.js';
 import { type ResidencyTables, residencyMigrations } from './control/residency/residency-tables.js';
+import { SampleCatalogue } from './control/samples/sample-catalogue.js';
 import { SampleRouter } from './control/samples/sample-router.js';
 import { StatsRouter } from './control/telemetry/stats-router.js';
 import { nodeSigner, openNodeLog } from './ledger/open-node-log.js';
 import { type PublishedLog, publishedLogFrom } from './ledger/published-log.js';
 import type { TransparencyLog } from './ledger/transparency-log.js';
+import { nodeDirOf, readLastBackup } from './operations/backup/backup-record.js';
+import { EvidenceService } from './operations/evidence/index.js';
+import { listKeys } from './operations/keys/key-inventory.js';
 import type { SiteClient } from './ports/site-client.js';
+import { DomainEventLog, type EventLogger } from './shared/domain-events.js';
 import { tablesOf } from './shared/narrow.js';
 import type { SiteWaitSettings } from './shared/site-wait.js';
 import type { SiteNode } from './site/site-node.js';
@@ -44,7 +50,8 @@ export type ControlTables = AuthTables &
   LegalTables &
   PrivacyTables &
   RelocationTables &
-  PublicationTables;
+  PublicationTables &
+  HuntTables;
 
 /**
  * The control plane and the sites it reaches: under `glasshouse up` every configured site runs
@@ -56,6 +63,8 @@ export interface Glasshouse {
   readonly policy: PolicyService;
   readonly registry: InstallationRegistry;
   readonly samples: SampleRouter;
+  /** Tags, comments and search over the samples of the token's sites. */
+  readonly catalogue: SampleCatalogue;
   /** Telemetry ingestion and aggregate statistics across sites. */
   readonly stats: StatsRouter;
   /** Hash reputation; its index is loaded in the serving process only. */
@@ -80,6 +89,22 @@ export interface Glasshouse {
   /** Moving stored records when the policy changes; runs in the serving process only. */
   readonly relocations: RelocationService;
   readonly residencyAudit: ResidencyAuditService;
+  /** The evidence pack of a period for an ISO/IEC 27001 audit (docs/operations.md). */
+  readonly evidence: EvidenceService;
+  /** YARA hunts over the sites' samples; they run in the serving process only. */
+  readonly hunts: HuntService;
+  /** Domain events (`relocation.finished`, `token.revoked`…) as JSON log lines; the app attaches its logger. */
+  readonly events: DomainEventLog;
+  /** When each node of the data directory was last backed up (`glasshouse backup`), ms since the epoch. */
+  lastBackups(): ReadonlyMap<string, number>;
+  /**
+   * Logs `backup.made` for each node whose `last-backup.json` names a backup this process has
+   * not logged yet (the backup is another process, the CLI); the serving process calls it
+   * every few seconds once recovered.
+   */
+  noticeBackups(): void;
+  /** The clock the services run by. */
+  readonly now: () => Date;
   /** Cleans what a crash left at every in-process site; only the serving process may call it. */
   recover(): Promise<void>;
   close(): Promise<void>;
@@ -93,10 +118,13 @@ export const CONTROL_MIGRATIONS: Readonly<Record<string, Migration>> = {
   ...privacyMigrations,
   ...relocationMigrations,
   ...publicationMigrations,
+  ...huntMigrations,
 };
 
 /** How often the serving process checks for verdicts written by another process (the CLI). */
 const VERDICT_WATCH_MS = 2000;
+/** How often the serving process looks for a backup the CLI made, to log `backup.made`. */
+const BACKUP_NOTICE_MS = 5000;
 
 export interface OpenOptions {
   readonly now?: () => Date;
@@ -108,6 +136,8 @@ export interface OpenOptions {
   readonly publish?: boolean;
   /** Where failures of background work (log publication) are reported. */
   readonly onBackgroundError?: (error: unknown, context: string) => void;
+  /** Where background jobs (the fingerprint backfill) report how far they are. */
+  readonly onBackgroundProgress?: (message: string) => void;
   /**
    * Called after each step of the privacy job. A fault-injection seam for the crash test's
    * launcher (test/support/crashing-server.ts): no configuration key reaches it, so no
@@ -116,6 +146,10 @@ export interface OpenOptions {
   readonly afterPrivacyStep?: (stepsDone: number) => void;
   /** How background jobs wait for a site that is away (1 s doubling to 30 s unless given; tests shorten it). */
   readonly siteWait?: SiteWaitSettings;
+  /** Samples per batch of a hunt at a site (64 unless given; tests shorten it to see a hunt mid-way). */
+  readonly huntBatchSize?: number;
+  /** Where domain events are logged; the serving app attaches its own logger otherwise. */
+  readonly logger?: EventLogger;
 }
 
 /**
@@ -163,6 +197,8 @@ async function openControlPlane(
 ): Promise<Glasshouse> {
   restrictNewFiles();
   const now = options.now ?? (() => new Date());
+  const events = new DomainEventLog(options.logger);
+  const emit = events.emit;
   const control = await openMetadataStore<ControlTables>(config.storage.metadata, {
     file: join(controlDirectory(config.dataDir), 'control.db'),
     migrations: CONTROL_MIGRATIONS,
@@ -172,9 +208,24 @@ async function openControlPlane(
     publish: options.publish ?? false,
     onPublishError: (error: unknown, origin: string) =>
       options.onBackgroundError?.(error, `publishing ${origin}`),
+    onWitnessError: (error: unknown, origin: string) =>
+      options.onBackgroundError?.(error, `witnessing ${origin}`),
   });
   const logs = new Map<string, TransparencyLog>([[CONTROL_NODE, controlAudit]]);
   for (const [name, service] of sites.local) logs.set(name, service.log);
+  // A backup already there when the process opens is not news: only one made since is logged.
+  const loggedBackups = new Map<string, string | undefined>(
+    [...logs.keys()].map((node) => [node, readLastBackup(join(config.dataDir, nodeDirOf(node)))?.backup]),
+  );
+  const noticeBackups = () => {
+    for (const node of logs.keys()) {
+      const last = readLastBackup(join(config.dataDir, nodeDirOf(node)));
+      if (last === undefined || last.backup === loggedBackups.get(node)) continue;
+      loggedBackups.set(node, last.backup);
+      emit('backup.made', { node, backup: last.backup, logSize: last.logSize, finishedAt: last.finishedAt });
+    }
+  };
+  let backupNotices: NodeJS.Timeout | undefined;
   const publishedLogs = new Map<string, PublishedLog>(logs);
   for (const [name, client] of sites.clients) {
     if (!publishedLogs.has(name)) publishedLogs.set(name, publishedLogOf(client));
@@ -190,13 +241,20 @@ async function openControlPlane(
     context,
     audit: controlAudit,
     now,
+    events: emit,
   });
   await policy.seed(config.policy);
   // Verdicts have their own file in the control plane: see control/lookup/verdict-tables.ts.
   const verdictStore = await openSqliteVerdictStore({
     file: join(controlDirectory(config.dataDir), 'verdicts.db'),
   });
-  const verdicts = new VerdictService({ store: verdictStore, audit: controlAudit, sites: siteClients, now });
+  const verdicts = new VerdictService({
+    store: verdictStore,
+    audit: controlAudit,
+    sites: siteClients,
+    now,
+    events: emit,
+  });
   if (options.publish === true) {
     await verdicts.load();
     verdicts.watch(VERDICT_WATCH_MS);
@@ -238,6 +296,7 @@ async function openControlPlane(
       return stixValidator;
     },
     now,
+    events: emit,
   });
   const privacyWorker = new PrivacyWorker({
     db: tablesOf<PrivacyTables>(control.db),
@@ -248,6 +307,7 @@ async function openControlPlane(
     compactControl: () => control.compact(),
     retentionDays: config.stats.retentionDays,
     now,
+    events: emit,
     onError: (error, request) => options.onBackgroundError?.(error, `answering privacy request ${request}`),
     ...(options.afterPrivacyStep === undefined ? {} : { afterStep: options.afterPrivacyStep }),
     ...(options.siteWait === undefined ? {} : { siteWait: options.siteWait }),
@@ -260,6 +320,7 @@ async function openControlPlane(
     now,
     onReady: () => privacyWorker.kick(),
     waitingFor: (request) => privacyWorker.waitingFor(request),
+    events: emit,
   });
   const relocations = new RelocationService({
     db: tablesOf<RelocationTables & ResidencyTables>(control.db),
@@ -271,9 +332,21 @@ async function openControlPlane(
     now,
     defaults: { batchSize: 50, rateLimitMbps: 0 },
     canRun: options.publish === true,
+    events: emit,
     onBackgroundError: (error, context) => options.onBackgroundError?.(error, context),
     ...(options.siteWait === undefined ? {} : { siteWait: options.siteWait }),
   });
+  const hunts = new HuntService({
+    db: tablesOf<HuntTables>(control.db),
+    sites: siteClients,
+    audit: controlAudit,
+    now,
+    canRun: options.publish === true,
+    onBackgroundError: (error, context) => options.onBackgroundError?.(error, context),
+    ...(options.siteWait === undefined ? {} : { siteWait: options.siteWait }),
+    ...(options.huntBatchSize === undefined ? {} : { batchSize: options.huntBatchSize }),
+  });
+  const residencyAudit = new ResidencyAuditService({ registry, policy, sites: siteClients, now });
   const tokens = new TokenService({
     externalVersion: () => control.externalVersion(),
     db: tablesOf<AuthTables>(control.db),
@@ -281,13 +354,25 @@ async function openControlPlane(
     audit: controlAudit,
     now,
     onBackgroundError: (error) => options.onBackgroundError?.(error, "recording a token's last use"),
+    events: emit,
   });
   return {
     config,
     tokens,
     policy,
     registry,
-    samples: new SampleRouter({ registry, sites: siteClients, gate }),
+    // Each stored sample wakes the live hunts, rather than their next look (hunt-service.ts).
+    samples: new SampleRouter({ registry, sites: siteClients, gate, onStored: () => hunts.nudge() }),
+    catalogue: new SampleCatalogue({
+      sites: siteClients,
+      verdictOf: (sha256) => {
+        const known = verdicts.lookup(sha256);
+        return known.verdict === 'unknown'
+          ? { verdict: null, threat: null }
+          : { verdict: known.verdict, threat: known.threat };
+      },
+      now,
+    }),
     stats,
     verdicts,
     legal,
@@ -302,29 +387,58 @@ async function openControlPlane(
       policy,
       sites: [...siteClients.keys()],
       now,
+      witnessKeys: config.ledger.witnesses.map((w) => w.key),
     }),
     reportPublications: new ReportPublications({
       db: tablesOf<PublicationTables>(control.db),
       audit: controlAudit,
       now,
+      events: emit,
     }),
     privacy,
     privacyWorker,
     relocations,
-    residencyAudit: new ResidencyAuditService({
-      registry,
-      policy,
-      sites: siteClients,
+    residencyAudit,
+    evidence: new EvidenceService({
+      deployment: config.deployment,
+      tokens,
+      legal,
+      privacy,
+      residencyAudit,
+      keys: (at) => listKeys(config.dataDir, at),
+      logs: publishedLogs,
+      verifierKey: (node) => localVerifierKey(config, node),
       now,
     }),
+    hunts,
+    events,
+    now,
+    lastBackups: () => {
+      const times = new Map<string, number>();
+      for (const node of logs.keys()) {
+        const last = readLastBackup(join(config.dataDir, nodeDirOf(node)));
+        if (last !== undefined) times.set(node, Date.parse(last.finishedAt));
+      }
+      return times;
+    },
+    noticeBackups,
     async recover() {
       for (const site of localSites.values()) await site.vault.recover();
+      // The similarity indexes load in the background; a query meanwhile waits for its site's.
+      for (const site of localSites.values()) site.similar.load().catch(() => undefined);
       if (options.publish === true) await relocations.resumeInterrupted();
+      if (options.publish === true) await hunts.resumeInterrupted();
+      // Samples stored without fuzzy hashes and file type get them in the background.
+      if (options.publish === true) for (const site of localSites.values()) site.backfill.start();
       privacyWorker.start();
+      backupNotices ??= setInterval(noticeBackups, BACKUP_NOTICE_MS);
+      backupNotices.unref();
     },
     async close() {
+      clearInterval(backupNotices);
       await privacyWorker.stop();
       await relocations.close();
+      await hunts.close();
       verdicts.close();
       await verdictStore.close();
       for (const site of sites.local.values()) await site.close();
@@ -334,6 +448,15 @@ async function openControlPlane(
       await control.close();
     },
   };
+}
+
+/** A node's verifier key where its signing key is in this data directory (a remote site keeps its own). */
+function localVerifierKey(config: Config, node: string): string | undefined {
+  try {
+    return nodeSigner(config, node).verifierKey;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The control log without `publish`, for processes that must leave publishing to the server. */

@@ -5,8 +5,10 @@ import type { Config, SiteConfig } from './config/config.js';
 import { readMasterKey, restrictNewFiles } from './config/data-dir.js';
 import { openNodeLog } from './ledger/open-node-log.js';
 import type { TransparencyLog } from './ledger/transparency-log.js';
+import { catalogueMigrations } from './site/catalogue/catalogue-tables.js';
 import { SiteNode, type SiteTables, siteDirectory } from './site/site-node.js';
 import { StatsBuffer } from './site/stats/stats-buffer.js';
+import { serveSnapshotRequests } from './site/stats/stats-snapshot-requests.js';
 import { subjectMigrations } from './site/subjects/subject-tables.js';
 import { vaultMigrations } from './site/vault/vault-tables.js';
 
@@ -14,6 +16,7 @@ import { vaultMigrations } from './site/vault/vault-tables.js';
 export const SITE_MIGRATIONS: Readonly<Record<string, Migration>> = {
   ...subjectMigrations,
   ...vaultMigrations,
+  ...catalogueMigrations,
 };
 
 /** One site as it runs: its services (vault, subjects, statistics) and its own log. */
@@ -33,6 +36,8 @@ export interface SiteServiceOptions {
   readonly publish?: boolean;
   /** Where failures of background work (log publication, statistics) are reported. */
   readonly onBackgroundError?: (error: unknown, context: string) => void;
+  /** Where background jobs (the fingerprint backfill) report how far they are. */
+  readonly onBackgroundProgress?: (message: string) => void;
 }
 
 /**
@@ -50,11 +55,14 @@ export async function openSiteService(
 ): Promise<SiteService> {
   restrictNewFiles();
   const now = options.now ?? (() => new Date());
+  // Before any store opens: a missing key, or one whose rotation has not finished, stops here.
+  const masterKey = readMasterKey(config.dataDir, site.name);
   const directory = siteDirectory(config.dataDir, site.name);
   const log = await openNodeLog(config, site.name, directory, {
     tiles: site.storage.tiles,
     publish: options.publish ?? false,
     onPublishError: (error, origin) => options.onBackgroundError?.(error, `publishing ${origin}`),
+    onWitnessError: (error, origin) => options.onBackgroundError?.(error, `witnessing ${origin}`),
   });
   const stats = options.publish === true ? await openStats(config, site, options) : undefined;
   const metadata = await openMetadataStore<SiteTables>(site.storage.metadata, {
@@ -69,13 +77,30 @@ export async function openSiteService(
     blobs: await openBlobStore(site.storage.blobs, directory),
     audit: log,
     log,
-    masterKey: readMasterKey(config.dataDir, site.name),
+    masterKey,
     maxSampleBytes: config.limits.maxSampleBytes,
+    fingerprints: config.samples.fingerprints,
     stats,
     now,
+    onBackgroundError: options.onBackgroundError,
+    onBackgroundProgress: options.onBackgroundProgress,
   });
+  // Keys wrapped before key ids were recorded are under the one key the site had then.
+  await node.subjects.recordKeyIds();
+  // Backups ask the serving process for a copy of the statistics (it alone may open them).
+  const snapshots =
+    stats === undefined
+      ? undefined
+      : serveSnapshotRequests(join(siteDirectory(config.dataDir, site.name), 'stats'), stats);
   // SiteNode.close closes its statistics buffer, its log and its stores.
-  return { site: node, log, close: () => node.close() };
+  return {
+    site: node,
+    log,
+    close: () => {
+      snapshots?.stop();
+      return node.close();
+    },
+  };
 }
 
 /**

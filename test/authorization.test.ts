@@ -13,6 +13,13 @@ let installationSecret: string;
 /** Privacy requests: a completed export of the installation, and officer-filed ones left `received`. */
 const privacyIds = { export: '', verify: '', reject: '', extend: '' };
 let relocationId: string;
+/** A hunt paused, resumed and cancelled in turn by the table's calls, and one already active to stop. */
+let huntId: string;
+let activeHuntId: string;
+/** The analyst token that started them: hunts answer their owner only. */
+let huntOwner: string;
+/** A token the admin's DELETE /v1/tokens/{id} revokes. */
+let revocableTokenId: string;
 
 interface RouteCase {
   readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE';
@@ -24,9 +31,26 @@ interface RouteCase {
   readonly contentType?: string;
   /** Also admits `Authorization: Installation ID:SECRET` (the user's own privacy requests). */
   readonly installation?: boolean;
+  /** The token an admitted role calls with: the route answers the record's owner only (hunts). */
+  readonly owner?: () => string;
 }
 
 const ROUTES: readonly RouteCase[] = [
+  { method: 'GET', path: '/v1/session', url: () => '/v1/session', admits: ROLES },
+  { method: 'GET', path: '/v1/tokens', url: () => '/v1/tokens', admits: ['admin'] },
+  {
+    method: 'POST',
+    path: '/v1/tokens',
+    url: () => '/v1/tokens',
+    admits: ['admin'],
+    payload: () => ({ role: 'analyst', expires: '1d' }),
+  },
+  {
+    method: 'DELETE',
+    path: '/v1/tokens/{id}',
+    url: () => `/v1/tokens/${revocableTokenId}`,
+    admits: ['admin'],
+  },
   { method: 'GET', path: '/v1/policy', url: () => '/v1/policy', admits: ROLES },
   { method: 'GET', path: '/v1/policy/resolve', url: () => '/v1/policy/resolve?country=SA', admits: ROLES },
   {
@@ -64,6 +88,38 @@ const ROUTES: readonly RouteCase[] = [
     admits: ['auditor'],
   },
   { method: 'GET', path: '/v1/samples/{hash}', url: () => `/v1/samples/${sha256}`, admits: ['analyst'] },
+  { method: 'GET', path: '/v1/samples', url: () => '/v1/samples?limit=5', admits: ['analyst'] },
+  {
+    method: 'PUT',
+    path: '/v1/samples/{hash}/tags/{tag}',
+    url: () => `/v1/samples/${sha256}/tags/family:test`,
+    admits: ['analyst'],
+  },
+  {
+    method: 'DELETE',
+    path: '/v1/samples/{hash}/tags/{tag}',
+    url: () => `/v1/samples/${sha256}/tags/family:test`,
+    admits: ['analyst'],
+  },
+  {
+    method: 'POST',
+    path: '/v1/samples/{hash}/comments',
+    url: () => `/v1/samples/${sha256}/comments`,
+    admits: ['analyst'],
+    payload: () => ({ text: 'unpacks to a loader' }),
+  },
+  {
+    method: 'GET',
+    path: '/v1/samples/{hash}/comments',
+    url: () => `/v1/samples/${sha256}/comments`,
+    admits: ['analyst'],
+  },
+  {
+    method: 'GET',
+    path: '/v1/samples/{hash}/similar',
+    url: () => `/v1/samples/${sha256}/similar?maxDistance=50`,
+    admits: ['analyst'],
+  },
   {
     method: 'GET',
     path: '/v1/samples/{hash}/download',
@@ -82,6 +138,12 @@ const ROUTES: readonly RouteCase[] = [
     url: () => '/v1/lookup',
     admits: ['product'],
     payload: () => ({ hashes: [sha256] }),
+  },
+  {
+    method: 'GET',
+    path: '/v1/verdicts/{hash}',
+    url: () => `/v1/verdicts/${sha256}`,
+    admits: ['analyst'],
   },
   {
     method: 'PUT',
@@ -259,9 +321,52 @@ const ROUTES: readonly RouteCase[] = [
     admits: ['admin'] as const,
   })),
   {
+    method: 'POST',
+    path: '/v1/hunts',
+    url: () => '/v1/hunts',
+    admits: ['analyst'],
+    payload: () => ({ rules: 'rule any_file { condition: filesize > 0 }' }),
+  },
+  { method: 'GET', path: '/v1/hunts', url: () => '/v1/hunts', admits: ['analyst'] },
+  {
+    method: 'GET',
+    path: '/v1/hunts/{id}',
+    url: () => `/v1/hunts/${huntId}`,
+    admits: ['analyst'],
+    owner: () => huntOwner,
+  },
+  {
+    method: 'GET',
+    path: '/v1/hunts/{id}/matches',
+    url: () => `/v1/hunts/${huntId}/matches`,
+    admits: ['analyst'],
+    owner: () => huntOwner,
+  },
+  // In this order, the owner's calls pause, resume and cancel the hunt of beforeAll.
+  ...(['pause', 'resume', 'cancel'] as const).map((action) => ({
+    method: 'POST' as const,
+    path: `/v1/hunts/{id}/${action}`,
+    url: () => `/v1/hunts/${huntId}/${action}`,
+    admits: ['analyst'] as const,
+    owner: () => huntOwner,
+  })),
+  {
+    method: 'POST',
+    path: '/v1/hunts/{id}/stop',
+    url: () => `/v1/hunts/${activeHuntId}/stop`,
+    admits: ['analyst'],
+    owner: () => huntOwner,
+  },
+  {
     method: 'GET',
     path: '/v1/residency/audit',
     url: () => '/v1/residency/audit',
+    admits: ['admin', 'auditor'],
+  },
+  {
+    method: 'GET',
+    path: '/v1/evidence',
+    url: () => '/v1/evidence?from=2026-01-01&to=2026-12-31',
     admits: ['admin', 'auditor'],
   },
 ];
@@ -352,6 +457,9 @@ beforeAll(async () => {
   await h.glasshouse.privacyWorker.idle();
   await prepareLegalRequests();
   relocationId = await startSlowRelocation(product);
+  await startHunts();
+  revocableTokenId = (await h.glasshouse.tokens.create({ role: 'analyst' }, { role: 'admin', token: 'test' }))
+    .id;
   // The token entries above are in the control log; publish them so proofs have a tree.
   await h.glasshouse.logs.get('control')!.publish();
 });
@@ -395,6 +503,28 @@ async function startSlowRelocation(product: string): Promise<string> {
     payload: { rateLimitMbps: 0.001 },
   });
   return started.json().id;
+}
+
+/** Two hunts of one analyst: one the table pauses, resumes and cancels; one active, to stop. */
+async function startHunts(): Promise<void> {
+  huntOwner = await h.token('analyst');
+  const start = async () => {
+    const started = await h.app.inject({
+      method: 'POST',
+      url: '/v1/hunts',
+      headers: bearer(huntOwner),
+      payload: { rules: 'rule any_file { condition: filesize > 0 }' },
+    });
+    return started.json().id as string;
+  };
+  huntId = await start();
+  activeHuntId = await start();
+  for (let tries = 0; tries < 500; tries += 1) {
+    const hunt = await h.app.inject({ url: `/v1/hunts/${activeHuntId}`, headers: bearer(huntOwner) });
+    if (hunt.json().state === 'active') return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error('the hunt to stop never became active');
 }
 
 function call(route: RouteCase, headers: Record<string, string>) {
@@ -447,7 +577,8 @@ describe('authorization', () => {
       for (const role of ROLES) {
         const admitted = route.admits.includes(role);
         it(`${admitted ? 'admits' : 'refuses with 403'} the ${role} role`, async () => {
-          const response = await call(route, bearer(await h.token(role)));
+          const token = admitted && route.owner !== undefined ? route.owner() : await h.token(role);
+          const response = await call(route, bearer(token));
           if (admitted) {
             expect(response.statusCode, response.body).toBeLessThan(300);
           } else {

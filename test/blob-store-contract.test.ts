@@ -269,6 +269,28 @@ for (const backend of [fsBackend(), s3Backend()]) {
       });
     });
 
+    describe('when several writers are committed together', () => {
+      it('publishes each, fails only the one with a bad key, and leaves no leftovers', async () => {
+        const samples = [randomBytes(1000), randomBytes(70_000), randomBytes(3)];
+        const commits = await Promise.all(
+          samples.map(async (bytes) => {
+            const writer = await store.createWriter();
+            await pipeline(Readable.from([bytes]), writer.stream);
+            return { writer, key: sha256(bytes) };
+          }),
+        );
+        const bad = await store.createWriter();
+        await pipeline(Readable.from([randomBytes(10)]), bad.stream);
+        const outcomes = await store.commitAll([...commits, { writer: bad, key: 'not-a-key' }]);
+        expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'rejected']);
+        await bad.abort();
+        for (const [i, bytes] of samples.entries()) {
+          expect((await readAll(store, commits[i]!.key)).equals(bytes)).toBe(true);
+        }
+        expect((await fixture.rawKeys()).length).toBe(samples.length);
+      });
+    });
+
     describe('when a blob is being written', () => {
       it('is invisible until committed', async () => {
         const bytes = randomBytes(10 << 20);

@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { configure, Uint8ArrayReader, Uint8ArrayWriter, ZipReader } from '@zip.js/zip.js';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { extractWith7z } from './support/files.js';
 import { createToken, killAllServers, type ServerProcess, startServer } from './support/server-process.js';
@@ -22,6 +23,8 @@ const MAX_SAMPLE_BYTES = 2 * 1024 * 1024;
 const DUPLICATE_SHARE = 0.2;
 const CHECKED_WITH_7Z = 4;
 const SITES = ['zurich', 'moscow'] as const;
+/** Many small uploads at once: what the vault's group commit batches. */
+const SMALL = { workers: 24, maxBytes: 64 * 1024, killCycles: 2 } as const;
 /** The slow upload sends 2 MiB in 32 KiB steps every 100 ms: it is still arriving at every kill. */
 const TRICKLE = { bytes: 2 * 1024 * 1024, step: 32 * 1024, everyMs: 100 } as const;
 
@@ -52,15 +55,23 @@ interface Upload {
 
 configure({ useWebWorkers: false });
 
+/** The data directory of the test running; the helpers below read it. */
 let dataDir: string;
+const dataDirs: string[] = [];
+
+function newDataDir(): string {
+  dataDir = mkdtempSync(join(tmpdir(), 'glasshouse-crash-'));
+  dataDirs.push(dataDir);
+  return dataDir;
+}
 
 beforeAll(() => {
-  dataDir = mkdtempSync(join(tmpdir(), 'glasshouse-crash-'));
+  newDataDir();
 });
 
 afterAll(async () => {
   await killAllServers();
-  rmSync(dataDir, { recursive: true, force: true });
+  for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
 });
 
 describe('glasshouse up', () => {
@@ -94,12 +105,50 @@ describe('glasshouse up', () => {
       await expectBlobsIntact(server, analyst, acknowledged, corpus);
     }, 120_000);
   });
+
+  describe('when it is killed with SIGKILL while many small uploads are in flight', () => {
+    it('keeps every acknowledged sample, and leaves no row without its blob nor blob without its row', async () => {
+      newDataDir();
+      let server = await startServer(dataDir);
+      const [product, analyst] = await Promise.all([
+        createToken(dataDir, 'product'),
+        createToken(dataDir, 'analyst'),
+      ]);
+      const installations = [
+        await register(server, product, 'DE', 'zurich'),
+        await register(server, product, 'RU', 'moscow'),
+      ];
+      const corpus = new Corpus(SMALL.maxBytes);
+      const acknowledged: Placement[] = [];
+
+      for (let cycle = 0; cycle < SMALL.killCycles; cycle += 1) {
+        const upload = await uploadUntilKilled(server, product, installations, corpus, SMALL.workers);
+        acknowledged.push(...upload.acknowledged);
+        expect(upload.acknowledged.length, 'uploads acknowledged before the kill').toBeGreaterThan(0);
+        expect(upload.interrupted, 'uploads cut off by the kill').toBeGreaterThan(SMALL.workers / 2);
+        // Rows as the killed process left them: each names a published blob.
+        expectEveryRowHasItsBlob();
+
+        server = await startServer(dataDir);
+        await expectRecovered(server, analyst);
+        expectEveryRowHasItsBlob();
+      }
+
+      await expectAcknowledgedDescribed(server, analyst, acknowledged, corpus);
+      await expectBlobsIntact(server, analyst, acknowledged, corpus);
+    }, 240_000);
+  });
 });
 
 /** Random samples (1 byte to 2 MiB) regenerated from a seed, so the test keeps hashes, not bytes. */
 class Corpus {
   readonly #samples = new Map<string, Sample>();
+  readonly #maxBytes: number;
   #nextSeed = 1;
+
+  constructor(maxBytes = MAX_SAMPLE_BYTES) {
+    this.#maxBytes = maxBytes;
+  }
 
   /** A new sample, or now and then one uploaded before, to go through deduplication. */
   next(): { sample: Sample; bytes: Buffer } {
@@ -108,7 +157,7 @@ class Corpus {
       const sample = known[randomInt(known.length)]!;
       return { sample, bytes: sampleBytes(sample) };
     }
-    return this.create(Math.random() < 0.25 ? randomInt(1, 4097) : randomInt(1, MAX_SAMPLE_BYTES + 1));
+    return this.create(Math.random() < 0.25 ? randomInt(1, 4097) : randomInt(1, this.#maxBytes + 1));
   }
 
   create(size: number): { sample: Sample; bytes: Buffer } {
@@ -160,6 +209,7 @@ async function uploadUntilKilled(
   product: string,
   installations: readonly Installation[],
   corpus: Corpus,
+  workers = WORKERS,
 ): Promise<Upload> {
   const upload: Upload = { acknowledged: [], killed: false, interrupted: 0 };
   let firstAcknowledgement = () => {};
@@ -199,7 +249,7 @@ async function uploadUntilKilled(
   const slow = corpus.create(TRICKLE.bytes);
   const uploads = Promise.all([
     send(pick(installations), slow.sample, trickle(slow.bytes)),
-    ...Array.from({ length: WORKERS }, worker),
+    ...Array.from({ length: workers }, worker),
   ]);
   try {
     await Promise.race([
@@ -257,6 +307,23 @@ async function expectRecovered(target: ServerProcess, analyst: string): Promise<
     const described = (await response.json()) as { sites: { site: string }[] };
     expect(described.sites.map((s) => s.site)).toContain(site);
   });
+}
+
+/** Every sample row of every site names a blob file (read from the site's database directly). */
+function expectEveryRowHasItsBlob(): void {
+  const onDisk = new Set(blobsOnDisk().map((b) => `${b.site}/${b.sha256}`));
+  for (const site of SITES) {
+    const file = join(dataDir, 'sites', site, 'site.db');
+    if (!existsSync(file)) continue;
+    const db = new Database(file, { readonly: true, fileMustExist: true });
+    try {
+      const rows = db.prepare('SELECT sha256 FROM samples').pluck().all() as string[];
+      for (const sha256 of rows)
+        expect(onDisk, `row ${site}/${sha256} without its blob`).toContain(`${site}/${sha256}`);
+    } finally {
+      db.close();
+    }
+  }
 }
 
 async function expectAcknowledgedDescribed(

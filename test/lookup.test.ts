@@ -151,6 +151,27 @@ describe('hash look-ups', () => {
   });
 });
 
+describe('an analyst reading a verdict', () => {
+  it('gets the answer a product gets, unknown for a hash without one, and the field error for a malformed hash', async () => {
+    const hash = hex(20);
+    await putVerdict(hash, { verdict: 'suspicious', threat: 'Adware.Generic', firstSeen: '2022-01-02' });
+    const read = await h.app.inject({ url: `/v1/verdicts/${hash.toUpperCase()}`, headers: analyst });
+    expect(read.statusCode, read.body).toBe(200);
+    expect(read.json()).toEqual((await lookup(hash)).json());
+    expect(read.json()).toMatchObject({ verdict: 'suspicious', threat: 'Adware.Generic' });
+
+    const unknown = hex(16);
+    const none = await h.app.inject({ url: `/v1/verdicts/${unknown}`, headers: analyst });
+    expect(none.json()).toEqual({ hash: unknown, verdict: 'unknown', threat: null, firstSeen: null });
+
+    const bad = await h.app.inject({ url: '/v1/verdicts/xyz', headers: analyst });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().code).toBe('MALFORMED_HASH');
+    // Products keep their own route; this one is the analysts'.
+    expect((await h.app.inject({ url: `/v1/verdicts/${hash}`, headers: product })).statusCode).toBe(403);
+  });
+});
+
 describe('batch look-ups', () => {
   let known: string[];
   beforeAll(async () => {

@@ -24,6 +24,9 @@ const ADMIN = { role: 'admin', token: 'contract-test' };
 const NOW = new Date('2026-03-01T09:00:00.000Z');
 
 const CONTROL_TABLES = [
+  'hunt_matches',
+  'hunt_sites',
+  'hunts',
   'installations',
   'legal_imports',
   'legal_request_events',
@@ -87,7 +90,14 @@ for (const backend of backends) {
         const again = await open(control);
         expect(await tableNames(again)).toEqual(CONTROL_TABLES);
         const site = await open(await backend.location(), siteMigrations);
-        expect(await tableNames(site)).toEqual(['samples', 'subject_keys', 'submissions']);
+        expect(await tableNames(site)).toEqual([
+          'blob_key_wraps',
+          'sample_comments',
+          'sample_tags',
+          'samples',
+          'subject_keys',
+          'submissions',
+        ]);
       });
 
       it('let two processes open a new store at once: one migrates, both work, neither keeps running', async () => {

@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPORT_VERIFIER_FILE } from '../src/http/console-routes.js';
 import { nodeSigner } from '../src/ledger/open-node-log.js';
 import { runCliAsync } from './support/cli.js';
 import { bearer, type Harness, startHarness } from './support/harness.js';
@@ -123,14 +124,18 @@ describe('GET /reports/{period}/ (no token)', () => {
     expect(page).toContain('<dt>technical expertise</dt>');
     expect(page).toContain('<dt>court</dt>');
     expect(page).toContain('<dt>rejected: out of scope</dt>');
-    // DE: 2 now, 1 in 2021-H1; FR: 0 now, 1 before (a row of its own).
+    // DE: 2 now, 1 in 2021-H1; FR: 0 now, 1 before (a row of its own). Each number carries its path for Verify.
     expect(page).toMatch(
-      /<th scope="row">Germany<\/th><td>DE<\/td><td>2<\/td>.*?<td>1<\/td><td>\+1 \(\+100%\)<\/td>/,
+      /<th scope="row">Germany<\/th><td data-n="legal.byCountry\[0\].country">DE<\/td><td data-n="legal.byCountry\[0\].total">2<\/td>.*?<td data-n="byCountry\[country=DE\].total" data-period="2021-H1" data-absent="0">1<\/td><td>\+1 \(\+100%\)<\/td>/,
     );
     expect(page).toMatch(/<th scope="row">France<\/th><td>FR<\/td><td>0<\/td>/);
     expect(page).toContain('id="table-trend"');
-    expect(page).toMatch(/<th scope="row">2021-H1<\/th><td>2<\/td>/);
-    expect(page).toMatch(/<th scope="row">2021-H2 \(this report\)<\/th><td>3<\/td>/);
+    expect(page).toMatch(
+      /<th scope="row">2021-H1<\/th><td data-n="summary.legal.total" data-period="2021-H1">2<\/td>/,
+    );
+    expect(page).toMatch(
+      /<th scope="row">2021-H2 \(this report\)<\/th><td data-n="summary.legal.total" data-period="2021-H2">3<\/td>/,
+    );
   });
 
   it('lists only the sites that hold data under "where the data lives"', async () => {
@@ -179,6 +184,13 @@ describe('glasshouse report build --out DIR (no --period)', () => {
       expect(readFileSync(join(out, '2021-H2/report.md'), 'utf8')).toContain(
         '--url https://transparency.example --key',
       );
+      // The pages' Verify script beside them, as the server serves it.
+      expect(readFileSync(join(out, '2021-H2/index.html'), 'utf8')).toContain(
+        '<script type="module" src="../verify-report.js"></script>',
+      );
+      expect(readFileSync(join(out, 'verify-report.js'), 'utf8')).toBe(
+        readFileSync(REPORT_VERIFIER_FILE, 'utf8'),
+      );
       // Public files, for any web server's user, though the data directory is owner-only.
       expect(statSync(join(out, '2021-H2')).mode & 0o777).toBe(0o755);
       expect(statSync(join(out, '2021-H2/index.html')).mode & 0o777).toBe(0o644);
@@ -200,6 +212,25 @@ describe('glasshouse report build --out DIR (no --period)', () => {
     } finally {
       rmSync(out, { recursive: true, force: true });
     }
+  });
+});
+
+describe('the Verify button of a published page', () => {
+  it('is served as a script of this origin, which the page’s policy alone allows', async () => {
+    const script = await get('/reports/verify-report.js');
+    expect(script.statusCode).toBe(200);
+    expect(script.headers['content-type']).toMatch(/^text\/javascript/);
+    expect(script.body).toBe(readFileSync(REPORT_VERIFIER_FILE, 'utf8'));
+    const page = (await get('/reports/2021-H2/')).body;
+    const policy = /http-equiv="Content-Security-Policy" content="([^"]*)"/.exec(page)?.[1] ?? '';
+    expect(policy.split('; ')).toEqual(
+      expect.arrayContaining(["default-src 'none'", "script-src 'self'", "base-uri 'none'"]),
+    );
+    expect(policy).not.toContain("unsafe-inline'; script");
+    expect(page).toMatch(
+      /<section id="verify"[^>]* data-log="http:\/\/[^"]+\/log\/control\/" data-key="[^"]+" data-period="2021-H2">/,
+    );
+    expect(page).not.toMatch(/<script(?![^>]*\bsrc=)/);
   });
 });
 

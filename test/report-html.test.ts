@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { inflateSync } from 'node:zlib';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadExampleData } from '../src/control/reports/example-data.js';
 import { exampleDesksOf } from '../src/control/reports/example-desks.js';
@@ -11,6 +11,7 @@ import { parsePeriod } from '../src/control/reports/period.js';
 import { renderHtml } from '../src/control/reports/render-html.js';
 import type { Report } from '../src/control/reports/report.js';
 import { nodeSigner } from '../src/ledger/open-node-log.js';
+import { CHROMIUM, launchChromium } from './support/chromium.js';
 import { type Harness, startHarness } from './support/harness.js';
 import { registerInstallation } from './support/installations.js';
 
@@ -20,7 +21,6 @@ import { registerInstallation } from './support/installations.js';
  * the report's numbers, its charts are inline SVG, and a screenshot of it is a real page.
  */
 
-const CHROMIUM = '/usr/bin/chromium';
 // Like the Go checks: skipped locally without the browser, never under CI.
 const skip = !existsSync(CHROMIUM) && !process.env.CI;
 const VIEWPORT = { width: 1200, height: 900 };
@@ -39,17 +39,7 @@ beforeAll(async () => {
   for (const country of ['DE', 'FR']) await registerInstallation(h.app, product, country);
   report = await h.glasshouse.reports.build(parsePeriod('2021'));
   dir = mkdtempSync(join(tmpdir(), 'glasshouse-html-'));
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--no-first-run',
-    ],
-  });
+  browser = await launchChromium();
 });
 afterAll(async () => {
   if (skip) return;

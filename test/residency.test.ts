@@ -51,8 +51,8 @@ describe('residency of new installations', () => {
       });
       expect(upload.statusCode).toBe(201);
       expect(upload.json().site).toBe('moscow');
-      expect(await h.glasshouse.sites.get('moscow')!.usage()).toEqual({ samples: 1, bytes: 15 });
-      expect(await h.glasshouse.sites.get('zurich')!.usage()).toEqual({ samples: 0, bytes: 0 });
+      expect(await h.glasshouse.sites.get('moscow')!.usage()).toMatchObject({ samples: 1, bytes: 15 });
+      expect(await h.glasshouse.sites.get('zurich')!.usage()).toMatchObject({ samples: 0, bytes: 0 });
     });
   });
 });

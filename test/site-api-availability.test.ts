@@ -112,7 +112,7 @@ describe('HttpSiteClient when a site is not there', () => {
         port,
       });
       try {
-        await expect(answer).resolves.toEqual({ samples: 0, bytes: 0 });
+        await expect(answer).resolves.toMatchObject({ samples: 0, bytes: 0 });
       } finally {
         await lateApi.close();
         await late.close();

@@ -24,6 +24,10 @@ describe.runIf(postgresAvailable())('a site on PostgreSQL', () => {
       now,
       openMetadata: (migrations) => openPostgresMetadataStore<SiteTables>({ url, migrations }),
     });
-    return { client: opened.site, close: opened.close };
+    return {
+      client: opened.site,
+      recordFuzzyHashes: (sha256, hashes) => opened.site.vault.recordFuzzyHashes(sha256, hashes),
+      close: opened.close,
+    };
   });
 });

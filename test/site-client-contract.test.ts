@@ -9,7 +9,11 @@ const now = () => new Date('2026-03-02T12:00:00Z');
 
 siteClientContract('SiteNode in process', async () => {
   const opened = await openTestSite({ now });
-  return { client: opened.site, close: () => opened.close() };
+  return {
+    client: opened.site,
+    recordFuzzyHashes: (sha256, hashes) => opened.site.vault.recordFuzzyHashes(sha256, hashes),
+    close: () => opened.close(),
+  };
 });
 
 let pki: TestPki | undefined;
@@ -37,6 +41,7 @@ siteClientContract('HttpSiteClient over mutual TLS', async () => {
   });
   return {
     client,
+    recordFuzzyHashes: (sha256, hashes) => opened.site.vault.recordFuzzyHashes(sha256, hashes),
     async close() {
       client.close();
       peers.close();

@@ -31,16 +31,49 @@ const EVERY_SITE: Expected = { zurich: 'FORBIDDEN_SITE', moscow: 'FORBIDDEN_SITE
 interface Decision {
   readonly admits: readonly Role[];
   readonly expected: Expected;
-  /** The request, with a fresh fixture where a call changes state. */
-  readonly request: () => Promise<InjectOptions> | InjectOptions;
+  /**
+   * The request, with a fresh fixture where a call changes state; `caller` is the token it is
+   * made with, for records only their owner reaches (hunts).
+   */
+  readonly request: (caller: string) => Promise<InjectOptions> | InjectOptions;
   /** For answers filtered by site: what an admitted call's body must show; a message if not. */
   readonly check?: (response: LightMyRequestResponse, scope: Scope) => string | undefined;
+}
+
+const HUNT_RULES = 'rule anything { condition: filesize > 0 }';
+
+/**
+ * A new hunt of `caller` (any hunt when the caller may not start one: the role check answers
+ * first), brought to `state`: paused at once, or active once its scan of the stored samples ends.
+ */
+async function huntOf(caller: string, state: 'scanning' | 'paused' | 'active'): Promise<string> {
+  const started = await h.app.inject({
+    method: 'POST',
+    url: '/v1/hunts',
+    headers: bearer(caller),
+    payload: { rules: HUNT_RULES },
+  });
+  if (started.statusCode !== 202) return 'not-a-hunt';
+  const id = started.json<{ id: string }>().id;
+  if (state === 'paused')
+    await h.app.inject({ method: 'POST', url: `/v1/hunts/${id}/pause`, headers: bearer(caller) });
+  if (state === 'active') {
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline) {
+      const hunt = await h.app.inject({ url: `/v1/hunts/${id}`, headers: bearer(caller) });
+      if (hunt.json<{ state: string }>().state === 'active') break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+  return id;
 }
 
 let h: Harness;
 let product: string;
 let installation: RegisteredInstallation;
 let sample: { sha256: string; md5: string; sha1: string };
+/** A sample at moscow with the same TLSH digest as `sample`. */
+let moscowSample = '';
 let relocationId: string;
 const tokens = new Map<string, string>();
 const privileged: Record<'legalA' | 'legalB' | 'privacy' | 'admin', Record<string, string>> = {
@@ -136,6 +169,54 @@ const DECISIONS: Readonly<Record<string, Decision>> = {
     expected: FOUND_AT_ZURICH,
     request: () => ({ url: `/v1/samples/${sample.md5}` }),
   },
+  'GET /v1/samples': {
+    admits: ['analyst'],
+    expected: ANY_SITE,
+    request: () => ({ url: '/v1/samples?limit=1000' }),
+    // A search over the token's sites: zurich's sample is listed only to a token that reaches zurich.
+    check: (response, scope) => {
+      const hits = response.json().samples as { sha256: string; site: string }[];
+      const listed = hits.some((s) => s.sha256 === sample.sha256);
+      if (listed !== (scope !== 'moscow')) return `zurich's sample listed: ${listed}`;
+      return scope === 'all' || hits.every((s) => s.site === scope) ? undefined : 'another site listed';
+    },
+  },
+  'PUT /v1/samples/{hash}/tags/{tag}': {
+    admits: ['analyst'],
+    expected: FOUND_AT_ZURICH,
+    request: () => ({ method: 'PUT', url: `/v1/samples/${sample.sha256}/tags/family:scope` }),
+  },
+  'DELETE /v1/samples/{hash}/tags/{tag}': {
+    admits: ['analyst'],
+    expected: FOUND_AT_ZURICH,
+    request: () => ({ method: 'DELETE', url: `/v1/samples/${sample.sha256}/tags/family:scope` }),
+  },
+  'POST /v1/samples/{hash}/comments': {
+    admits: ['analyst'],
+    expected: FOUND_AT_ZURICH,
+    request: () => ({
+      method: 'POST',
+      url: `/v1/samples/${sample.sha256}/comments`,
+      payload: { text: 'scope check' },
+    }),
+  },
+  'GET /v1/samples/{hash}/comments': {
+    admits: ['analyst'],
+    expected: FOUND_AT_ZURICH,
+    request: () => ({ url: `/v1/samples/${sample.md5}/comments` }),
+  },
+  'GET /v1/samples/{hash}/similar': {
+    admits: ['analyst'],
+    expected: FOUND_AT_ZURICH,
+    request: () => ({ url: `/v1/samples/${sample.md5}/similar?maxDistance=2000` }),
+    // zurich's sample is found by a token reaching zurich; its moscow twin only by one reaching both.
+    check: (response, scope) => {
+      const hits = response.json().samples as { sha256: string; site: string }[];
+      const twin = hits.some((s) => s.sha256 === moscowSample && s.site === 'moscow');
+      if (twin !== (scope === 'all')) return `the moscow sample listed: ${twin}`;
+      return scope === 'all' || hits.every((s) => s.site === scope) ? undefined : 'another site listed';
+    },
+  },
   'GET /v1/samples/{hash}/download': {
     admits: ['analyst'],
     expected: FOUND_AT_ZURICH,
@@ -150,6 +231,11 @@ const DECISIONS: Readonly<Record<string, Decision>> = {
     admits: ['product'],
     expected: ANY_SITE,
     request: () => ({ method: 'POST', url: '/v1/lookup', payload: { hashes: [sample.sha256] } }),
+  },
+  'GET /v1/verdicts/{hash}': {
+    admits: ['analyst'],
+    expected: ANY_SITE,
+    request: () => ({ url: `/v1/verdicts/${sample.sha256}` }),
   },
   'PUT /v1/verdicts/{hash}': {
     admits: ['analyst'],
@@ -245,6 +331,79 @@ const DECISIONS: Readonly<Record<string, Decision>> = {
     request: () => ({ url: '/v1/log/control/proof/consistency?from=1&to=1' }),
   },
   // Reports are publications computed from the public log: no site's data to scope.
+  'GET /v1/session': {
+    admits: [...ROLES],
+    expected: ANY_SITE,
+    request: () => ({ url: '/v1/session' }),
+  },
+  'GET /v1/tokens': {
+    admits: ['admin'],
+    expected: EVERY_SITE,
+    request: () => ({ url: '/v1/tokens' }),
+  },
+  'POST /v1/tokens': {
+    admits: ['admin'],
+    expected: EVERY_SITE,
+    request: () => ({ method: 'POST', url: '/v1/tokens', payload: { role: 'analyst', label: 'scope test' } }),
+  },
+  'DELETE /v1/tokens/{id}': {
+    admits: ['admin'],
+    expected: EVERY_SITE,
+    request: async () => {
+      const { id } = await h.glasshouse.tokens.create({ role: 'analyst' }, { role: 'admin', token: 'test' });
+      return { method: 'DELETE', url: `/v1/tokens/${id}` };
+    },
+  },
+  'POST /v1/hunts': {
+    admits: ['analyst'],
+    expected: ANY_SITE,
+    request: () => ({ method: 'POST', url: '/v1/hunts', payload: { rules: HUNT_RULES } }),
+  },
+  'GET /v1/hunts': {
+    admits: ['analyst'],
+    expected: ANY_SITE,
+    request: () => ({ url: '/v1/hunts' }),
+  },
+  // A hunt runs over its owner's sites: each scope's analyst reaches the hunt it started.
+  'GET /v1/hunts/{id}': {
+    admits: ['analyst'],
+    expected: ANY_SITE,
+    request: async (caller) => ({ url: `/v1/hunts/${await huntOf(caller, 'scanning')}` }),
+  },
+  'GET /v1/hunts/{id}/matches': {
+    admits: ['analyst'],
+    expected: ANY_SITE,
+    request: async (caller) => ({ url: `/v1/hunts/${await huntOf(caller, 'scanning')}/matches` }),
+  },
+  'POST /v1/hunts/{id}/pause': {
+    admits: ['analyst'],
+    expected: ANY_SITE,
+    request: async (caller) => ({
+      method: 'POST',
+      url: `/v1/hunts/${await huntOf(caller, 'scanning')}/pause`,
+    }),
+  },
+  'POST /v1/hunts/{id}/resume': {
+    admits: ['analyst'],
+    expected: ANY_SITE,
+    request: async (caller) => ({
+      method: 'POST',
+      url: `/v1/hunts/${await huntOf(caller, 'paused')}/resume`,
+    }),
+  },
+  'POST /v1/hunts/{id}/cancel': {
+    admits: ['analyst'],
+    expected: ANY_SITE,
+    request: async (caller) => ({
+      method: 'POST',
+      url: `/v1/hunts/${await huntOf(caller, 'scanning')}/cancel`,
+    }),
+  },
+  'POST /v1/hunts/{id}/stop': {
+    admits: ['analyst'],
+    expected: ANY_SITE,
+    request: async (caller) => ({ method: 'POST', url: `/v1/hunts/${await huntOf(caller, 'active')}/stop` }),
+  },
   'GET /v1/reports': {
     admits: ['admin', 'auditor', 'legal', 'privacy'],
     expected: ANY_SITE,
@@ -360,6 +519,12 @@ const DECISIONS: Readonly<Record<string, Decision>> = {
       } satisfies Decision,
     ]),
   ),
+  // The pack covers every site (the residency audit, every site's log).
+  'GET /v1/evidence': {
+    admits: ['admin', 'auditor'],
+    expected: EVERY_SITE,
+    request: () => ({ url: '/v1/evidence?from=2026-01-01&to=2026-12-31' }),
+  },
   'GET /v1/residency/audit': {
     admits: ['admin', 'auditor'],
     expected: ANY_SITE,
@@ -439,6 +604,12 @@ beforeAll(async () => {
   product = await h.token('product');
   installation = await registerInstallation(h.app, product, 'DE');
   sample = (await submitSample(h.app, product, installation.id, 'a.exe', randomBytes(100))).json();
+  // A sample at moscow with the same TLSH digest: similar to zurich's, for a token that reaches both.
+  const atMoscow = await registerInstallation(h.app, product, 'RU');
+  moscowSample = (await submitSample(h.app, product, atMoscow.id, 'b.exe', randomBytes(100))).json().sha256;
+  const digest = { tlsh: `T1${'A5'.repeat(35)}`, ssdeep: null };
+  await h.glasshouse.sites.get('zurich')!.vault.recordFuzzyHashes(sample.sha256, digest);
+  await h.glasshouse.sites.get('moscow')!.vault.recordFuzzyHashes(moscowSample, digest);
   await prepareDesks();
   relocationId = await startSlowRelocation();
   await h.glasshouse.logs.get('control')!.publish();
@@ -468,10 +639,11 @@ describe('site scope on every route', () => {
       const mismatches: string[] = [];
       for (const role of ROLES) {
         for (const scope of SCOPES) {
-          const request = await decision.request();
+          const caller = await tokenOf(role, scope);
+          const request = await decision.request(caller);
           const response = await h.app.inject({
             ...request,
-            headers: { ...request.headers, ...bearer(await tokenOf(role, scope)) },
+            headers: { ...request.headers, ...bearer(caller) },
           });
           const got = outcomeOf(response);
           const want = wanted(decision, role, scope);

@@ -288,12 +288,13 @@ describe('glasshouse site and glasshouse control', () => {
         status: 'ready',
         sites: { zurich: 'ready', moscow: 'unavailable' },
       });
-      // Metrics leave the missing site out rather than fail the scrape.
+      // Metrics show the missing site down rather than fail the scrape.
       const metrics = await call('/metrics');
       expect(metrics.status).toBe(200);
       const text = await metrics.text();
       expect(text).toContain('glasshouse_samples_stored{site="zurich"} 1');
-      expect(text).not.toContain('site="moscow"');
+      expect(text).toContain('glasshouse_site_up{site="zurich"} 1');
+      expect(text).toContain('glasshouse_site_up{site="moscow"} 0');
     });
   });
 

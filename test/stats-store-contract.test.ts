@@ -374,7 +374,7 @@ describe.runIf(clickhouseAvailable)('ClickHouseStatsStore', () => {
       const store = await ClickHouseStatsStore.open({ url, env: server.env });
       await store.load(chunksOf(events, []), 4);
       await store.close();
-      for (const object of ['load_lines_into_events', 'load_lines', 'load_pending'])
+      for (const object of ['load_rows_into_events', 'load_rows', 'load_pending'])
         await server.query(`DROP TABLE ${name}.${object}`);
       const again = await ClickHouseStatsStore.open({ url, env: server.env });
       opened.push(again);

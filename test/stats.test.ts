@@ -300,6 +300,8 @@ describe('GET /v1/stats/*', () => {
     // Each common threat spans both sites and passes; the rare one is withheld.
     expect(want.rows).toHaveLength(3);
     expect(answer.suppressed).toBe(1);
+    // The answer says the threshold, so a reader can say what the suppressed groups lacked.
+    expect(response.json().minGroupSize).toBe(MIN_GROUP);
 
     const perCountry = await query(
       `/v1/stats/detections?groupBy=country,threat,verdict,day&from=${from()}&to=${to()}&limit=10000`,

@@ -334,6 +334,9 @@ describe.runIf(engines)('glasshouse storage migrate', () => {
       await source.db.deleteFrom('submissions').where('id', '=', 4).execute();
       const copied = await copyMetadataToPostgres(source.db, target.db, () => undefined);
       expect(copied).toEqual([
+        { table: 'blob_key_wraps', rows: 0 },
+        { table: 'sample_comments', rows: 0 },
+        { table: 'sample_tags', rows: 0 },
         { table: 'samples', rows: 1 },
         { table: 'subject_keys', rows: 0 },
         { table: 'submissions', rows: 3 },
@@ -369,6 +372,9 @@ describe.runIf(engines)('glasshouse storage migrate', () => {
     expect(report.blobs.counts.bytes).toBe(storedBytes(join(dataDir, 'sites', 'zurich', 'blobs')));
     expect(report.stats.counts.events).toBe(zurich.installations.reduce((sum, i) => sum + i.events, 0));
     expect(report.metadata.counts.tables.map((t: { table: string }) => t.table).sort()).toEqual([
+      'blob_key_wraps',
+      'sample_comments',
+      'sample_tags',
       'samples',
       'subject_keys',
       'submissions',

@@ -58,7 +58,11 @@ async function openS3Site(options: { storeNow?: () => Date } = {}): Promise<S3Si
 
 siteClientContract('SiteNode with its blobs in S3', async () => {
   const opened = await openS3Site();
-  return { client: opened.site, close: () => opened.close() };
+  return {
+    client: opened.site,
+    recordFuzzyHashes: (sha256, hashes) => opened.site.vault.recordFuzzyHashes(sha256, hashes),
+    close: () => opened.close(),
+  };
 });
 
 async function admittedAt(site: TestSite): Promise<string> {

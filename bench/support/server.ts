@@ -9,8 +9,11 @@ import { onCleanup } from './cleanup.js';
 import { type ProcMemory, RssSampler, readProcMemory, resetPeakRss } from './proc.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-/** The compiled CLI, as `npm start` runs it (`npm run bench` builds it first): no tsx in the figures. */
-const CLI_ENTRY = join(REPO_ROOT, 'dist', 'cli', 'index.js');
+/**
+ * The installed entry point, as `npm start` runs it: the compiled CLI (`npm run bench` builds
+ * it first, no tsx in the figures) with the process settings its launcher makes.
+ */
+const CLI_ENTRY = join(REPO_ROOT, 'bin', 'glasshouse.js');
 
 const run = promisify(execFile);
 
@@ -46,6 +49,8 @@ export async function glasshouseCli(args: readonly string[], env: NodeJS.Process
 export interface DataDirSettings {
   /** Written into `limits.maxSampleBytes` of the new directory's config.yaml. */
   readonly maxSampleBytes?: number;
+  /** Written into `samples.fingerprints` (false: uploads without fuzzy hashes and file type). */
+  readonly fingerprints?: boolean;
 }
 
 /** `glasshouse init` on a new directory, then {@link tuneConfig} on its config.yaml. */
@@ -64,6 +69,7 @@ export function tuneConfig(file: string, settings: DataDirSettings = {}): void {
   if (settings.maxSampleBytes !== undefined) {
     document.setIn(['limits', 'maxSampleBytes'], settings.maxSampleBytes);
   }
+  if (settings.fingerprints !== undefined) document.setIn(['samples', 'fingerprints'], settings.fingerprints);
   for (const limit of ['perAddress', 'perToken', 'failedAuthPerAddress', 'registrationsPerAddress']) {
     document.setIn(['rateLimits', limit, 'max'], 0);
   }
@@ -109,6 +115,8 @@ export function freePort(): Promise<number> {
 export interface ServerOptions extends ServiceOptions {
   readonly dataDir: string;
   readonly logLevel?: string;
+  /** More flags for `up`, e.g. `['--example']`. */
+  readonly upArgs?: readonly string[];
 }
 
 export interface ServiceOptions {
@@ -121,8 +129,8 @@ export interface ServiceOptions {
 
 /**
  * A `glasshouse up` (or `site`, `control`) child process. It is spawned as `node
- * dist/cli/index.js` directly (no npx wrapper), so `pid` is the server's own and its /proc
- * memory figures are the server's.
+ * bin/glasshouse.js` directly (no npx wrapper; the launcher loads the CLI in its own process),
+ * so `pid` is the server's own and its /proc memory figures are the server's.
  */
 export class ServerProcess {
   readonly pid: number;
@@ -152,7 +160,16 @@ export class ServerProcess {
   static async start(options: ServerOptions): Promise<ServerProcess> {
     const port = await freePort();
     const child = spawnCli(
-      ['up', '--data', options.dataDir, '--port', String(port), '--log-level', options.logLevel ?? 'warn'],
+      [
+        'up',
+        '--data',
+        options.dataDir,
+        '--port',
+        String(port),
+        '--log-level',
+        options.logLevel ?? 'warn',
+        ...(options.upArgs ?? []),
+      ],
       options,
     );
     const server = new ServerProcess(child, `http://127.0.0.1:${port}`);
@@ -257,7 +274,7 @@ export class ServerProcess {
   }
 }
 
-/** `node [node args] dist/cli/index.js <args>`, its output piped. */
+/** `node [node args] bin/glasshouse.js <args>`, its output piped. */
 function spawnCli(args: readonly string[], options: ServiceOptions): ChildProcess {
   return spawn(
     process.execPath,

@@ -1,7 +1,10 @@
 import { Command, CommanderError } from 'commander';
+import { registerBackup } from './backup-command.js';
 import { registerControl } from './control-command.js';
+import { registerEvidence } from './evidence-command.js';
 import { describeFailure } from './failure.js';
 import { registerInit } from './init-command.js';
+import { registerKeys } from './keys-command.js';
 import { registerLedger } from './ledger-command.js';
 import { registerLegal } from './legal-command.js';
 import { reportFailure } from './output.js';
@@ -10,11 +13,13 @@ import { registerPolicy } from './policy-command.js';
 import { registerPrivacy } from './privacy-command.js';
 import { registerRelocate } from './relocate-command.js';
 import { registerReport } from './report-command.js';
+import { registerSamples } from './samples-command.js';
 import { registerSite } from './site-command.js';
 import { registerStorage } from './storage-command.js';
 import { registerToken } from './token-command.js';
 import { registerUp } from './up-command.js';
 import { registerVerdicts } from './verdicts-command.js';
+import { registerWitness } from './witness-command.js';
 
 const program = new Command()
   .name('glasshouse')
@@ -35,10 +40,15 @@ registerLegal(program);
 registerReport(program);
 registerPrivacy(program);
 registerRelocate(program);
+registerSamples(program);
 registerPki(program);
 registerSite(program);
 registerControl(program);
 registerStorage(program);
+registerWitness(program);
+registerKeys(program);
+registerBackup(program);
+registerEvidence(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { initDataDir } from '../config/data-dir.js';
 import { loadConfig, resolvePaths } from '../config/load.js';
 import { openGlasshouse } from '../main.js';
+import { assertNoInterruptedRestore } from '../operations/backup/index.js';
 import { type DataDirOptions, overridesOf, withDataDirOptions } from './data-dir-options.js';
 import { action, printResult } from './output.js';
 
@@ -49,6 +50,7 @@ export interface Initialized {
 /** Creates or completes the data directory; the first time, also an admin token. */
 export async function initialize(options: InitOptions): Promise<Initialized> {
   const paths = resolvePaths(overridesOf(options));
+  assertNoInterruptedRestore(paths.dataDir);
   const result = initDataDir({
     ...paths,
     ...(options.deployment === undefined ? {} : { deployment: options.deployment }),

@@ -9,6 +9,7 @@ import { initPki, issueBundle } from '../pki/deployment-pki.js';
 import { overridesOf, withDataDirOptions } from './data-dir-options.js';
 import { UsageError } from './failure.js';
 import { DEPLOYMENT_OPTION, type InitOptions } from './init-command.js';
+import { collect } from './option-values.js';
 import { action, printResult } from './output.js';
 
 type JsonOption = { json?: boolean };
@@ -88,8 +89,4 @@ function deploymentFor(paths: { dataDir: string; configFile: string }, given: st
   }
   return initDataDir({ ...paths, controlOnly: true, ...(given === undefined ? {} : { deployment: given }) })
     .deployment;
-}
-
-function collect(value: string, previous: string[] | undefined): string[] {
-  return [...(previous ?? []), value];
 }

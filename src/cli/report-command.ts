@@ -8,14 +8,17 @@ import { REPORT_FILES, renderHtml } from '../control/reports/render-html.js';
 import { renderMarkdown } from '../control/reports/render-markdown.js';
 import type { Report } from '../control/reports/report.js';
 import { ReportError } from '../control/reports/report-errors.js';
-import { buildPublicSite } from '../control/reports/report-site.js';
+import { buildPublicSite, VERIFIER_SCRIPT } from '../control/reports/report-site.js';
 import type { VerifyTarget } from '../control/reports/report-text.js';
 import { type ReportVerification, verifyReport } from '../control/reports/verify-report.js';
+import { readReportVerifier } from '../http/console-routes.js';
 import { LedgerError } from '../ledger/ledger-errors.js';
+import { parseCosignerVerifierKey } from '../ledger/note/index.js';
 import { nodeSigner } from '../ledger/open-node-log.js';
 import { GlasshouseError } from '../shared/errors.js';
 import { CLI_ACTOR, type DataDirOptions, withDataDirOptions, withGlasshouse } from './data-dir-options.js';
 import { UsageError } from './failure.js';
+import { collect, toCount } from './option-values.js';
 import { action, printResult } from './output.js';
 import { progressReporter } from './progress.js';
 
@@ -139,24 +142,44 @@ export function registerReport(program: Command): void {
     .argument('<file>', 'the report, as JSON')
     .requiredOption('--url <base>', 'base URL of a server publishing the log')
     .requiredOption('--key <key>', 'the control log’s verifier key (from `glasshouse ledger key`)')
+    .option(
+      '--witness <key>',
+      'a witness verifier key (`glasshouse witness key`) whose cosignature of the report’s checkpoint counts; repeat for several',
+      collect,
+      [],
+    )
+    .option('--quorum <n>', 'how many of the --witness keys must have cosigned (default: all)', toCount)
     .option('--json', 'print JSON')
     .action(
-      action(async (file: string, options: { url: string; key: string; json?: boolean }) => {
-        const report = readReport(file);
-        const base = `${options.url.replace(/\/+$/, '')}/log/control/`;
-        const progress = progressReporter({ what: 'log', unit: 'entry bundles' });
-        const result = await verifyReport(report, {
-          read: (path) => fetchFile(base + path),
-          verifierKey: options.key,
-          onProgress: progress.update,
-        });
-        progress.done();
-        if (result.differences.length > 0) {
-          if (options.json === true) printResult(true, result, () => '');
-          throw new ReportError('REPORT_MISMATCH', describeDifferences(result));
-        }
-        printResult(options.json === true, result, () => describe(result));
-      }),
+      action(
+        async (
+          file: string,
+          options: { url: string; key: string; witness: string[]; quorum?: number; json?: boolean },
+        ) => {
+          const witnesses = options.witness.map(parseCosignerVerifierKey);
+          if (options.quorum !== undefined && options.quorum > witnesses.length) {
+            throw new InvalidArgumentError(
+              `--quorum ${options.quorum} is more than the ${witnesses.length} --witness keys given`,
+            );
+          }
+          const report = readReport(file);
+          const base = `${options.url.replace(/\/+$/, '')}/log/control/`;
+          const progress = progressReporter({ what: 'log', unit: 'entry bundles' });
+          const result = await verifyReport(report, {
+            read: (path) => fetchFile(base + path),
+            verifierKey: options.key,
+            onProgress: progress.update,
+            witnesses,
+            ...(options.quorum === undefined ? {} : { quorum: options.quorum }),
+          });
+          progress.done();
+          if (result.differences.length > 0) {
+            if (options.json === true) printResult(true, result, () => '');
+            throw new ReportError('REPORT_MISMATCH', describeDifferences(result));
+          }
+          printResult(options.json === true, result, () => describe(result));
+        },
+      ),
     );
 }
 
@@ -186,7 +209,11 @@ async function writeSite(options: BuildOptions, dir: string): Promise<string[]> 
         )
       : await mirrorSite(options.url);
   for (const [path, content] of files) writePublic(dir, path, content);
-  return [...files.keys()];
+  // The pages' Verify button; without it (a checkout built without the console) they still read.
+  const verifier = readReportVerifier();
+  if (verifier === undefined) return [...files.keys()];
+  writePublic(dir, VERIFIER_SCRIPT, verifier.toString('utf8'));
+  return [...files.keys(), VERIFIER_SCRIPT];
 }
 
 /**
@@ -323,6 +350,9 @@ function describe(r: ReportVerification): string {
     `verified report ${r.period} against ${r.checkpoint.origin} at size ${r.checkpoint.size} (root ${r.checkpoint.rootHash})`,
     `  checkpoint signature and root match; ${r.legalRequests} legal and ${r.privacyRequests} privacy requests in the log`,
     `  ${r.numbersChecked} numbers recomputed from the entries: all equal`,
+    ...r.cosignedBy.map(
+      (c) => `  cosigned by ${c.name} (key ID ${c.keyId}) at ${new Date(c.timestamp * 1000).toISOString()}`,
+    ),
     ...r.skipped.map((s) => `  skipped: ${s}`),
   ].join('\n');
 }

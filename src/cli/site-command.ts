@@ -77,12 +77,19 @@ async function runSite(options: SiteOptions): Promise<void> {
     process.stderr.write(
       `site ${site.name}: ${context}: ${error instanceof Error ? error.message : String(error)}\n`,
     );
-  const service = await openSiteService(config, site, { publish: true, onBackgroundError: report });
+  const service = await openSiteService(config, site, {
+    publish: true,
+    onBackgroundError: report,
+    onBackgroundProgress: (message) => process.stderr.write(`${message}\n`),
+  });
   // Relocation copies site to site: this site reads from its peers with its own certificate.
   const peers = new HttpPeerSites({ tls, timeoutMs: SITE_CALL_TIMEOUT_MS });
   let server: Awaited<ReturnType<typeof startSiteApi>>;
   try {
     await service.site.vault.recover();
+    service.site.backfill.start();
+    // The similarity index loads in the background; a query meanwhile waits for it.
+    service.site.similar.load().catch((error: unknown) => report(error, 'loading the similarity index'));
     server = await startSiteApi({
       site: service.site,
       log: service.log,

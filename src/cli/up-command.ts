@@ -55,6 +55,8 @@ async function up(options: UpOptions, hooks: UpHooks): Promise<void> {
     ...hooks,
     publish: true,
     onBackgroundError: (error, context) => app?.log.error({ err: error }, context),
+    onBackgroundProgress: (message) =>
+      app === undefined ? process.stderr.write(`${message}\n`) : app.log.info(message),
   });
   await glasshouse.recover();
   const example = options.example === true ? await loadExample(glasshouse) : false;

@@ -88,9 +88,28 @@ export const ConfigFileSchema = Type.Object(
         { additionalProperties: false },
       ),
     ),
+    samples: Type.Optional(
+      Type.Object({ fingerprints: Type.Optional(Type.Boolean()) }, { additionalProperties: false }),
+    ),
     ledger: Type.Optional(
       Type.Object(
-        { checkpointIntervalMs: Type.Optional(Type.Integer({ minimum: 10, maximum: 3_600_000 })) },
+        {
+          checkpointIntervalMs: Type.Optional(Type.Integer({ minimum: 10, maximum: 3_600_000 })),
+          witnessTimeoutMs: Type.Optional(Type.Integer({ minimum: 10, maximum: 60_000 })),
+          witnesses: Type.Optional(
+            Type.Array(
+              Type.Object(
+                {
+                  name: Type.String({ minLength: 1 }),
+                  key: Type.String({ minLength: 1 }),
+                  url: Type.String({ minLength: 1 }),
+                },
+                { additionalProperties: false },
+              ),
+              { maxItems: 32 },
+            ),
+          ),
+        },
         { additionalProperties: false },
       ),
     ),

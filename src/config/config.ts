@@ -22,9 +22,17 @@ export interface Config {
   /** Request rates and quotas against abuse (see src/http/limits.ts). */
   readonly rateLimits: RateLimitsConfig;
   readonly limits: { readonly maxSampleBytes: number };
+  /** Fuzzy hashes and file type of every upload, as it streams (docs/catalogue.md). */
+  readonly samples: { readonly fingerprints: boolean };
   readonly log: { readonly level: string };
   /** The transparency log of every node. */
-  readonly ledger: { readonly checkpointIntervalMs: number };
+  readonly ledger: {
+    readonly checkpointIntervalMs: number;
+    /** How long a publication waits for each witness's cosignature. */
+    readonly witnessTimeoutMs: number;
+    /** C2SP tlog-witnesses asked to cosign every checkpoint of every node. */
+    readonly witnesses: readonly WitnessConfig[];
+  };
   /** Hash reputation: the most hashes one batch look-up may ask about, the largest feed import. */
   readonly lookup: { readonly maxBatch: number; readonly maxImportBytes: number };
   /** The statistics buffer: telemetry ingestion and aggregates (see src/stats). */
@@ -88,6 +96,15 @@ export interface StatsConfig {
   readonly memoryLimitMb: number;
 }
 
+export interface WitnessConfig {
+  /** The witness's key name (the name in its verifier key). */
+  readonly name: string;
+  /** Its verifier key, `name+hhhhhhhh+base64(0x04 || key)` (`glasshouse witness key`). */
+  readonly key: string;
+  /** Its submission prefix: `POST <url>/add-checkpoint`. */
+  readonly url: string;
+}
+
 export const DEFAULTS = {
   dataDir: './glasshouse-data',
   host: '127.0.0.1',
@@ -95,6 +112,7 @@ export const DEFAULTS = {
   maxSampleBytes: 256 * 1024 * 1024,
   logLevel: 'info',
   checkpointIntervalMs: 1000,
+  witnessTimeoutMs: 1000,
   stats: {
     minGroupSize: 5,
     retentionDays: 365,

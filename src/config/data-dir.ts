@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { isMainThread } from 'node:worker_threads';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError } from './config-errors.js';
+import { masterKeyFiles, readKeyFile, refuseUnfinishedRotation } from './master-key-files.js';
 
 /** The example configuration `init` copies; found beside the sources from `src/` and `dist/`. */
 export const EXAMPLE_CONFIG_PATH = new URL('../../src/config/example-config.yaml', import.meta.url);
@@ -88,8 +89,7 @@ export function initDataDir(paths: {
   mkdirSync(keys, { recursive: true, mode: 0o700 });
   const sites = paths.controlOnly === true ? [] : siteNamesIn(paths.configFile);
   for (const node of [CONTROL_NODE, ...sites]) {
-    if (node !== CONTROL_NODE && writeOnce(join(keys, `${node}.master.key`), () => randomBytes(32)))
-      keysCreated.push(`${node}.master.key`);
+    if (node !== CONTROL_NODE && createMasterKey(keys, node)) keysCreated.push(`${node}.master.key`);
     if (writeOnce(join(keys, `${node}.ed25519.pem`), () => newSigningKey()))
       keysCreated.push(`${node}.ed25519.pem`);
   }
@@ -111,29 +111,40 @@ export function initSiteDataDir(dataDir: string, site: string): string[] {
   const keys = keysDirectory(dataDir);
   mkdirSync(keys, { recursive: true, mode: 0o700 });
   const created: string[] = [];
-  if (writeOnce(join(keys, `${site}.master.key`), () => randomBytes(32))) created.push(`${site}.master.key`);
+  if (createMasterKey(keys, site)) created.push(`${site}.master.key`);
   if (writeOnce(join(keys, `${site}.ed25519.pem`), () => newSigningKey()))
     created.push(`${site}.ed25519.pem`);
   return created;
 }
 
-/** Reads a site's 256-bit master key; a missing or damaged key stops the start. */
+/**
+ * Reads a site's 256-bit master key; a missing or damaged key stops the start, and so does
+ * an unfinished rotation of it (`glasshouse keys rotate` completes it first).
+ */
 export function readMasterKey(dataDir: string, site: string): Buffer {
-  const file = join(keysDirectory(dataDir), `${site}.master.key`);
-  let key: Buffer;
-  try {
-    key = readFileSync(file);
-  } catch (cause) {
+  const files = masterKeyFiles(keysDirectory(dataDir), site);
+  refuseUnfinishedRotation(files, site);
+  if (!existsSync(files.key)) {
     throw new ConfigError(
       'INVALID_CONFIG',
-      `missing master key for site ${site} (${file}); run \`glasshouse init\``,
-      {
-        cause,
-      },
+      `missing master key for site ${site} (${files.key}); run \`glasshouse init\``,
     );
   }
-  if (key.length !== 32) throw new ConfigError('INVALID_CONFIG', `${file}: a master key is exactly 32 bytes`);
-  return key;
+  try {
+    return readKeyFile(files.key);
+  } catch (cause) {
+    throw new ConfigError('INVALID_CONFIG', `${files.key}: a master key is exactly 32 bytes`, { cause });
+  }
+}
+
+/**
+ * A new site's master key, unless it has one, or a rotation of it is under way (its old key
+ * may be gone for a moment while the new one takes its name: never replace it then).
+ */
+function createMasterKey(keysDir: string, site: string): boolean {
+  const files = masterKeyFiles(keysDir, site);
+  if (existsSync(files.next) || existsSync(files.rotation)) return false;
+  return writeOnce(files.key, () => randomBytes(32));
 }
 
 function writeOnce(file: string, content: () => string | Buffer): boolean {

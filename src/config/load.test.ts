@@ -1,7 +1,9 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { cosignerFromKey } from '../ledger/note/index.js';
 import { ConfigError } from './config-errors.js';
 import { EXAMPLE_CONFIG_PATH } from './data-dir.js';
 import { loadConfig } from './load.js';
@@ -177,6 +179,44 @@ describe('loadConfig', () => {
         () => load(text),
         /sites\.moscow\.storage\.stats: holds a password; give it in CLICKHOUSE_PASSWORD/,
       );
+    });
+  });
+
+  describe('when the file names witnesses (ledger.witnesses)', () => {
+    const witness = cosignerFromKey(generateKeyPairSync('ed25519').privateKey, 'witness.example/w1');
+    const withWitness = (entry: string) =>
+      example.replace('ledger:\n', `ledger:\n  witnesses:\n    - ${entry}\n`);
+
+    it('reads each with its key and URL, and the default timeout', () => {
+      const config = load(
+        withWitness(
+          `{ name: witness.example/w1, key: "${witness.verifierKey}", url: "http://127.0.0.1:7380/" }`,
+        ),
+      );
+      expect(config.ledger.witnesses).toEqual([
+        { name: 'witness.example/w1', key: witness.verifierKey, url: 'http://127.0.0.1:7380' },
+      ]);
+      expect(config.ledger.witnessTimeoutMs).toBe(1000);
+    });
+
+    it.each([
+      [
+        'a key of another name',
+        `{ name: witness.example/w2, key: "${witness.verifierKey}", url: "http://w" }`,
+        /witnesses\[0\]\.name/,
+      ],
+      [
+        'a log key instead of a witness key',
+        '{ name: a, key: "a+00000000+AQ==", url: "http://w" }',
+        /witnesses\[0\]\.key/,
+      ],
+      [
+        'a URL that is not http(s)',
+        `{ name: witness.example/w1, key: "${witness.verifierKey}", url: "ftp://w" }`,
+        /witnesses\[0\]\.url/,
+      ],
+    ])('refuses %s, naming the key', (_, entry, pattern) => {
+      expectConfigError(() => load(withWitness(entry)), pattern);
     });
   });
 

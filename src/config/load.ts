@@ -4,8 +4,9 @@ import { resolve } from 'node:path';
 import { Value } from 'typebox/value';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { isCountryCode, validatePolicyVersion, validateRegions } from '../control/residency/index.js';
+import { parseCosignerVerifierKey } from '../ledger/note/index.js';
 import { GlasshouseError } from '../shared/errors.js';
-import { type Config, DEFAULTS } from './config.js';
+import { type Config, DEFAULTS, type WitnessConfig } from './config.js';
 import { ConfigError } from './config-errors.js';
 import { type ConfigFile, ConfigFileSchema } from './config-schema.js';
 import {
@@ -67,8 +68,13 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     },
     rateLimits: { ...DEFAULTS.rateLimits, ...file.rateLimits },
     limits: { maxSampleBytes: file.limits?.maxSampleBytes ?? DEFAULTS.maxSampleBytes },
+    samples: { fingerprints: file.samples?.fingerprints ?? true },
     log: { level: overrides.logLevel ?? env.GLASSHOUSE_LOG_LEVEL ?? DEFAULTS.logLevel },
-    ledger: { checkpointIntervalMs: file.ledger?.checkpointIntervalMs ?? DEFAULTS.checkpointIntervalMs },
+    ledger: {
+      checkpointIntervalMs: file.ledger?.checkpointIntervalMs ?? DEFAULTS.checkpointIntervalMs,
+      witnessTimeoutMs: file.ledger?.witnessTimeoutMs ?? DEFAULTS.witnessTimeoutMs,
+      witnesses: readWitnesses(file.ledger?.witnesses ?? [], storageProblems),
+    },
     lookup: {
       maxBatch: file.lookup?.maxBatch ?? DEFAULTS.lookupMaxBatch,
       maxImportBytes: file.lookup?.maxImportBytes ?? DEFAULTS.lookupMaxImportBytes,
@@ -91,6 +97,25 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
   if (storageProblems.length > 0) throw configError(configFile, storageProblems);
   checkSemantics(config);
   return deepFreeze(config);
+}
+
+/** `ledger.witnesses`: each key must be a witness key named as the entry, each URL http(s). */
+function readWitnesses(given: readonly WitnessConfig[], problems: ConfigProblem[]): WitnessConfig[] {
+  given.forEach((witness, i) => {
+    const at = `ledger.witnesses[${i}]`;
+    try {
+      const key = parseCosignerVerifierKey(witness.key);
+      if (key.name !== witness.name) {
+        problems.push({ key: `${at}.name`, problem: `the key is named ${key.name}, not ${witness.name}` });
+      }
+    } catch (error) {
+      problems.push({ key: `${at}.key`, problem: `not a witness key: ${(error as Error).message}` });
+    }
+    if (!/^https?:\/\/[^\s]+$/.test(witness.url)) {
+      problems.push({ key: `${at}.url`, problem: 'an http:// or https:// URL' });
+    }
+  });
+  return given.map((w) => ({ name: w.name, key: w.key, url: w.url.replace(/\/+$/, '') }));
 }
 
 /** Each key of a `storage:` block as a location; problems are collected under their keys. */

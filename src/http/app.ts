@@ -2,6 +2,8 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { tokenRoutes } from '../control/auth/token-routes.js';
+import { huntRoutes } from '../control/hunts/index.js';
 import { legalRoutes } from '../control/legal/legal-routes.js';
 import { type FastPath, LOOKUP_ROUTE, lookupFastPath } from '../control/lookup/lookup-fast-path.js';
 import { LOOKUP_ROLES, lookupRoutes } from '../control/lookup/lookup-routes.js';
@@ -13,14 +15,17 @@ import { reportRoutes } from '../control/reports/report-routes.js';
 import { cachedPublicSite } from '../control/reports/report-site.js';
 import { installationRoutes } from '../control/residency/installation-routes.js';
 import { policyRoutes } from '../control/residency/policy-routes.js';
+import { catalogueRoutes } from '../control/samples/catalogue-routes.js';
 import { sampleRoutes } from '../control/samples/sample-routes.js';
 import { statsRoutes } from '../control/telemetry/stats-routes.js';
 import { proofRoutes, publicLogRoutes } from '../ledger/log-routes.js';
 import { nodeSigner } from '../ledger/open-node-log.js';
 import type { Glasshouse } from '../main.js';
+import { evidenceRoutes } from '../operations/evidence/evidence-routes.js';
 import { bearerToken, registerAuthentication } from './authenticate.js';
 import { TrustedProxies } from './client-address.js';
 import { answerClientError, answerFrameworkError } from './client-errors.js';
+import { consoleRoutes, readReportVerifier } from './console-routes.js';
 import { registerInputChecks } from './input-checks.js';
 import { registerLimits } from './limits.js';
 import { registerMetrics } from './metrics.js';
@@ -36,6 +41,8 @@ export interface AppOptions {
   readonly logLevel?: string;
   /** False while shutting down, so load balancers stop sending traffic. */
   readonly isReady?: () => boolean;
+  /** How long `/metrics` reuses a figure and waits for a site (tests shorten them). */
+  readonly metrics?: { readonly ttlMs?: number; readonly siteTimeoutMs?: number };
 }
 
 /**
@@ -93,6 +100,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     frameworkErrors: answerFrameworkError,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  // Domain events go to the same JSON log as the requests (unless the caller gave a logger).
+  glasshouse.events.attach(app.log);
   app.addSchema(ProblemSchema);
   await app.register(swagger, OPENAPI_OPTIONS);
   await app.register(swaggerUi, { routePrefix: '/docs' });
@@ -136,7 +145,18 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     installations: glasshouse.registry,
     sites: [...glasshouse.siteClients.keys()],
   });
-  const metrics = registerMetrics(app, glasshouse.siteClients);
+  const metrics = registerMetrics(app, {
+    logs: glasshouse.logs,
+    lastBackups: () => glasshouse.lastBackups(),
+    now: () => glasshouse.now().getTime(),
+    sites: glasshouse.siteClients,
+    stats: glasshouse.stats,
+    relocations: glasshouse.relocations,
+    privacy: glasshouse.privacy,
+    legal: glasshouse.legal,
+    verdicts: glasshouse.verdicts,
+    ...options.metrics,
+  });
   let closing = false;
   app.addHook('preClose', (done) => {
     closing = true;
@@ -153,6 +173,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
+  await app.register(consoleRoutes);
   await app.register(publicLogRoutes, { logs: glasshouse.publishedLogs });
   const controlKey = nodeSigner(glasshouse.config, 'control').verifierKey;
   await app.register(publicReportRoutes, {
@@ -163,15 +184,19 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       key: controlKey,
       now: Date.now,
     }),
+    verifierScript: readReportVerifier,
   });
   await app.register(proofRoutes, { prefix: '/v1', logs: glasshouse.publishedLogs });
+  await app.register(tokenRoutes, { prefix: '/v1', tokens: glasshouse.tokens });
   await app.register(policyRoutes, { prefix: '/v1', policy: glasshouse.policy });
   await app.register(installationRoutes, { prefix: '/v1', registry: glasshouse.registry });
   await app.register(sampleRoutes, {
     prefix: '/v1',
     samples: glasshouse.samples,
+    catalogue: glasshouse.catalogue,
     maxSampleBytes: glasshouse.config.limits.maxSampleBytes,
   });
+  await app.register(catalogueRoutes, { prefix: '/v1', catalogue: glasshouse.catalogue });
   await app.register(lookupRoutes, {
     prefix: '/v1',
     verdicts: glasshouse.verdicts,
@@ -190,6 +215,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     prefix: '/v1',
     stats: glasshouse.stats,
     maxBatchBytes: glasshouse.config.stats.maxBatchBytes,
+    minGroupSize: glasshouse.config.stats.minGroupSize,
   });
   await app.register(legalRoutes, { prefix: '/v1', desk: glasshouse.legal });
   await app.register(reportRoutes, {
@@ -203,6 +229,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     prefix: '/v1',
     relocations: glasshouse.relocations,
     audit: glasshouse.residencyAudit,
+  });
+  await app.register(huntRoutes, { prefix: '/v1', hunts: glasshouse.hunts });
+  await app.register(evidenceRoutes, {
+    prefix: '/v1',
+    evidence: glasshouse.evidence,
+    sites: [...glasshouse.siteClients.keys()],
   });
   return app;
 }

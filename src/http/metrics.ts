@@ -1,8 +1,7 @@
 import type { FastifyInstance } from 'fastify';
-import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
-import type { SiteClient } from '../ports/site-client.js';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import { type DomainMetricSources, registerDomainMetrics } from './domain-metrics.js';
 import { RequestMetrics } from './request-metrics.js';
-import { SITE_HEALTH_TIMEOUT_MS, settleWithin } from './site-states.js';
 
 export interface HttpMetrics {
   readonly registry: Registry;
@@ -14,37 +13,15 @@ export interface HttpMetrics {
 }
 
 /**
- * Prometheus metrics on `/metrics`: request counts and latencies by route, and what each
- * site stores (read from the sites at scrape time, so they are right after a restart; a site
- * that does not answer is left out).
+ * Prometheus metrics on `/metrics`: request counts and latencies by route, and the domain's
+ * figures (see domain-metrics.ts and docs/operations.md).
  */
-export function registerMetrics(app: FastifyInstance, sites: ReadonlyMap<string, SiteClient>): HttpMetrics {
+export function registerMetrics(app: FastifyInstance, domain: DomainMetricSources): HttpMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const requests = new RequestMetrics();
   requests.register(registry);
-  const perSite = (name: string, help: string, read: (usage: { samples: number; bytes: number }) => number) =>
-    new Gauge({
-      name,
-      help,
-      labelNames: ['site'],
-      registers: [registry],
-      async collect() {
-        // A site that does not answer in time is left out of this scrape (no stale value), not
-        // the scrape failed.
-        this.reset();
-        for (const site of sites.values()) {
-          const usage = await settleWithin(site.usage(), SITE_HEALTH_TIMEOUT_MS);
-          if (usage !== undefined) this.set({ site: site.name }, read(usage));
-        }
-      },
-    });
-  perSite('glasshouse_samples_stored', 'Distinct samples stored, per site', (u) => u.samples);
-  perSite(
-    'glasshouse_sample_bytes_stored',
-    'Plaintext bytes of the samples stored, per site',
-    (u) => u.bytes,
-  );
+  registerDomainMetrics(registry, domain);
   app.addHook('onResponse', (request, reply, done) => {
     requests.record(
       request.method,

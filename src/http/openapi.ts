@@ -100,6 +100,11 @@ const BINARY_ANSWERS: Readonly<Record<string, { description: string; content: Re
     description: 'An AES-256 zip, password `infected`: `export.json` and `samples/<sha256>`',
     content: { 'application/zip': BINARY },
   },
+  'GET /v1/evidence': {
+    description:
+      'The evidence pack: a zip of one folder, evidence-<from>-<to>/, with index.html, evidence.json, <section>.csv, <section>.json and checkpoints/<node>.checkpoint',
+    content: { 'application/zip': BINARY },
+  },
   'GET /v1/reports/{period}': {
     description: 'The transparency report in the format asked for',
     content: {

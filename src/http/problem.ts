@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { ConfigErrorCode } from '../config/config-errors.js';
+import type { KeyErrorCode } from '../config/key-errors.js';
 import type { AuthErrorCode } from '../control/auth/auth-errors.js';
 import type { LegalErrorCode } from '../control/legal/legal-errors.js';
 import type { LookupErrorCode } from '../control/lookup/lookup-errors.js';
@@ -12,15 +13,20 @@ import type { SampleZipErrorCode } from '../control/samples/sample-zip.js';
 import type { LedgerErrorCode } from '../ledger/ledger-errors.js';
 import type { MerkleErrorCode } from '../ledger/merkle/index.js';
 import type { NoteErrorCode } from '../ledger/note/index.js';
+import type { BackupErrorCode } from '../operations/backup/backup-errors.js';
+import type { EvidenceErrorCode } from '../operations/evidence/evidence-errors.js';
 import type { PkiErrorCode } from '../pki/pki-errors.js';
+import type { CatalogueErrorCode } from '../shared/catalogue-errors.js';
 import type { CursorErrorCode } from '../shared/cursor.js';
 import { GlasshouseError } from '../shared/errors.js';
+import type { HuntErrorCode } from '../shared/hunt-errors.js';
 import type { SiteErrorCode } from '../shared/site-errors.js';
 import type { StatsErrorCode } from '../shared/stats-errors.js';
 import type { StorageErrorCode } from '../shared/storage-errors.js';
 import type { VaultErrorCode } from '../shared/vault-errors.js';
 import type { SubjectErrorCode } from '../site/subjects/subject-errors.js';
 import type { CryptoErrorCode } from '../site/vault/crypto/index.js';
+import type { WitnessErrorCode } from '../witness/witness-errors.js';
 import type { HttpErrorCode } from './http-errors.js';
 import type { LimitErrorCode } from './limit-errors.js';
 
@@ -29,6 +35,7 @@ export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 type KnownCode =
   | AuthErrorCode
   | ConfigErrorCode
+  | KeyErrorCode
   | RegistryErrorCode
   | ResidencyErrorCode
   | StorageErrorCode
@@ -36,6 +43,7 @@ type KnownCode =
   | CryptoErrorCode
   | SampleZipErrorCode
   | VaultErrorCode
+  | CatalogueErrorCode
   | LedgerErrorCode
   | MerkleErrorCode
   | NoteErrorCode
@@ -45,11 +53,15 @@ type KnownCode =
   | ReportErrorCode
   | PrivacyErrorCode
   | RelocationErrorCode
+  | HuntErrorCode
   | SiteErrorCode
   | HttpErrorCode
   | LimitErrorCode
   | CursorErrorCode
   | PkiErrorCode
+  | WitnessErrorCode
+  | BackupErrorCode
+  | EvidenceErrorCode
   | 'VALIDATION_FAILED'
   | 'ROUTE_NOT_FOUND'
   | 'METHOD_NOT_ALLOWED';
@@ -60,6 +72,7 @@ export const PROBLEM_STATUS = {
   FORBIDDEN_ROLE: 403,
   FORBIDDEN_SITE: 403,
   TOKEN_NOT_FOUND: 404,
+  TOKEN_ALREADY_REVOKED: 409,
   INVALID_TOKEN_REQUEST: 400,
   TOKEN_EXPIRED: 401,
   ACTIVE_TOKEN_EXISTS: 409,
@@ -80,6 +93,22 @@ export const PROBLEM_STATUS = {
   INVALID_BLOB_KEY: 500,
   INVALID_TILE_KEY: 500,
   DATA_DIR_IN_USE: 500,
+  MASTER_KEY_NOT_FOUND: 500,
+  KEY_ROTATION_UNFINISHED: 500,
+  // Backup and restore are CLI operations on the data directory: no route answers with them.
+  BACKUP_ENGINE_UNSUPPORTED: 500,
+  BACKUP_INVALID: 500,
+  BACKUP_PASSPHRASE: 500,
+  RESTORE_TARGET_NOT_EMPTY: 500,
+  RESTORE_TARGET_IN_USE: 500,
+  RESTORE_INTERRUPTED: 500,
+  RESTORE_ROLLBACK_REFUSED: 500,
+  RESTORE_LOG_DIVERGED: 500,
+  RESTORE_CHECKPOINT_INVALID: 500,
+  INVALID_EVIDENCE_PERIOD: 400,
+  // `glasshouse evidence` only.
+  EVIDENCE_OUT_EXISTS: 500,
+  EVIDENCE_PACK_INVALID: 500,
   STORAGE_UNAVAILABLE: 500,
   INVALID_STORAGE_URL: 500,
   NOTHING_TO_MIGRATE: 500,
@@ -96,12 +125,21 @@ export const PROBLEM_STATUS = {
   MALFORMED_HASH: 400,
   INVALID_FILENAME: 400,
   UNSUPPORTED_MEDIA_TYPE: 415,
+  INVALID_TAG: 400,
+  INVALID_COMMENT: 400,
+  TOO_MANY_TAGS: 409,
+  INVALID_TLSH: 400,
   LOG_NOT_FOUND: 404,
   TILE_NOT_FOUND: 404,
   ENTRY_TOO_LARGE: 500,
   INVALID_PROOF_REQUEST: 400,
   LOG_CLOSED: 503,
   LOG_INCONSISTENT: 500,
+  LOG_FORKED: 409,
+  LOG_KEY_ROTATION_UNDER_WAY: 409,
+  LOG_KEY_MISSING: 500,
+  WITNESS_FAILED: 500,
+  WITNESS_QUORUM_NOT_MET: 500,
   INVALID_PROOF: 400,
   INVALID_TREE_SIZE: 400,
   INVALID_INDEX: 400,
@@ -122,6 +160,8 @@ export const PROBLEM_STATUS = {
   EVENT_BATCH_TOO_LARGE: 413,
   INVALID_STATS_QUERY: 400,
   STATS_CLOSED: 503,
+  // Only `glasshouse backup` asks a serving process for a copy of its statistics.
+  STATS_SNAPSHOT_FAILED: 500,
   STATS_WAL_CORRUPT: 500,
   INVALID_FEED: 400,
   BATCH_TOO_LARGE: 413,
@@ -135,6 +175,10 @@ export const PROBLEM_STATUS = {
   RELOCATION_STATE: 409,
   RELOCATION_UNAVAILABLE: 503,
   INVALID_RELOCATION: 409,
+  INVALID_YARA_RULES: 400,
+  HUNT_NOT_FOUND: 404,
+  HUNT_STATE: 409,
+  HUNT_UNAVAILABLE: 503,
   VALIDATION_FAILED: 400,
   ROUTE_NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
@@ -176,6 +220,14 @@ export const PROBLEM_STATUS = {
   BUNDLE_INCOMPLETE: 500,
   PKI_EXISTS: 500,
   PKI_NOT_FOUND: 500,
+  // A witness (C2SP tlog-witness §add-checkpoint names these statuses).
+  WITNESS_BAD_REQUEST: 400,
+  WITNESS_UNKNOWN_LOG: 404,
+  WITNESS_UNTRUSTED_CHECKPOINT: 403,
+  WITNESS_OLD_SIZE_MISMATCH: 409,
+  WITNESS_ROOT_MISMATCH: 409,
+  WITNESS_INVALID_PROOF: 422,
+  WITNESS_LOG_EXISTS: 409,
 } as const satisfies Record<KnownCode, number>;
 
 export interface Problem {
@@ -198,6 +250,7 @@ const TITLES: Readonly<Record<number, string>> = {
   409: 'Conflict',
   413: 'Content Too Large',
   415: 'Unsupported Media Type',
+  422: 'Unprocessable Content',
   429: 'Too Many Requests',
   431: 'Request Header Fields Too Large',
   500: 'Internal Server Error',
@@ -270,10 +323,12 @@ function safeDetails(details: Readonly<Record<string, unknown>> | undefined): Re
   const { field, value, limit, sites, country, region, invalidLines, errors, retryAfter } = details;
   // A history file refused as already imported: which file, when, how many rows.
   const { sha256, imports, importedAt, rows } = details;
+  // A rule set that does not compile: where the compiler stopped.
+  const { line, column } = details;
   return Object.fromEntries(
     Object.entries({
       ...{ field, value, limit, sites, country, region, invalidLines, errors, retryAfter },
-      ...{ sha256, imports, importedAt, rows },
+      ...{ sha256, imports, importedAt, rows, line, column },
     }).filter(([, v]) => v !== undefined),
   );
 }

@@ -6,7 +6,17 @@ export type LedgerErrorCode =
   | 'ENTRY_TOO_LARGE'
   | 'INVALID_PROOF_REQUEST'
   | 'LOG_CLOSED'
-  | 'LOG_INCONSISTENT';
+  | 'LOG_INCONSISTENT'
+  /** `ledger verify --from-checkpoint`: the log's tree at the older size has another root than the older checkpoint. */
+  | 'LOG_FORKED'
+  /** `ledger rotate-key`: a rotation's overlap has not ended yet. */
+  | 'LOG_KEY_ROTATION_UNDER_WAY'
+  /** A log signing key file is missing or is not the key a rotation announces. */
+  | 'LOG_KEY_MISSING'
+  /** A witness did not cosign a checkpoint: down, too slow, or refusing (told, never thrown to a caller). */
+  | 'WITNESS_FAILED'
+  /** `ledger verify --witness`: fewer witnesses than the quorum cosigned the checkpoint. */
+  | 'WITNESS_QUORUM_NOT_MET';
 
 export class LedgerError extends GlasshouseError<LedgerErrorCode> {}
 

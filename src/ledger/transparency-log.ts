@@ -2,6 +2,7 @@ import type { AuditEntry, AuditSink } from '../ports/audit-sink.js';
 import type { LogJournal, RecordHashReader, TileStore } from '../ports/storage.js';
 import { Frontier } from './frontier.js';
 import { LedgerError } from './ledger-errors.js';
+import { signWithAll } from './log-keys.js';
 import {
   encodeEntryBundle,
   entriesPath,
@@ -16,6 +17,7 @@ import {
   treeHash,
 } from './merkle/index.js';
 import { canonicalJson, formatCheckpoint, type NoteSigner, parseCheckpoint } from './note/index.js';
+import type { Witnessing } from './witnessing.js';
 
 /** C2SP tlog-tiles: entries are length-prefixed with a uint16. */
 const MAX_ENTRY_BYTES = 0xffff;
@@ -29,12 +31,25 @@ export interface TransparencyLogOptions {
   readonly journal: LogJournal;
   readonly tiles: TileStore;
   readonly signer: NoteSigner;
+  /**
+   * The keys that sign the next checkpoint, asked at each publication (a key rotation's
+   * overlap signs with two); `signer` alone when absent.
+   */
+  readonly signers?: () => readonly NoteSigner[];
   /** How often to publish a checkpoint while there are new entries; 0 disables the timer. */
   readonly checkpointIntervalMs: number;
   /** Only the serving process publishes; a CLI appends and leaves publishing to it. */
   readonly publish: boolean;
   readonly maxBatch?: number;
-  /** Told when a background publication fails (the next tick retries). */
+  /**
+   * Asks the log's witnesses to cosign each checkpoint; their cosignatures are added to it as
+   * they arrive.
+   */
+  readonly witnessing?: Witnessing;
+  /**
+   * Told when a background publication fails (the next tick retries), or when a cosignature
+   * that arrived after its checkpoint was published could not be added to it.
+   */
   readonly onPublishError?: (error: unknown) => void;
 }
 
@@ -63,8 +78,14 @@ export class TransparencyLog implements AuditSink {
   /** The frontier at the last size this process sequenced or loaded; refreshed when another process appended. */
   #frontier: Frontier = Frontier.empty();
   #published: { size: number; checkpoint: string } | undefined;
+  /** When this process last found the checkpoint covering the journal (ms since the epoch). */
+  #currentAt: number | undefined;
   #publishing: Promise<void> | undefined;
   #nextPublish: Promise<void> | undefined;
+  /** Settles once the witnesses asked about the latest checkpoint have answered or timed out. */
+  #cosigning: Promise<void> = Promise.resolve();
+  /** The checkpoint file's writes, one at a time and in order (see #writeCheckpoint). */
+  #checkpointWrites: Promise<void> = Promise.resolve();
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
 
@@ -81,7 +102,7 @@ export class TransparencyLog implements AuditSink {
       await log.publish();
       if (options.checkpointIntervalMs > 0) {
         log.#timer = setInterval(
-          () => void log.publish().catch(() => undefined),
+          () => void log.publish().catch((error: unknown) => options.onPublishError?.(error)),
           options.checkpointIntervalMs,
         );
         log.#timer.unref();
@@ -130,6 +151,15 @@ export class TransparencyLog implements AuditSink {
     return text === undefined ? 0 : parseCheckpoint(text.slice(0, text.indexOf('\n\n') + 1)).treeSize;
   }
 
+  /**
+   * The published tree size as this process knows it, and when it last found that checkpoint
+   * covering the whole journal (a publication, or a publication with nothing new): undefined
+   * in a process that does not publish. Read without I/O, for metrics.
+   */
+  publication(): { size: number; currentAt: number | undefined } {
+    return { size: this.#published?.size ?? 0, currentAt: this.#currentAt };
+  }
+
   /** The size of the journal (what is durable), which the next checkpoint will cover. */
   size(): Promise<number> {
     return this.#o.journal.size();
@@ -160,9 +190,18 @@ export class TransparencyLog implements AuditSink {
 
   /**
    * Publishes the tiles that changed since the last checkpoint, then a new signed
-   * checkpoint. Tiles go first, so a reader who sees a checkpoint finds its tiles.
+   * checkpoint. Tiles go first, so a reader who sees a checkpoint finds its tiles. With
+   * witnesses, the checkpoint goes out as soon as its tiles are written, with the
+   * cosignatures that arrived by then, and is written again as each later one arrives; this
+   * resolves once every witness asked has answered or timed out and the checkpoint carries
+   * the cosignatures it got (a report or receipt that quotes it then quotes them too).
    */
-  publish(): Promise<void> {
+  async publish(): Promise<void> {
+    await this.#publishInTurn();
+    await this.#cosigning;
+  }
+
+  #publishInTurn(): Promise<void> {
     // A publication already running may have read the size before the caller's appends:
     // queue one more after it, shared by every caller that arrives meanwhile.
     if (this.#publishing !== undefined) {
@@ -170,7 +209,7 @@ export class TransparencyLog implements AuditSink {
         .catch(() => undefined)
         .then(() => {
           this.#nextPublish = undefined;
-          return this.publish();
+          return this.#publishInTurn();
         });
       return this.#nextPublish;
     }
@@ -185,6 +224,7 @@ export class TransparencyLog implements AuditSink {
     if (this.#timer !== undefined) clearInterval(this.#timer);
     await this.#flushing;
     if (this.#o.publish) await this.publish();
+    await this.#checkpointWrites;
     await this.#o.journal.close();
   }
 
@@ -222,7 +262,10 @@ export class TransparencyLog implements AuditSink {
   async #publishOnce(): Promise<void> {
     const size = await this.#o.journal.size();
     const from = this.#published?.size ?? 0;
-    if (size === from && this.#published !== undefined) return;
+    if (size === from && this.#published !== undefined) {
+      this.#currentAt = Date.now();
+      return;
+    }
     const read = this.#hashReader();
     const { hashTiles, entryBundles } = tilesToWrite(from, size);
     const writes = [
@@ -235,13 +278,56 @@ export class TransparencyLog implements AuditSink {
         await this.#o.tiles.put(entriesPath(bundle.n, bundle.width), encodeEntryBundle(entries));
       }),
     ];
-    await runConcurrently(writes, PUBLISH_CONCURRENCY);
+    // The root and the signature need only the journal's hashes, not the tiles: the witnesses
+    // are asked while the tiles are written, so their round trip hides behind the writes. The
+    // checkpoint itself is still written last, so a reader who sees it finds its tiles.
     const root = await treeHash(size, read);
-    const checkpoint = this.#o.signer.sign(
+    const signed = signWithAll(
+      this.#o.signers?.() ?? [this.#o.signer],
       formatCheckpoint({ origin: this.#o.origin, treeSize: size, rootHash: root }),
     );
-    await this.#o.tiles.put('checkpoint', Buffer.from(checkpoint, 'utf8'));
-    this.#published = { size, checkpoint };
+    // The witnesses' cosignature lines follow the log's own (C2SP tlog-cosignature), in the
+    // order of the witnesses; a witness that does not answer in time is left out, nothing more.
+    const asked =
+      this.#o.witnessing?.cosignEach(signed, size, (from, to) => proveConsistency(from, to, read)) ?? [];
+    const lines = asked.map(() => '');
+    const arrived = asked.map((line, i) =>
+      line.then((text) => {
+        lines[i] = text;
+        return text;
+      }),
+    );
+    const checkpoint = () => `${signed}${lines.join('')}`;
+    await runConcurrently(writes, PUBLISH_CONCURRENCY);
+    // Witnesses delay nothing: the checkpoint goes out with the cosignatures it has.
+    await this.#writeCheckpoint(size, checkpoint);
+    this.#currentAt = Date.now();
+    this.#cosigning = Promise.all(
+      arrived.map(async (line) => {
+        // Written again with the later cosignature (and any other arrived by then).
+        if ((await line) !== '') await this.#writeCheckpoint(size, checkpoint);
+      }),
+    ).then(
+      () => undefined,
+      (error: unknown) => this.#o.onPublishError?.(error),
+    );
+  }
+
+  /**
+   * Writes the checkpoint file in turn with the others. The text is taken when the write's
+   * turn comes, so it carries every cosignature arrived by then; a write that would replace a
+   * newer checkpoint, or the same text, is skipped.
+   */
+  #writeCheckpoint(size: number, text: () => string): Promise<void> {
+    const write = this.#checkpointWrites.then(async () => {
+      const checkpoint = text();
+      const published = this.#published;
+      if (published !== undefined && (size < published.size || checkpoint === published.checkpoint)) return;
+      await this.#o.tiles.put('checkpoint', Buffer.from(checkpoint, 'utf8'));
+      this.#published = { size, checkpoint };
+    });
+    this.#checkpointWrites = write.catch(() => undefined);
+    return write;
   }
 
   async #loadPublished(): Promise<void> {

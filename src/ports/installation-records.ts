@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { SampleFingerprint } from './samples.js';
 
 /** A sample as a site describes it, without its bytes. */
 export interface RelocatableSample {
@@ -9,6 +10,11 @@ export interface RelocatableSample {
   readonly size: number;
   readonly firstSeen: string;
   readonly lastSeen: string;
+  /**
+   * The source's fuzzy hashes and file type, carried so the target need not read the sample
+   * again to compute them; absent when the source has none yet (its backfill's, or the target's).
+   */
+  readonly fingerprint?: SampleFingerprint;
 }
 
 /**

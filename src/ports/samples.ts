@@ -24,6 +24,11 @@ export interface SampleSubmission {
   readonly filename: string;
   readonly product: string;
   readonly body: Readable;
+  /**
+   * The body's length, when the request declared it (Content-Length): the fuzzy hashing then
+   * skips block sizes it cannot choose. A body of another length fails the upload anyway.
+   */
+  readonly size?: number;
 }
 
 export interface StoredSample extends SampleDigests {
@@ -32,9 +37,21 @@ export interface StoredSample extends SampleDigests {
   readonly new: boolean;
 }
 
+/** What a sample's bytes say of it beyond its digests: fuzzy hashes and file type. */
+export interface SampleFingerprint {
+  /** `blocksize:hash:hash`, as the `ssdeep` command prints it. */
+  readonly ssdeep: string;
+  /** `T1` and the 70 hex digits TLSH 3.4's `tlsh` prints; null under 256 bytes or with too little variety. */
+  readonly tlsh: string | null;
+  /** A media type from the magic bytes, e.g. `application/x-msdownload`; `application/octet-stream` if unknown. */
+  readonly fileType: string;
+}
+
 export interface SampleAtSite extends SampleDigests {
+  /** Null until computed (a sample stored before fingerprints, until the backfill reaches it). */
   readonly ssdeep: string | null;
   readonly tlsh: string | null;
+  readonly fileType: string | null;
   readonly site: string;
   readonly firstSeen: string;
   readonly lastSeen: string;

@@ -1,6 +1,15 @@
 import type { Readable } from 'node:stream';
 import type { Actor } from './audit-sink.js';
 import type {
+  CommentQuery,
+  SampleComment,
+  SampleNotes,
+  SampleSearch,
+  SampleSearchPage,
+  SimilarQuery,
+  SimilarSample,
+} from './catalogue.js';
+import type {
   InstallationInventory,
   PurgeResult,
   RelocatableRecords,
@@ -45,6 +54,29 @@ export interface PeerSites {
 }
 
 /**
+ * A site's figures for `/metrics`: the samples it stores (a count over its sample table, so
+ * the control plane asks at most every half minute), and, from its serving process only,
+ * telemetry acknowledged but not loaded yet and the state of its log's publication.
+ */
+export interface SiteUsage {
+  readonly samples: number;
+  /** Plaintext bytes of the samples stored. */
+  readonly bytes: number;
+  /** Write batches durable in the telemetry write-ahead log and not loaded, and their bytes. */
+  readonly telemetryBacklog?: { readonly batches: number; readonly bytes: number };
+  /** Samples the fingerprint backfill has still to do, while it runs. */
+  readonly fingerprintsPending?: number;
+  readonly log?: {
+    /** Entries durable in the journal. */
+    readonly entries: number;
+    /** Entries the latest signed checkpoint covers. */
+    readonly checkpointSize: number;
+    /** When the site last found its checkpoint covering the journal, ms since the epoch. */
+    readonly checkpointCurrentAt: number | null;
+  };
+}
+
+/**
  * How the control plane reaches a site. In `glasshouse up` it is an in-process call; at
  * scale an HTTP client to a site in another jurisdiction implements the same interface,
  * so the control plane never knows (or cares) where a site runs.
@@ -61,7 +93,31 @@ export interface SiteClient {
   findSample(hash: SampleHash): Promise<SampleAtSite | undefined>;
   /** Records the download at the site, then streams the plaintext. */
   openSampleForDownload(sha256: string, actor: Actor): Promise<Readable>;
-  usage(): Promise<{ samples: number; bytes: number }>;
+  /** What the site stores, and how its serving process keeps up (see {@link SiteUsage}). */
+  usage(): Promise<SiteUsage>;
+
+  // The catalogue (site/catalogue): analysts' tags and comments on the site's samples, and search.
+  /**
+   * Tags a sample the site holds (idempotent; `SAMPLE_NOT_FOUND` otherwise), logged at the
+   * site as `sample.tagged` when new.
+   */
+  tagSample(sha256: string, tag: string, actor: Actor): Promise<{ changed: boolean }>;
+  /** Removes a tag (idempotent), logged at the site as `sample.untagged` when it was there. */
+  untagSample(sha256: string, tag: string, actor: Actor): Promise<{ changed: boolean }>;
+  /** Stores a comment on a sample the site holds, idempotent by its id; logged as `sample.commented`. */
+  commentOnSample(comment: SampleComment, actor: Actor): Promise<SampleComment>;
+  /** The sample's comments at the site, oldest first by (createdAt, id), after `query.after`. */
+  listSampleComments(sha256: string, query: CommentQuery): Promise<SampleComment[]>;
+  /** The sample's tags and comment count at the site (empty when it holds none). */
+  sampleNotes(sha256: string): Promise<SampleNotes>;
+  /** The site's samples matching the filters, newest first by (firstSeen, sha256). */
+  searchSamples(query: SampleSearch): Promise<SampleSearchPage>;
+  /**
+   * The site's samples nearest a TLSH digest, nearest first (ties by SHA-256), at most
+   * `limit` within `maxDistance`, each with its ssdeep score against `query.ssdeep`; from the
+   * site's in-memory index. `INVALID_TLSH` for a digest that is not one.
+   */
+  similarSamples(query: SimilarQuery): Promise<SimilarSample[]>;
   /**
    * Appends telemetry rows (the load format of `STATS_ROW_COLUMNS`, country included) to the
    * site's statistics buffer; resolves once they are durable. `rows` is handed over (it is
@@ -128,17 +184,20 @@ export interface SiteClient {
   /**
    * {@link importSample}, the site reading the plaintext from the peer site itself (its
    * `openSamplePlaintext`), so the bytes do not pass through the caller. Present where the
-   * site can reach its peers; a peer away fails with `SITE_UNAVAILABLE` naming the peer.
+   * site can reach its peers; a peer away fails with `SITE_UNAVAILABLE` naming the peer. A
+   * sample the site holds already is `{ copied: false }` at once, the peer not asked.
    */
   importSampleFrom?(record: RelocatableSample, source: PeerSite): Promise<{ copied: boolean }>;
   /**
    * Makes the installation's submissions and/or events here exactly the given ones (creating
-   * its key here if needed); idempotent. Its samples must be imported first.
+   * its key here if needed); idempotent. Its samples must be imported first. Answers the
+   * installation's inventory here afterwards (as {@link inventoryInstallation} would), so a
+   * caller that checks the copy needs no second round trip.
    */
   importInstallation(
     records: Pick<RelocatableRecords, 'installationId' | 'submissions' | 'events'>,
     replace: { readonly submissions: boolean; readonly events: boolean },
-  ): Promise<void>;
+  ): Promise<InstallationInventory>;
   /** Reads a sample back, decrypts it and checks it hashes to its SHA-256. */
   verifySample(sha256: string): Promise<boolean>;
   /** Reads a sample back and authenticates every segment (no hash: see docs/relocation.md). */
@@ -153,6 +212,19 @@ export interface SiteClient {
   recordRelocation(entry: RelocationSiteEntry, actor: Actor): Promise<void>;
   /** What the site holds, by installation, with every referenced sample checked (audit). */
   scanResidency(): Promise<SiteResidencyScan>;
+
+  // Hunts (control/hunts): a YARA rule set matched against the site's samples, batch by batch.
+  /**
+   * Matches the YARA rule set against the next samples the site holds in the order they
+   * arrived, after `after`; each is decrypted on a worker thread and never written in
+   * clear. The site compiles the rules itself (`INVALID_YARA_RULES` if they do not). Nothing
+   * is logged here: the hunt logs itself at the control plane. A read: safe to repeat.
+   *
+   * @example
+   * let after = 0;
+   * for (let page = await site.scanSamples({ rules, after, limit: 64 }); ; after = page.next) { … }
+   */
+  scanSamples(request: SampleScanRequest): Promise<SampleScanResult>;
 
   // The site's own public log, so the control plane can serve `/log/<site>/…` for it.
   /** The latest signed checkpoint the site's log published (a signed note), if any. */
@@ -177,4 +249,37 @@ export interface RelocationSiteEntry {
   readonly samples: number;
   readonly bytes: number;
   readonly events: number;
+}
+
+/** A batch of a hunt at one site (see {@link SiteClient.scanSamples}). */
+export interface SampleScanRequest {
+  /** The YARA rule set's text. */
+  readonly rules: string;
+  /**
+   * Where the previous batch ended (its `next`); 0 for the first. Samples are taken in the
+   * order they arrived at the site (their first submission there), so a sample stored after a
+   * hunt's scan reached the end comes after its cursor: the same cursor picks it up later.
+   */
+  readonly after: number;
+  /** Samples at most in this batch. */
+  readonly limit: number;
+}
+
+export interface SampleScanResult {
+  /** Samples matched against the rules (a sample removed or unreadable meanwhile is skipped). */
+  readonly scanned: number;
+  readonly skipped: number;
+  /** Plaintext bytes scanned. */
+  readonly bytes: number;
+  readonly matches: readonly SampleScanMatch[];
+  /** The cursor after this batch, for the next one. */
+  readonly next: number;
+  /** True when the batch reached the last sample the site holds now. */
+  readonly end: boolean;
+}
+
+export interface SampleScanMatch {
+  readonly sha256: string;
+  /** The names of the rules that matched, sorted. */
+  readonly rules: readonly string[];
 }

@@ -14,6 +14,13 @@ export const SITE_ROUTES = {
   findSample: { method: 'GET', path: '/site/v1/samples' },
   openSampleForDownload: { method: 'POST', path: '/site/v1/samples/:sha256/download' },
   usage: { method: 'GET', path: '/site/v1/usage' },
+  tagSample: { method: 'PUT', path: '/site/v1/samples/:sha256/tags/:tag' },
+  untagSample: { method: 'POST', path: '/site/v1/samples/:sha256/tags/:tag/removal' },
+  commentOnSample: { method: 'PUT', path: '/site/v1/samples/:sha256/comments/:id' },
+  listSampleComments: { method: 'GET', path: '/site/v1/samples/:sha256/comments' },
+  sampleNotes: { method: 'GET', path: '/site/v1/samples/:sha256/notes' },
+  searchSamples: { method: 'POST', path: '/site/v1/samples/search' },
+  similarSamples: { method: 'POST', path: '/site/v1/samples/similar' },
   appendEvents: { method: 'POST', path: '/site/v1/events' },
   aggregateEvents: { method: 'POST', path: '/site/v1/events/aggregate' },
   eraseInstallationEvents: { method: 'POST', path: '/site/v1/installations/:installationId/events/erasure' },
@@ -36,6 +43,7 @@ export const SITE_ROUTES = {
   purgeInstallations: { method: 'POST', path: '/site/v1/installations/purge' },
   recordRelocation: { method: 'POST', path: '/site/v1/relocations' },
   scanResidency: { method: 'GET', path: '/site/v1/residency-scan' },
+  scanSamples: { method: 'POST', path: '/site/v1/samples/scan' },
   readLogTile: { method: 'GET', path: '/site/v1/log/*' },
 } as const satisfies Record<string, { method: 'GET' | 'POST' | 'PUT'; path: string }>;
 

@@ -36,6 +36,12 @@ export interface BlobWriter {
   abort(): Promise<void>;
 }
 
+/** A finished {@link BlobWriter} and the key to publish it under. */
+export interface BlobCommit {
+  readonly writer: BlobWriter;
+  readonly key: string;
+}
+
 /**
  * Opaque, content-addressed bytes (already encrypted by the vault), as streams: every store
  * implements these methods (the filesystem now, an S3-compatible bucket at scale).
@@ -47,6 +53,13 @@ export interface BlobWriter {
  */
 export interface BlobStore {
   createWriter(): Promise<BlobWriter>;
+  /**
+   * Group commit: commits several writers of this store, each as its own `commit` would, and
+   * shares what they can share (on files, the flushes run together and each directory is
+   * synced once for all). Resolves, in order, to each one's outcome once every blob that
+   * succeeded is durable; one failure fails only its own.
+   */
+  commitAll(commits: readonly BlobCommit[]): Promise<PromiseSettledResult<void>[]>;
   /** Streams the blob; rejects with a `StorageError` `BLOB_NOT_FOUND` when absent. */
   read(key: string): Promise<Readable>;
   has(key: string): Promise<boolean>;
@@ -198,6 +211,10 @@ export interface StatsStore {
   load(rows: readonly Uint8Array[], through: number): Promise<void>;
   /** The `through` of the last load (0 before any). */
   loadedThrough(): Promise<number>;
+  /**
+   * The groups in key order: each key ascending by its UTF-8 bytes, nulls last (the control
+   * plane merges the sites' runs; it checks the order and sorts a run that is not in it).
+   */
   aggregate(query: StatsAggregation): Promise<StatsGroup[]>;
   /** Deletes events with `ts` before `cutoff`; returns how many. */
   deleteBefore(cutoff: Date): Promise<number>;
@@ -214,5 +231,10 @@ export interface StatsStore {
   countByInstallation(): Promise<Map<string, number>>;
   /** Rewrites storage so deleted rows leave no trace in free blocks. */
   compact(): Promise<void>;
+  /**
+   * A consistent copy of the store in one file, for a backup: only an embedded store has
+   * one (an engine of the operator's own is backed up with the engine's tools).
+   */
+  snapshotTo?(file: string): Promise<void>;
   close(): Promise<void>;
 }

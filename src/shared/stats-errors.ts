@@ -7,6 +7,7 @@ export type StatsErrorCode =
   | 'INVALID_STATS_QUERY'
   | 'STATS_CLOSED'
   | 'STATS_WAL_CORRUPT'
-  | 'SITE_NOT_RUNNING';
+  | 'SITE_NOT_RUNNING'
+  | 'STATS_SNAPSHOT_FAILED';
 
 export class StatsError extends GlasshouseError<StatsErrorCode> {}

@@ -37,6 +37,23 @@ export class TransactionBatcher<Tables> {
     });
   }
 
+  /**
+   * Several pieces of work queued at once, so that they share a transaction (`run` called in
+   * a loop would start the first alone); each outcome once it is durable or failed, in order.
+   */
+  runAll<T>(
+    works: readonly ((trx: Transaction<Tables>) => Promise<T>)[],
+  ): Promise<PromiseSettledResult<T>[]> {
+    const outcomes = works.map(
+      (work) =>
+        new Promise<T>((resolve, reject) => {
+          this.#queue.push({ work, resolve: resolve as (value: unknown) => void, reject });
+        }),
+    );
+    if (works.length > 0) this.#running ??= this.#drain();
+    return Promise.allSettled(outcomes);
+  }
+
   async #drain(): Promise<void> {
     try {
       while (this.#queue.length > 0) await this.#commit(this.#queue.splice(0, this.#maxBatch));

@@ -3,22 +3,34 @@ import type { Readable } from 'node:stream';
 import { sql } from 'kysely';
 import type { TransparencyLog } from '../ledger/transparency-log.js';
 import type { Actor, AuditSink } from '../ports/audit-sink.js';
+import type { CommentQuery, SampleComment, SampleSearch, SimilarQuery } from '../ports/catalogue.js';
 import type { RelocatableRecords, RelocatableSample } from '../ports/installation-records.js';
 import { inventoryOf } from '../ports/installation-records.js';
 import type { SampleHash, SampleSubmission } from '../ports/samples.js';
-import type { InstallationRecords, RelocationSiteEntry, SiteClient } from '../ports/site-client.js';
+import type {
+  InstallationRecords,
+  RelocationSiteEntry,
+  SampleScanRequest,
+  SampleScanResult,
+  SiteClient,
+  SiteUsage,
+} from '../ports/site-client.js';
 import type { BlobStore, MetadataStore, StatsAggregation, TimeRange } from '../ports/storage.js';
 import { tablesOf } from '../shared/narrow.js';
 import { StatsError } from '../shared/stats-errors.js';
+import { CatalogueService } from './catalogue/catalogue-service.js';
+import type { CatalogueTables } from './catalogue/catalogue-tables.js';
+import { SimilarSamples } from './catalogue/similar-samples.js';
 import { purgeInstallations } from './installation-purge.js';
 import * as transfer from './installation-transfer.js';
 import type { StatsBuffer } from './stats/stats-buffer.js';
 import { SubjectKeys } from './subjects/subject-keys.js';
 import type { SubjectTables } from './subjects/subject-tables.js';
+import type { FingerprintBackfill } from './vault/fingerprint/fingerprint-backfill.js';
 import { VaultService } from './vault/vault-service.js';
 import type { VaultTables } from './vault/vault-tables.js';
 
-export type SiteTables = VaultTables & SubjectTables;
+export type SiteTables = VaultTables & SubjectTables & CatalogueTables;
 
 export interface SiteNodeOptions {
   readonly name: string;
@@ -27,9 +39,13 @@ export interface SiteNodeOptions {
   readonly blobs: BlobStore;
   readonly audit: AuditSink;
   /** The site's log as published (in `main.ts` the same log as `audit`). */
-  readonly log: Pick<TransparencyLog, 'checkpoint' | 'readPublished'>;
+  readonly log: Pick<TransparencyLog, 'checkpoint' | 'readPublished' | 'publication' | 'size'>;
   readonly masterKey: Buffer;
   readonly maxSampleBytes: number;
+  /** Fuzzy hashes and file type computed as uploads stream (default true). */
+  readonly fingerprints?: boolean;
+  readonly onBackgroundError?: ((error: unknown, context: string) => void) | undefined;
+  readonly onBackgroundProgress?: ((message: string) => void) | undefined;
   /** The site's telemetry (write-ahead log and `StatsStore`); only the serving process has it. */
   readonly stats: StatsBuffer | undefined;
   readonly now: () => Date;
@@ -40,7 +56,12 @@ export class SiteNode implements SiteClient {
   readonly name: string;
   readonly jurisdiction: string;
   readonly vault: VaultService;
+  readonly catalogue: CatalogueService;
+  /** The similarity index over the vault's TLSH digests (in memory; see similar-samples.ts). */
+  readonly similar: SimilarSamples;
   readonly subjects: SubjectKeys;
+  /** Fingerprints the samples stored without them; the serving process starts it. */
+  readonly backfill: FingerprintBackfill;
   readonly stats: StatsBuffer | undefined;
   /** The largest sample the site stores, in bytes. */
   readonly maxSampleBytes: number;
@@ -64,8 +85,32 @@ export class SiteNode implements SiteClient {
       db: tablesOf<VaultTables>(options.metadata.db),
       durable: () => options.metadata.durable(),
       subjects: this.subjects,
+      onUnfingerprinted: () => this.backfill.nudge(),
       stillAdmitted: (trx, installationId) =>
         SubjectKeys.isAdmitted(tablesOf<SubjectTables>(trx), installationId),
+    });
+    this.backfill = this.vault.fingerprintBackfill({
+      onError: (error) => options.onBackgroundError?.(error, `fingerprinting the samples of ${options.name}`),
+      onProgress: ({ done, pending, running }) => {
+        if (done > 0 || pending > 0) {
+          options.onBackgroundProgress?.(
+            `site ${options.name}: fingerprint backfill ${running ? 'running' : 'stopped'}: ${done} samples fingerprinted, ${pending} to go`,
+          );
+        }
+      },
+    });
+    this.catalogue = new CatalogueService({
+      site: options.name,
+      db: tablesOf<CatalogueTables & VaultTables>(options.metadata.db),
+      durable: () => options.metadata.durable(),
+      audit: options.audit,
+      now: options.now,
+    });
+    this.similar = new SimilarSamples({ site: options.name, db: tablesOf<VaultTables>(options.metadata.db) });
+    // A refresh that fails leaves an answer out until the next start at worst: the query reads
+    // its answers' rows back, so nothing removed is ever answered.
+    this.vault.onSamplesChanged((sha256s) => {
+      this.similar.refresh(sha256s).catch(() => undefined);
     });
   }
 
@@ -92,8 +137,52 @@ export class SiteNode implements SiteClient {
     return this.vault.openForDownload(sha256, actor);
   }
 
-  usage() {
-    return this.vault.usage();
+  async usage(): Promise<SiteUsage> {
+    const stored = await this.vault.usage();
+    const backfill = this.backfill.progress();
+    const publication = this.#options.log.publication();
+    return {
+      ...stored,
+      ...(backfill.running ? { fingerprintsPending: backfill.pending } : {}),
+      ...(this.stats === undefined ? {} : { telemetryBacklog: this.stats.backlog() }),
+      ...(publication.currentAt === undefined
+        ? {}
+        : {
+            log: {
+              entries: await this.#options.log.size(),
+              checkpointSize: publication.size,
+              checkpointCurrentAt: publication.currentAt,
+            },
+          }),
+    };
+  }
+
+  tagSample(sha256: string, tag: string, actor: Actor) {
+    return this.catalogue.tag(sha256, tag, actor);
+  }
+
+  untagSample(sha256: string, tag: string, actor: Actor) {
+    return this.catalogue.untag(sha256, tag, actor);
+  }
+
+  commentOnSample(comment: SampleComment, actor: Actor) {
+    return this.catalogue.comment(comment, actor);
+  }
+
+  listSampleComments(sha256: string, query: CommentQuery) {
+    return this.catalogue.comments(sha256, query);
+  }
+
+  sampleNotes(sha256: string) {
+    return this.catalogue.notes(sha256);
+  }
+
+  searchSamples(query: SampleSearch) {
+    return this.catalogue.search(query);
+  }
+
+  similarSamples(query: SimilarQuery) {
+    return this.similar.query(query);
   }
 
   async appendEvents(rows: Buffer): Promise<void> {
@@ -149,6 +238,7 @@ export class SiteNode implements SiteClient {
 
   async eraseInstallationSubmissions(installationId: string) {
     const erased = await this.vault.removeSubmissions([installationId]);
+    await this.catalogue.removeOrphans();
     // Also on a repeat: a crash may have come between the delete and the compaction.
     await this.#options.metadata.compact();
     return { submissions: erased.submissions, samplesRemoved: erased.samples.map((s) => s.sha256) };
@@ -187,15 +277,20 @@ export class SiteNode implements SiteClient {
     return this.vault.openSamplePlaintext(sha256);
   }
 
-  importSample(record: RelocatableSample, plaintext: Readable) {
-    return this.vault.importSample(record, plaintext);
+  async importSample(record: RelocatableSample, plaintext: Readable) {
+    const imported = await this.vault.importSample(record, plaintext);
+    // The copy was resealed without passing through the upload's fingerprinting: only a
+    // sample whose source had no fingerprint yet leaves the backfill work.
+    if (imported.copied && record.fingerprint === undefined) this.backfill.nudge();
+    return imported;
   }
 
-  importInstallation(
+  async importInstallation(
     records: Pick<RelocatableRecords, 'installationId' | 'submissions' | 'events'>,
     replace: { readonly submissions: boolean; readonly events: boolean },
   ) {
-    return transfer.importInstallation(this.#domains(), records, replace);
+    await transfer.importInstallation(this.#domains(), records, replace);
+    return this.inventoryInstallation(records.installationId);
   }
 
   verifySample(sha256: string) {
@@ -206,10 +301,12 @@ export class SiteNode implements SiteClient {
     return this.vault.authenticateSample(sha256);
   }
 
-  purgeInstallations(installationIds: readonly string[]) {
+  async purgeInstallations(installationIds: readonly string[]) {
     // Compacted once per call (a relocation batch, a rolled-back copy): the source's raw files
     // keep nothing of the installations that left, as after an erasure.
-    return purgeInstallations(this.#domains(), installationIds, { compact: true });
+    const purged = await purgeInstallations(this.#domains(), installationIds, { compact: true });
+    await this.catalogue.removeOrphans();
+    return purged;
   }
 
   async recordRelocation(entry: RelocationSiteEntry, actor: Actor): Promise<void> {
@@ -230,6 +327,10 @@ export class SiteNode implements SiteClient {
 
   scanResidency() {
     return transfer.scanResidency(this.#domains());
+  }
+
+  scanSamples(request: SampleScanRequest): Promise<SampleScanResult> {
+    return this.vault.scanSamples(request);
   }
 
   logCheckpoint(): Promise<string | undefined> {
@@ -258,6 +359,7 @@ export class SiteNode implements SiteClient {
   }
 
   async close(): Promise<void> {
+    await this.backfill.stop();
     await this.stats?.close();
     await this.#options.audit.close();
     await this.#options.metadata.close();

@@ -7,7 +7,13 @@ import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openS3TileStore } from '../../src/adapters/storage/s3/s3-tile-store.js';
 import { SqliteLogJournal } from '../../src/adapters/storage/sqlite/sqlite-log-journal.js';
-import { formatCheckpoint, loadNoteSigner } from '../../src/ledger/note/index.js';
+import { signWithAll } from '../../src/ledger/log-keys.js';
+import {
+  cosignerFromKey,
+  formatCheckpoint,
+  loadNoteSigner,
+  noteSignerFromKey,
+} from '../../src/ledger/note/index.js';
 import { TransparencyLog } from '../../src/ledger/transparency-log.js';
 import { startS3Engine } from '../support/engines/s3.js';
 import { sampleEntries, writeCheckpoint, writeTiles } from './tiled-log-fixture.js';
@@ -73,6 +79,38 @@ describe.skipIf(skip)('notecheck (Go golang.org/x/mod/sumdb)', () => {
           treeSize: 1234,
           rootHash: rootHash.toString('base64'),
           signatures: [{ name: signer.name, keyId: signer.keyId.toString('hex') }],
+        });
+      });
+    });
+
+    describe('when a witness cosigned the checkpoint (an extra signature line, C2SP tlog-cosignature)', () => {
+      it('still verifies it with the log key, the cosignature ignored', () => {
+        const witness = cosignerFromKey(generateKeyPairSync('ed25519').privateKey, 'witness.example/w1');
+        const body = signed.slice(0, signed.indexOf('\n\n') + 1);
+        const result = verifyNote(`${signed}${witness.cosign(body, 1_700_000_000)}`, '-origin', signer.name);
+        expect(result.stderr).toBe('');
+        expect(result.status).toBe(0);
+        expect(JSON.parse(result.stdout)).toMatchObject({ treeSize: 1234 });
+      });
+    });
+
+    describe('when two keys of the log signed the checkpoint (a key rotation’s overlap)', () => {
+      const next = noteSignerFromKey(generateKeyPairSync('ed25519').privateKey, signer.name);
+      const both = signWithAll(
+        [signer, next],
+        formatCheckpoint({ origin: signer.name, treeSize: 1234, rootHash }),
+      );
+
+      it.each([
+        ['the old key', signer],
+        ['the new key', next],
+      ])('opens it given %s alone, the other signature ignored', (_, key) => {
+        const result = run(['note', '-key', key.verifierKey, '-origin', signer.name], both);
+        expect(result.stderr).toBe('');
+        expect(result.status).toBe(0);
+        expect(JSON.parse(result.stdout)).toMatchObject({
+          treeSize: 1234,
+          signatures: [{ name: signer.name, keyId: key.keyId.toString('hex') }],
         });
       });
     });

@@ -1,4 +1,4 @@
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
@@ -25,9 +25,10 @@ export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): Cl
  * {@link runCli} without blocking the event loop: for a CLI that talks (`--url`) to a server
  * listening in the test process itself.
  */
-export function runCliAsync(args: readonly string[]): Promise<CliResult> {
+export function runCliAsync(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
   return promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', ...args], {
     cwd: REPO_ROOT,
+    env: { ...process.env, ...env },
     timeout: 60_000,
   }).then(
     ({ stdout, stderr }) => ({ status: 0, stdout, stderr }),
@@ -37,4 +38,36 @@ export function runCliAsync(args: readonly string[]): Promise<CliResult> {
       stderr: error.stderr ?? '',
     }),
   );
+}
+
+/**
+ * Runs the CLI from the sources and kills it (SIGKILL: a crash, nothing runs on the way out)
+ * as soon as `when()` holds. Resolves `true` if it was killed, `false` if it finished first
+ * (a test that meant to crash it then proves nothing, and should say so).
+ *
+ * @example
+ * const killed = await killCliWhen(['backup', '--data', dir, '--out', out], () => existsSync(`${out}.partial`));
+ */
+export async function killCliWhen(
+  args: readonly string[],
+  when: () => boolean,
+  env: NodeJS.ProcessEnv = {},
+): Promise<boolean> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', ...args], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, ...env },
+    stdio: 'ignore',
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  await new Promise<void>((resolve) => {
+    const poll = setInterval(() => {
+      if (child.exitCode !== null || when()) {
+        clearInterval(poll);
+        resolve();
+      }
+    }, 5);
+  });
+  const killed = child.exitCode === null && child.kill('SIGKILL');
+  await exited;
+  return killed && child.signalCode === 'SIGKILL';
 }

@@ -6,8 +6,9 @@ import type { Config, RateLimitsConfig, ServerConfig, StatsConfig } from '../../
 import { initDataDir } from '../../src/config/data-dir.js';
 import { loadConfig, resolvePaths } from '../../src/config/load.js';
 import type { Role } from '../../src/control/auth/roles.js';
-import { buildApp } from '../../src/http/app.js';
+import { type AppOptions, buildApp } from '../../src/http/app.js';
 import { type Glasshouse, openGlasshouse } from '../../src/main.js';
+import type { EventLogger } from '../../src/shared/domain-events.js';
 import type { SiteWaitSettings } from '../../src/shared/site-wait.js';
 
 export interface TokenOptions {
@@ -40,8 +41,18 @@ export async function startHarness(
     /** Each off unless given: every test's requests come from one address, 127.0.0.1. */
     rateLimits?: Partial<RateLimitsConfig>;
     lookup?: Partial<Config['lookup']>;
+    /** The logs' settings, e.g. the witnesses they ask to cosign (`ledger.witnesses`). */
+    ledger?: Partial<Config['ledger']>;
     /** How background jobs wait for a site that is away (see OpenOptions). */
     siteWait?: SiteWaitSettings;
+    /** Samples per batch of a hunt at a site (see OpenOptions). */
+    huntBatchSize?: number;
+    /** Where domain events are logged (none unless given: the app logs silently). */
+    logger?: EventLogger;
+    /** `/metrics` freshness (see AppOptions). */
+    metrics?: AppOptions['metrics'];
+    /** Runs on the new data directory before anything opens it (an offline command's work). */
+    prepare?: (config: Config) => Promise<void>;
   } = {},
 ): Promise<Harness> {
   const dataDir = mkdtempSync(join(tmpdir(), 'glasshouse-test-'));
@@ -62,14 +73,22 @@ export async function startHarness(
       ...options.rateLimits,
     },
     lookup: { ...loaded.lookup, ...options.lookup },
+    ledger: { ...loaded.ledger, ...options.ledger },
   };
+  await options.prepare?.(config);
   const glasshouse = await openGlasshouse(config, {
     publish: true,
     ...(options.now === undefined ? {} : { now: options.now }),
     ...(options.siteWait === undefined ? {} : { siteWait: options.siteWait }),
+    ...(options.huntBatchSize === undefined ? {} : { huntBatchSize: options.huntBatchSize }),
+    ...(options.logger === undefined ? {} : { logger: options.logger }),
   });
   await glasshouse.recover();
-  const app = await buildApp({ glasshouse, logLevel: 'silent' });
+  const app = await buildApp({
+    glasshouse,
+    logLevel: 'silent',
+    ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
+  });
   await app.ready();
   let people = 0;
   return {

@@ -20,6 +20,8 @@ process.once('exit', () => {
 export interface ServerOptions {
   /** The server kills itself (SIGKILL) once the privacy job has done this many steps. */
   readonly crashAfterPrivacyStep?: number;
+  /** How long to wait for `/readyz` (default 30 s): longer for a test that starts a server on a loaded machine. */
+  readonly readyTimeoutMs?: number;
 }
 
 export interface ServerProcess {
@@ -53,7 +55,13 @@ export async function startServer(
   // Another process may take the port between our probe and the server's bind: try again.
   for (let attempt = 0; attempt < 3; attempt += 1) {
     try {
-      return await startOnce(command, dataDir, await freePort(), extraArgs);
+      return await startOnce(
+        command,
+        dataDir,
+        await freePort(),
+        extraArgs,
+        options.readyTimeoutMs ?? READY_TIMEOUT_MS,
+      );
     } catch (error) {
       lastError = error;
     }
@@ -92,6 +100,7 @@ async function startOnce(
   dataDir: string,
   port: number,
   extraArgs: readonly string[],
+  readyTimeoutMs: number,
 ): Promise<ServerProcess> {
   const child = spawn(
     process.execPath,
@@ -120,7 +129,7 @@ async function startOnce(
   child.stderr?.on('data', keep);
   const baseUrl = `http://127.0.0.1:${port}`;
   try {
-    await waitUntilReady(baseUrl, exited);
+    await waitUntilReady(baseUrl, exited, readyTimeoutMs);
   } catch (error) {
     await killChild(child);
     throw new Error(`glasshouse up did not become ready: ${String(error)}\n${output}`, { cause: error });
@@ -134,12 +143,12 @@ async function startOnce(
   };
 }
 
-async function waitUntilReady(baseUrl: string, exited: Promise<void>): Promise<void> {
+async function waitUntilReady(baseUrl: string, exited: Promise<void>, timeoutMs: number): Promise<void> {
   let gone = false;
   void exited.then(() => {
     gone = true;
   });
-  const deadline = Date.now() + READY_TIMEOUT_MS;
+  const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (gone) throw new Error('the server exited before it was ready');
     const status = await fetch(`${baseUrl}/readyz`, { signal: AbortSignal.timeout(1_000) }).then(
@@ -149,7 +158,7 @@ async function waitUntilReady(baseUrl: string, exited: Promise<void>): Promise<v
     if (status === 200) return;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  throw new Error(`no 200 from ${baseUrl}/readyz within ${READY_TIMEOUT_MS} ms`);
+  throw new Error(`no 200 from ${baseUrl}/readyz within ${timeoutMs} ms`);
 }
 
 async function killChild(child: ChildProcess): Promise<void> {

@@ -10,6 +10,7 @@ import { loadConfig, resolvePaths } from '../../src/config/load.js';
 import { openNodeLog } from '../../src/ledger/open-node-log.js';
 import type { TransparencyLog } from '../../src/ledger/transparency-log.js';
 import type { BlobStore, MetadataStore } from '../../src/ports/storage.js';
+import { catalogueMigrations } from '../../src/site/catalogue/catalogue-tables.js';
 import { SiteNode, type SiteTables, siteDirectory } from '../../src/site/site-node.js';
 import { StatsBuffer } from '../../src/site/stats/stats-buffer.js';
 import { subjectMigrations } from '../../src/site/subjects/subject-tables.js';
@@ -60,7 +61,7 @@ export async function openTestSite(
     retentionDays: config.stats.retentionDays,
     now,
   });
-  const migrations = { ...subjectMigrations, ...vaultMigrations };
+  const migrations = { ...subjectMigrations, ...vaultMigrations, ...catalogueMigrations };
   const metadata =
     options.openMetadata === undefined
       ? await openSqliteMetadataStore<SiteTables>({

@@ -320,6 +320,58 @@ export function describeSplitScenario(title: string, options: SplitScenarioOptio
       }
     });
 
+    it('hunts with a YARA rule set at both sites, each scanning its own samples, and matches what arrives later', async () => {
+      const rules = 'rule any_sample { condition: filesize > 0 }';
+      const started = await call('/v1/hunts', { token: tokens.analyst, json: { rules } });
+      expect(started.status, JSON.stringify(started.json)).toBe(202);
+      const id = started.json.id as string;
+      await until('the hunt through the stored samples', async () => {
+        const hunt = (await call(`/v1/hunts/${id}`, { token: tokens.analyst })).json;
+        return hunt.state === 'active' ? hunt : undefined;
+      });
+      const stored = installations.flatMap((i) => i.samples.map((s) => ({ sha256: s.sha256, site: i.site })));
+      const later = await register('CH', 'Trojan.E2E.Hunted');
+      const lateSample = await upload(later, 'late.exe', randomBytes(1000));
+      const expected = [...stored, { sha256: lateSample, site: 'zurich' }];
+      const matches = await until('the live match', async () => {
+        const page = (await call(`/v1/hunts/${id}/matches?limit=1000`, { token: tokens.analyst })).json;
+        return page.matches.length === new Set(expected.map((e) => e.sha256)).size ? page.matches : undefined;
+      });
+      expect(new Map(matches.map((m: Json) => [m.sha256, m.site]))).toEqual(
+        new Map(expected.map((e) => [e.sha256, e.site])),
+      );
+      expect(matches.every((m: Json) => m.rules.length === 1 && m.rules[0] === 'any_sample')).toBe(true);
+      const stopped = await call(`/v1/hunts/${id}/stop`, { token: tokens.analyst, method: 'POST' });
+      expect(stopped.json.state).toBe('stopped');
+    });
+
+    it('tags, comments on and searches samples kept at the HTTP sites', async () => {
+      const swiss = installations.find((i) => i.country === 'CH')!;
+      const russian = installations.find((i) => i.country === 'RU')!;
+      const sha256 = swiss.samples[0]!.sha256;
+      const tagged = await call(`/v1/samples/${sha256}/tags/family:e2e`, {
+        method: 'PUT',
+        token: tokens.analyst,
+      });
+      expect(tagged.status, JSON.stringify(tagged.json)).toBe(200);
+      expect(tagged.json.sites).toEqual(['zurich']);
+      const commented = await call(`/v1/samples/${sha256}/comments`, {
+        token: tokens.analyst,
+        json: { text: 'seen in the e2e run' },
+      });
+      expect(commented.status, JSON.stringify(commented.json)).toBe(201);
+      const comments = await call(`/v1/samples/${sha256}/comments`, { token: tokens.analyst });
+      expect(comments.json.comments.map((c: { text: string }) => c.text)).toEqual(['seen in the e2e run']);
+      const found = await call('/v1/samples?tag=family:e2e', { token: tokens.analyst });
+      expect(found.json.samples.map((s: { sha256: string }) => s.sha256)).toEqual([sha256]);
+      const all = await call('/v1/samples?limit=1000', { token: tokens.analyst });
+      const sites = new Set(all.json.samples.map((s: { site: string }) => s.site));
+      expect([...sites].sort()).toEqual(['moscow', 'zurich']);
+      expect(all.json.samples.some((s: { sha256: string }) => s.sha256 === russian.samples[0]!.sha256)).toBe(
+        true,
+      );
+    });
+
     it('discloses what Zurich holds only on a request verified under Swiss law, and withholds the rest', async () => {
       const [, swiss, russian] = installations as [Sent, Sent, Sent];
       const swissOnly = await verifiedAndFulfilled([swiss.id, russian.id], ['CH']);

@@ -2,6 +2,15 @@ import type { Readable } from 'node:stream';
 import type { TlsMaterial } from '../../pki/certificates.js';
 import type { Actor } from '../../ports/audit-sink.js';
 import type {
+  CommentQuery,
+  SampleComment,
+  SampleNotes,
+  SampleSearch,
+  SampleSearchPage,
+  SimilarQuery,
+  SimilarSample,
+} from '../../ports/catalogue.js';
+import type {
   InstallationInventory,
   PurgeResult,
   RelocatableRecords,
@@ -13,7 +22,10 @@ import type {
   InstallationRecords,
   PeerSite,
   RelocationSiteEntry,
+  SampleScanRequest,
+  SampleScanResult,
   SiteClient,
+  SiteUsage,
 } from '../../ports/site-client.js';
 import {
   aggregationToWire,
@@ -124,8 +136,66 @@ export class HttpSiteClient implements SiteClient {
     });
   }
 
-  usage(): Promise<{ samples: number; bytes: number }> {
+  usage(): Promise<SiteUsage> {
     return this.#http.json({ route: 'usage', ...READ });
+  }
+
+  tagSample(sha256: string, tag: string, actor: Actor): Promise<{ changed: boolean }> {
+    return this.#http.json({
+      route: 'tagSample',
+      params: { sha256, tag },
+      json: { actor },
+      ...REPEATABLE_WRITE,
+    });
+  }
+
+  untagSample(sha256: string, tag: string, actor: Actor): Promise<{ changed: boolean }> {
+    return this.#http.json({
+      route: 'untagSample',
+      params: { sha256, tag },
+      json: { actor },
+      ...REPEATABLE_WRITE,
+    });
+  }
+
+  commentOnSample(comment: SampleComment, actor: Actor): Promise<SampleComment> {
+    const { id, sha256, ...fields } = comment;
+    // The comment's id makes a repeat the same comment: safe to retry.
+    return this.#http.json({
+      route: 'commentOnSample',
+      params: { sha256, id },
+      json: { ...fields, actor },
+      ...REPEATABLE_WRITE,
+    });
+  }
+
+  async listSampleComments(sha256: string, query: CommentQuery): Promise<SampleComment[]> {
+    const after =
+      query.after === undefined ? {} : { afterCreatedAt: query.after.createdAt, afterId: query.after.id };
+    const answer = await this.#http.json<{ comments: SampleComment[] }>({
+      route: 'listSampleComments',
+      params: { sha256 },
+      query: { limit: String(query.limit), ...after },
+      ...READ,
+    });
+    return answer.comments;
+  }
+
+  sampleNotes(sha256: string): Promise<SampleNotes> {
+    return this.#http.json({ route: 'sampleNotes', params: { sha256 }, ...READ });
+  }
+
+  searchSamples(query: SampleSearch): Promise<SampleSearchPage> {
+    return this.#http.json({ route: 'searchSamples', json: query, ...READ });
+  }
+
+  async similarSamples(query: SimilarQuery): Promise<SimilarSample[]> {
+    const answer = await this.#http.json<{ samples: SimilarSample[] }>({
+      route: 'similarSamples',
+      json: query,
+      ...READ,
+    });
+    return answer.samples;
   }
 
   appendEvents(rows: Buffer): Promise<void> {
@@ -246,9 +316,9 @@ export class HttpSiteClient implements SiteClient {
   importInstallation(
     records: Pick<RelocatableRecords, 'installationId' | 'submissions' | 'events'>,
     replace: { readonly submissions: boolean; readonly events: boolean },
-  ): Promise<void> {
+  ): Promise<InstallationInventory> {
     const { installationId, submissions, events } = records;
-    return this.#http.empty({
+    return this.#http.json({
       route: 'importInstallation',
       params: { installationId },
       json: { records: { installationId, submissions, events }, replace },
@@ -283,6 +353,11 @@ export class HttpSiteClient implements SiteClient {
 
   scanResidency(): Promise<SiteResidencyScan> {
     return this.#http.json({ route: 'scanResidency', ...READ, ...this.#slow });
+  }
+
+  scanSamples(request: SampleScanRequest): Promise<SampleScanResult> {
+    // A POST for the rules' sake (too long for a URL), but a read: safe to repeat.
+    return this.#http.json({ route: 'scanSamples', json: request, ...READ, ...this.#slow });
   }
 
   async logCheckpoint(): Promise<string | undefined> {

@@ -59,6 +59,19 @@ async function codeOf(action: Promise<unknown>): Promise<string | undefined> {
 }
 
 describe('TokenService', () => {
+  describe('when a token is revoked twice', () => {
+    it('refuses the second revocation with TOKEN_ALREADY_REVOKED and logs one entry', async () => {
+      const { tokens, entries } = await tokenService();
+      const made = await tokens.create({ role: 'analyst' }, ADMIN);
+      await tokens.revoke(made.id, ADMIN);
+      expect(await codeOf(tokens.revoke(made.id, ADMIN))).toBe('TOKEN_ALREADY_REVOKED');
+      expect(await codeOf(tokens.revoke('ffffffffffff', ADMIN))).toBe('TOKEN_NOT_FOUND');
+      expect(entries.filter((e) => e.type === 'token.revoked')).toHaveLength(1);
+      expect(await tokens.info(made.id)).toMatchObject({ id: made.id, state: 'revoked' });
+      expect(await codeOf(tokens.info('ffffffffffff'))).toBe('TOKEN_NOT_FOUND');
+    });
+  });
+
   describe('when a person asks for a second token of a role', () => {
     it('refuses it while the first is active, however the name is written, and allows it once revoked', async () => {
       const { tokens } = await tokenService();

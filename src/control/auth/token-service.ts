@@ -1,6 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import type { AuditSink } from '../../ports/audit-sink.js';
+import type { Actor, AuditSink } from '../../ports/audit-sink.js';
+import type { DomainEvents } from '../../shared/domain-events.js';
 import { AuthError } from './auth-errors.js';
 import type { AuthTables } from './auth-tables.js';
 import { LastUseRecorder } from './last-use.js';
@@ -49,6 +50,8 @@ export interface TokenServiceOptions {
   readonly now?: () => Date;
   /** Where a failed write of a token's last use is reported (it never fails a request). */
   readonly onBackgroundError?: (error: unknown) => void;
+  /** Told when a token is created or revoked (its id and role: never its secret or person). */
+  readonly events?: DomainEvents;
 }
 
 interface CachedToken {
@@ -67,6 +70,7 @@ export class TokenService {
   readonly #db: Kysely<AuthTables>;
   readonly #knownSites: ReadonlySet<string>;
   readonly #audit: AuditSink;
+  readonly #events: DomainEvents | undefined;
   readonly #now: () => Date;
   readonly #externalVersion: () => number;
   readonly #lastUse: LastUseRecorder;
@@ -79,6 +83,7 @@ export class TokenService {
     this.#db = options.db;
     this.#knownSites = options.knownSites;
     this.#audit = options.audit;
+    this.#events = options.events;
     this.#now = options.now ?? (() => new Date());
     this.#externalVersion = options.externalVersion ?? (() => Number.NaN);
     this.#lastUse = new LastUseRecorder(options.db, options.onBackgroundError ?? (() => undefined));
@@ -91,10 +96,7 @@ export class TokenService {
    * @example
    * const { token } = await tokens.create({ role: 'legal', person: 'Ada Lovelace', expires: '90d' }, cliActor);
    */
-  async create(
-    request: NewToken,
-    actor: { role: string; token: string },
-  ): Promise<TokenInfo & { token: string }> {
+  async create(request: NewToken, actor: Actor): Promise<TokenInfo & { token: string }> {
     const role = this.#checkRole(request.role);
     const sites = this.#checkSites(request.sites);
     const now = this.#now();
@@ -141,6 +143,7 @@ export class TokenService {
       person: person?.commitment ?? null,
       expiresAt,
     });
+    this.#events?.('token.created', { token: id, role, personal: person !== null, expiresAt });
     const info: TokenInfo = {
       id,
       role,
@@ -163,7 +166,23 @@ export class TokenService {
     return rows.map((row) => toInfo(row, now));
   }
 
-  async revoke(id: string, actor: { role: string; token: string }): Promise<TokenInfo> {
+  /**
+   * One token's record (never its secret), whatever its state.
+   *
+   * @example
+   * const { role, expiresAt } = await tokens.info(principal.tokenId); // GET /v1/session
+   */
+  async info(id: string): Promise<TokenInfo> {
+    const row = await this.#tokenRows().where('tokens.id', '=', id).executeTakeFirst();
+    if (row === undefined) throw new AuthError('TOKEN_NOT_FOUND', `no token with id "${id}"`);
+    return toInfo(row, this.#now());
+  }
+
+  /**
+   * Revokes a token. A token revoked already is refused (`TOKEN_ALREADY_REVOKED`) rather than
+   * revoked again: one revocation, one entry in the log, one actor.
+   */
+  async revoke(id: string, actor: Actor): Promise<TokenInfo> {
     const time = this.#now().toISOString();
     const revoked = await this.#db
       .updateTable('tokens')
@@ -171,12 +190,26 @@ export class TokenService {
       .where('id', '=', id)
       .where('revoked_at', 'is', null)
       .executeTakeFirst();
-    if (revoked.numUpdatedRows === 0n)
-      throw new AuthError('TOKEN_NOT_FOUND', `no active token with id "${id}"`);
+    if (revoked.numUpdatedRows === 0n) throw await this.#whyNotRevoked(id);
     this.#cache.clear();
     await this.#audit.append({ type: 'token.revoked', time, actor, tokenId: id });
     const row = await this.#tokenRows().where('tokens.id', '=', id).executeTakeFirstOrThrow();
+    this.#events?.('token.revoked', { token: id, role: row.role });
     return toInfo(row, this.#now());
+  }
+
+  async #whyNotRevoked(id: string): Promise<AuthError> {
+    const row = await this.#db
+      .selectFrom('tokens')
+      .select('revoked_at')
+      .where('id', '=', id)
+      .executeTakeFirst();
+    if (row === undefined || row.revoked_at === null) {
+      return new AuthError('TOKEN_NOT_FOUND', `no active token with id "${id}"`);
+    }
+    return new AuthError('TOKEN_ALREADY_REVOKED', `token ${id} was revoked at ${row.revoked_at}`, {
+      details: { value: row.revoked_at },
+    });
   }
 
   /**

@@ -5,6 +5,7 @@ import type { Readable } from 'node:stream';
 import type { Kysely } from 'kysely';
 import type { Actor, AuditSink } from '../../ports/audit-sink.js';
 import { pageOf } from '../../shared/cursor.js';
+import type { DomainEvents } from '../../shared/domain-events.js';
 import { alreadyImportedProblem, type EarlierImport } from '../../shared/history-import.js';
 import { actorOf, type Principal } from '../auth/roles.js';
 import { assertSitesAccess, mayAccessSites } from '../auth/site-scope.js';
@@ -31,6 +32,8 @@ export interface LegalDeskOptions extends FulfilmentSources {
   readonly db: Kysely<LegalTables>;
   readonly audit: AuditSink;
   readonly now: () => Date;
+  /** Told when a history import is loaded (`legal.history_imported`). */
+  readonly events?: DomainEvents;
 }
 
 export interface ActionResult {
@@ -181,6 +184,17 @@ export class LegalDesk {
    * @example
    * await desk.importHistory(readFileSync('history.csv', 'utf8'), { role: 'legal', token: 'tok_1' });
    */
+  /** Requests not closed, by state, for `/metrics`. */
+  async openByState(): Promise<Map<string, number>> {
+    const rows = await this.#o.db
+      .selectFrom('legal_requests')
+      .select((eb) => ['state', eb.fn.countAll<number>().as('count')])
+      .where('closed_at', 'is', null)
+      .groupBy('state')
+      .execute();
+    return new Map(rows.map((r) => [r.state, Number(r.count)]));
+  }
+
   async importHistory(csv: string, actor: Actor, options: { again?: boolean } = {}): Promise<HistoryImport> {
     const now = this.#o.now();
     const parsed = parseHistory(csv, utcDate(now));
@@ -230,11 +244,13 @@ export class LegalDesk {
         now.toISOString(),
         { sha256, attempt },
       );
-      return {
+      const result = {
         imported: stored.length,
         open: stored.filter((s) => s.request.closedAt === null).length,
         sha256,
       };
+      this.#o.events?.('legal.history_imported', result);
+      return result;
     });
   }
 

@@ -1,25 +1,15 @@
 import { createHmac } from 'node:crypto';
 import { canonicalJson } from '../../ledger/note/index.js';
 import type { Actor, AuditEntry } from '../../ports/audit-sink.js';
-import type { AuthorityKind, LegalCategory, LegalState, RejectionReason } from './legal-request.js';
+import type { LegalRequestState } from './legal-request.js';
+
+export type { LegalRequestState };
 
 /**
  * The `legal.request` entry of docs/log.md ("The desks' entries"): the request's whole
  * published state after the event, and a commitment to everything else. The transparency
  * reports count from these entries alone, so their fields are a contract.
  */
-/** A request's published state as the log carries it: exactly what the reports count. */
-export interface LegalRequestState {
-  readonly request: string;
-  readonly receivedAt: string;
-  readonly requesterCountry: string;
-  readonly authorityKind: AuthorityKind;
-  readonly category: LegalCategory;
-  readonly state: LegalState;
-  readonly reason: RejectionReason | null;
-  readonly closedAt: string | null;
-}
-
 export interface LegalLogEntry extends AuditEntry, LegalRequestState {
   readonly type: 'legal.request';
   readonly event: 'received' | 'transition' | 'imported';

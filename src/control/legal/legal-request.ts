@@ -126,3 +126,15 @@ export function utcDate(instant: Date): string {
 export function isMember<T extends string>(list: readonly T[], value: unknown): value is T {
   return typeof value === 'string' && (list as readonly string[]).includes(value);
 }
+
+/** A request's published state as the log carries it: exactly what the reports count. */
+export interface LegalRequestState {
+  readonly request: string;
+  readonly receivedAt: string;
+  readonly requesterCountry: string;
+  readonly authorityKind: AuthorityKind;
+  readonly category: LegalCategory;
+  readonly state: LegalState;
+  readonly reason: RejectionReason | null;
+  readonly closedAt: string | null;
+}

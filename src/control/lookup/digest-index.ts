@@ -21,6 +21,22 @@ export const MAX_LOAD = 0.92;
 const TAIL_SLOTS = 4096;
 const TWO_TO_32 = 4294967296;
 
+/** The value of each ASCII character as a hex digit (either case), -1 for any other. */
+const HEX_DIGIT = (() => {
+  const table = new Int8Array(128).fill(-1);
+  for (let i = 0; i < 10; i += 1) table[0x30 + i] = i;
+  for (let i = 0; i < 6; i += 1) {
+    table[0x41 + i] = 10 + i;
+    table[0x61 + i] = 10 + i;
+  }
+  return table;
+})();
+
+/** -1 for anything but a hex digit, a character past the text's end (NaN) included. */
+function hexDigit(code: number): number {
+  return code < 128 ? HEX_DIGIT[code]! : -1;
+}
+
 export interface IndexedValue {
   /** Non-zero; the caller's packing (verdict and threat id). */
   readonly value: number;
@@ -65,13 +81,18 @@ export class DigestIndex {
   }
 
   /**
-   * Loads the query digest from hex at `offset` of `text` (`bytes × 2` characters). False if
-   * they are not all hex digits. Used with {@link findLoaded} to avoid a Buffer per query.
+   * Loads the query digest from hex at `offset` of `text` (`bytes × 2` characters, either
+   * case). False if they are not all hex digits. Used with {@link findLoaded}: no Buffer, no
+   * string and no native call per query.
    */
   loadHex(text: string, offset = 0): boolean {
-    const hex =
-      offset === 0 && text.length === this.bytes * 2 ? text : text.slice(offset, offset + this.bytes * 2);
-    if (this.#queryBytes.write(hex, 0, 'hex') !== this.bytes) return false;
+    const out = this.#queryBytes;
+    for (let i = 0, at = offset; i < this.bytes; i += 1, at += 2) {
+      const high = hexDigit(text.charCodeAt(at));
+      const low = hexDigit(text.charCodeAt(at + 1));
+      if ((high | low) < 0) return false;
+      out[i] = (high << 4) | low;
+    }
     this.#fixPrefix();
     return true;
   }
@@ -180,7 +201,8 @@ export class DigestIndex {
 
   /** The query's first word as read natively becomes the big-endian prefix. */
   #fixPrefix(): void {
-    this.#query[0] = this.#queryBytes.readUInt32BE(0);
+    const b = this.#queryBytes;
+    this.#query[0] = ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
   }
 
   /** Inserts the loaded query keeping its cluster sorted; false when the tail is full. */

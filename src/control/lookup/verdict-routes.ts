@@ -5,7 +5,7 @@ import { principalOf } from '../../http/authenticate.js';
 import { errorResponses } from '../../http/schemas.js';
 import { actorOf } from '../auth/roles.js';
 import { LookupError } from './lookup-errors.js';
-import { HashParam, VerdictKind } from './lookup-schemas.js';
+import { HashParam, LookupAnswerView, VerdictKind } from './lookup-schemas.js';
 import { MAX_SOURCE_LENGTH, MAX_THREAT_LENGTH } from './verdict.js';
 import type { FeedFormat } from './verdict-import.js';
 import type { VerdictService } from './verdict-service.js';
@@ -27,6 +27,23 @@ export const verdictRoutes: FastifyPluginAsyncTypebox<{ verdicts: VerdictService
 ) => {
   // The feed goes to the parser as a stream: a 1 GB file is never held whole.
   app.addContentTypeParser(Object.keys(FEED_CONTENT_TYPES), (_request, payload, done) => done(null, payload));
+
+  // The analyst's read of what products are told: the same answer as `GET /v1/lookup/{hash}`,
+  // which stays product-only (its fast path admits product tokens alone).
+  app.get(
+    '/verdicts/:hash',
+    {
+      config: { roles: ['analyst'] },
+      schema: {
+        summary:
+          'The verdict on one hash (MD5, SHA-1 or SHA-256), as products are told it; `unknown` when there is none',
+        tags: ['lookup'],
+        params: HashParam,
+        response: { 200: LookupAnswerView, ...errorResponses(400) },
+      },
+    },
+    async (request) => verdicts.lookup(request.params.hash),
+  );
 
   app.put(
     '/verdicts/:hash',

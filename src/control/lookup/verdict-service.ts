@@ -1,5 +1,6 @@
 import type { Actor, AuditSink } from '../../ports/audit-sink.js';
 import type { SiteClient } from '../../ports/site-client.js';
+import type { DomainEvents } from '../../shared/domain-events.js';
 import { askAvailableSites, SiteUnavailableError } from '../../shared/site-errors.js';
 import { textFault } from '../../shared/text.js';
 import { actorOf, type Principal } from '../auth/roles.js';
@@ -24,6 +25,8 @@ export interface VerdictServiceOptions {
   /** To find a sample's other hashes (a verdict on one is a verdict on all). */
   readonly sites: ReadonlyMap<string, SiteClient>;
   readonly now: () => Date;
+  /** Told when an import is loaded (`verdicts.imported`). */
+  readonly events?: DomainEvents;
 }
 
 export interface VerdictRequest {
@@ -248,6 +251,14 @@ export class VerdictService {
       }
       const { generation } = await session.commit(this.#sink());
       this.#advance(generation);
+    });
+    this.#o.events?.('verdicts.imported', {
+      format: request.format,
+      sha256: report.sha256,
+      bytes: report.bytes,
+      records: report.records,
+      loaded: report.good,
+      skippedBadLines: report.bad,
     });
     return result;
   }

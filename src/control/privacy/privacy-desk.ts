@@ -5,6 +5,7 @@ import type { TransparencyLog } from '../../ledger/transparency-log.js';
 import type { Actor } from '../../ports/audit-sink.js';
 import type { SiteClient } from '../../ports/site-client.js';
 import { decodeCursor, pageOf } from '../../shared/cursor.js';
+import type { DomainEvents } from '../../shared/domain-events.js';
 import { alreadyImportedProblem } from '../../shared/history-import.js';
 import { insertionOrder } from '../../shared/sql-dialect.js';
 import { AuthError } from '../auth/auth-errors.js';
@@ -37,6 +38,8 @@ export interface PrivacyDeskOptions {
   readonly onReady?: () => void;
   /** The sites the background job waits for to answer this request (see PrivacyWorker). */
   readonly waitingFor?: (requestId: string) => readonly string[];
+  /** Told when a history import is loaded (`privacy.history_imported`). */
+  readonly events?: DomainEvents;
 }
 
 /** Who files a request: the user with their secret, or a privacy officer on their behalf. */
@@ -132,6 +135,18 @@ export class PrivacyDesk {
     if (verified) this.#o.onReady?.();
     const request = await this.#toRequest(row);
     return receiptToken === undefined ? request : { ...request, receiptToken };
+  }
+
+  /**
+   * Drops an erased installation's id from every request of it (only commitments remain),
+   * as the erasure's receipt step does; for erasures re-applied after a restore.
+   */
+  async forgetInstallation(installationId: string): Promise<void> {
+    await this.#o.db
+      .updateTable('privacy_requests')
+      .set({ installation_id: null })
+      .where('installation_id', '=', installationId)
+      .execute();
   }
 
   async get(id: string, viewer: Viewer): Promise<PrivacyRequest> {
@@ -303,7 +318,25 @@ export class PrivacyDesk {
           .map((row) => this.#o.audit.append(privacyLogEntry(row, 'imported', actor, now))),
       );
     }
+    this.#o.events?.('privacy.history_imported', { sha256, rows: stored.length });
     return { loaded: stored.length, sha256 };
+  }
+
+  /**
+   * Requests not closed, and those of them past their deadline at this desk's clock, for
+   * `/metrics` (the request table holds a few requests a day: counted, not kept).
+   */
+  async openCounts(): Promise<{ open: number; overdue: number }> {
+    const now = this.#o.now().toISOString();
+    const row = await this.#o.db
+      .selectFrom('privacy_requests')
+      .select((eb) => [
+        eb.fn.countAll<number>().as('open'),
+        eb.fn.sum<number>(eb.case().when('due_at', '<', now).then(1).else(0).end()).as('overdue'),
+      ])
+      .where('state', 'in', ['received', 'verified', 'in_progress'])
+      .executeTakeFirstOrThrow();
+    return { open: Number(row.open), overdue: Number(row.overdue ?? 0) };
   }
 
   async #openOfType(installation: string, type: RequestType): Promise<string | undefined> {

@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import { canonicalJson } from '../../ledger/note/index.js';
 import type { TransparencyLog } from '../../ledger/transparency-log.js';
 import type { SiteClient } from '../../ports/site-client.js';
+import type { DomainEvents } from '../../shared/domain-events.js';
 import { unavailableSites } from '../../shared/site-errors.js';
 import { nextPause, SITE_WAIT, type SiteWaitSettings, sleepOf } from '../../shared/site-wait.js';
 import type { InstallationRegistry } from '../residency/installation-registry.js';
@@ -27,6 +28,8 @@ export interface PrivacyWorkerOptions {
   readonly afterStep?: (stepsDone: number) => void;
   /** How a request waits for a site that is away (1 s doubling to 30 s unless given). */
   readonly siteWait?: SiteWaitSettings;
+  /** Told when an erasure is completed (`privacy.erasure_completed`). */
+  readonly events?: DomainEvents;
 }
 
 /** A request whose step met a site away: retried after `pause`, the same step first. */
@@ -192,7 +195,8 @@ export class PrivacyWorker {
       default:
         throw new Error(`unknown request type ${request.type}`);
     }
-    const closedAt = (await this.#logCompletion(request, step)).closedAt;
+    const completion = await this.#logCompletion(request, step);
+    const closedAt = completion.closedAt;
     await this.#o.db
       .updateTable('privacy_requests')
       .set({
@@ -202,6 +206,14 @@ export class PrivacyWorker {
       })
       .where('id', '=', request.id)
       .execute();
+    if (request.type === 'erasure') {
+      // The request id and the log entry only: the installation is what was erased.
+      this.#o.events?.('privacy.erasure_completed', {
+        request: request.id,
+        logIndex: completion.index,
+        closedAt,
+      });
+    }
   }
 
   /** An inventory or export whose installation an erasure removed first: nothing is left to answer. */

@@ -120,9 +120,9 @@ async function switchInFreeze(
   try {
     const committed = { ...ctx, shouldStop: () => false };
     await eachLimited(ids, INSTALLATION_CONCURRENCY, async (id) => {
-      const { records, copied } = await copyInstallation(committed, source, target, id);
-      await verifyInstallation(source, target, records);
-      await verifySamples(target, copied);
+      const copy = await copyInstallation(committed, source, target, id, { inventorySource: true });
+      verifyInstallation(source, target, copy);
+      await verifySamples(target, copy.copied);
     });
     await setStep(ctx, ids, 'verified');
     await switchRegistry(ctx, ids, source.name, target.name);

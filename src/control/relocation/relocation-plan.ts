@@ -1,4 +1,5 @@
 import type { SiteClient } from '../../ports/site-client.js';
+import { eachLimited } from '../../shared/each-limited.js';
 import type { InstallationRegistry } from '../residency/installation-registry.js';
 import type { PolicyService } from '../residency/policy-service.js';
 import { RelocationError } from './relocation-errors.js';
@@ -33,6 +34,9 @@ export interface RelocationPlan {
   readonly groups: PlanGroup[];
 }
 
+/** Installations read at once while planning. */
+const PLAN_CONCURRENCY = 8;
+
 /**
  * Which installations move, and what: every installation whose registry site differs from
  * the site the policy in force resolves for its country, with its records at that site.
@@ -51,7 +55,11 @@ export async function planRelocation(options: {
   if (inForce === undefined) throw new RelocationError('INVALID_RELOCATION', 'no policy version is in force');
   const rows = await registry.placements();
   const siteOf = new Map<string, string>();
-  const groups = new Map<string, { moves: PlannedMove[]; samples: Map<string, number> }>();
+  const leaving: {
+    readonly row: (typeof rows)[number];
+    readonly source: SiteClient;
+    readonly target: string;
+  }[] = [];
   for (const row of rows) {
     let target = siteOf.get(row.country);
     if (target === undefined) {
@@ -66,7 +74,15 @@ export async function planRelocation(options: {
         `installation of ${row.country} is at ${row.site} and belongs at ${target}, and one of them is not running`,
       );
     }
-    const records = await source.exportInstallation(row.id);
+    leaving.push({ row, source, target });
+  }
+  // Several reads in flight: a site in another process is a round trip away for each.
+  const exported = await eachLimited(leaving, PLAN_CONCURRENCY, ({ row, source }) =>
+    source.exportInstallation(row.id),
+  );
+  const groups = new Map<string, { moves: PlannedMove[]; samples: Map<string, number> }>();
+  for (const [i, { row, target }] of leaving.entries()) {
+    const records = exported[i]!;
     const key = `${row.site}\n${target}`;
     const group = groups.get(key) ?? { moves: [], samples: new Map<string, number>() };
     groups.set(key, group);

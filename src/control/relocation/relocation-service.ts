@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Actor, AuditSink } from '../../ports/audit-sink.js';
 import type { SiteClient } from '../../ports/site-client.js';
+import type { DomainEvents } from '../../shared/domain-events.js';
 import { tablesOf } from '../../shared/narrow.js';
 import { unavailableSites } from '../../shared/site-errors.js';
 import { nextPause, SITE_WAIT, type SiteWaitSettings, sleepOf } from '../../shared/site-wait.js';
@@ -42,6 +43,8 @@ export interface RelocationServiceOptions {
   readonly onBackgroundError?: (error: unknown, context: string) => void;
   /** How the job waits for a site that is away (1 s doubling to 30 s unless given). */
   readonly siteWait?: SiteWaitSettings;
+  /** Told when a job ends (`relocation.finished`). */
+  readonly events?: DomainEvents;
 }
 
 interface Running {
@@ -131,6 +134,12 @@ export class RelocationService {
   ): Promise<{ relocations: RelocationStatus[]; next: string | null }> {
     const page = await this.#journal.page(options);
     return { relocations: await Promise.all(page.ids.map((id) => this.get(id))), next: page.next };
+  }
+
+  /** Every relocation not finished (running, paused, cancelling or failed), with its progress. */
+  async unfinished(): Promise<RelocationStatus[]> {
+    const ids = await this.#journal.inState(['running', 'paused', 'cancelling', 'failed']);
+    return Promise.all(ids.map((id) => this.get(id)));
   }
 
   async pause(id: string): Promise<RelocationStatus> {
@@ -245,6 +254,7 @@ export class RelocationService {
     for (;;) {
       try {
         await runRelocationJob(ctx, control);
+        await this.#reportFinished(running.id);
         return;
       } catch (error) {
         // A site away is no failure: wait for it, then resume from the journal, which
@@ -255,6 +265,22 @@ export class RelocationService {
         await this.#waitForSites(running, away);
       }
     }
+  }
+
+  /** Logs the end of a job that reached `done` or `cancelled` (not one stopped by a close). */
+  async #reportFinished(id: string): Promise<void> {
+    if (this.#o.events === undefined) return;
+    const status = await this.get(id);
+    if (status.state !== 'done' && status.state !== 'cancelled') return;
+    this.#o.events('relocation.finished', {
+      relocation: id,
+      state: status.state,
+      installations: status.installations.done,
+      skipped: status.installations.skipped,
+      rolledBack: status.installations.rolledBack,
+      records: status.records.done,
+      bytes: status.bytes.done,
+    });
   }
 
   /** Looks at the sites' health after each pause until they all answer, or the wait is cut short. */

@@ -1,7 +1,11 @@
 import type { Readable } from 'node:stream';
 import type { Kysely } from 'kysely';
 import type { Actor, AuditSink } from '../../ports/audit-sink.js';
-import { inventoryOf, type RelocatableRecords } from '../../ports/installation-records.js';
+import {
+  type InstallationInventory,
+  inventoryOf,
+  type RelocatableRecords,
+} from '../../ports/installation-records.js';
 import type { SiteClient } from '../../ports/site-client.js';
 import { eachLimited } from '../../shared/each-limited.js';
 import type { InstallationRegistry } from '../residency/installation-registry.js';
@@ -66,20 +70,42 @@ export function gateWrites(ctx: BatchContext, ids: readonly string[]): Promise<(
   return ctx.gate.freeze(ids);
 }
 
+/** A copy of one installation: what the source held, and what the target holds afterwards. */
+export interface InstallationCopy {
+  /** The source's export the copy was made from. */
+  readonly records: RelocatableRecords;
+  /** The samples sent (those the target lacked). */
+  readonly copied: string[];
+  /** The target's inventory of the installation once its records were imported. */
+  readonly there: InstallationInventory;
+  /** The source's inventory, taken after the export (asked for with `inventorySource`). */
+  readonly here?: InstallationInventory;
+}
+
 /**
  * Copies what the target lacks or holds differently: missing samples (re-encrypted under
  * the target's key on the way), then the submissions and events if their checksums differ.
+ * With `inventorySource`, the source's inventory is taken once the export is in, side by
+ * side with the copy (in the freeze, for {@link verifyInstallation}).
  */
 export async function copyInstallation(
   ctx: BatchContext,
   source: SiteClient,
   target: SiteClient,
   installationId: string,
-): Promise<{ records: RelocatableRecords; copied: string[] }> {
-  const records = await source.exportInstallation(installationId);
+  options: { readonly inventorySource?: boolean } = {},
+): Promise<InstallationCopy> {
+  // Two sites, two reads: side by side (a site in another process is a round trip away).
+  const [records, present] = await Promise.all([
+    source.exportInstallation(installationId),
+    target.inventoryInstallation(installationId),
+  ]);
+  const sourceInventory =
+    options.inventorySource === true ? source.inventoryInstallation(installationId) : undefined;
+  // Awaited below; a failure before then must not go unhandled meanwhile.
+  sourceInventory?.catch(() => undefined);
   const copied: string[] = [];
   const wanted = inventoryOf(records, true);
-  const present = await target.inventoryInstallation(installationId);
   // The target's rows for the installation's samples are the source's (the copy before the
   // freeze, verified then): nothing to send again.
   const samplesHeld =
@@ -115,16 +141,17 @@ export async function copyInstallation(
     }
   };
   const importOne = async (sample: RelocatableRecords['samples'][number]): Promise<{ copied: boolean }> => {
+    if (!ctx.throttle.limited && target.importSampleFrom !== undefined && source.peer !== undefined) {
+      if (ctx.shouldStop()) throw new CopyStopped();
+      // Sites that are separate services copy between themselves: the target reads from the
+      // source, and the bytes do not cross the control plane (two TLS hops fewer). The target
+      // looks for the sample itself first (one round trip, not two, per sample).
+      return target.importSampleFrom(sample, source.peer);
+    }
     // Held there already (another installation's, or a batch before): nothing to send. A
     // site in another process would answer the import at once and close under the bytes.
     if ((await target.findSample({ kind: 'sha256', value: sample.sha256 })) !== undefined) {
       return { copied: false };
-    }
-    if (!ctx.throttle.limited && target.importSampleFrom !== undefined && source.peer !== undefined) {
-      if (ctx.shouldStop()) throw new CopyStopped();
-      // Sites that are separate services copy between themselves: the target reads from the
-      // source, and the bytes do not cross the control plane (two TLS hops fewer).
-      return target.importSampleFrom(sample, source.peer);
     }
     const plaintext = await source.openSamplePlaintext(sample.sha256);
     let body: Readable = plaintext;
@@ -147,11 +174,12 @@ export async function copyInstallation(
   const copiers = await Promise.allSettled(Array.from({ length: SAMPLE_CONCURRENCY }, copyNext));
   const failed = copiers.find((c): c is PromiseRejectedResult => c.status === 'rejected');
   if (failed !== undefined) throw failed.reason;
-  await target.importInstallation(records, {
+  const there = await target.importInstallation(records, {
     submissions: !present.key || present.submissions.checksum !== wanted.submissions.checksum,
     events: present.events.checksum !== wanted.events.checksum,
   });
-  return { records, copied };
+  if (sourceInventory === undefined) return { records, copied, there };
+  return { records, copied, there, here: await sourceInventory };
 }
 
 /**
@@ -167,17 +195,18 @@ export async function verifySamples(target: SiteClient, sha256s: readonly string
   });
 }
 
-/** In the freeze: the target holds exactly what the source holds, key included. */
-export async function verifyInstallation(
+/**
+ * In the freeze: the target holds exactly what the source holds, key included. `there` is
+ * the target's inventory after the import, `here` the source's after the export, both taken
+ * in the freeze (see {@link copyInstallation}).
+ */
+export function verifyInstallation(
   source: SiteClient,
   target: SiteClient,
-  records: RelocatableRecords,
-): Promise<void> {
+  { records, there, here }: InstallationCopy,
+): void {
+  if (here === undefined) throw new Error('the source was not inventoried in the freeze');
   const wanted = inventoryOf(records, true);
-  const [there, here] = await Promise.all([
-    target.inventoryInstallation(records.installationId),
-    source.inventoryInstallation(records.installationId),
-  ]);
   const same = (a: typeof wanted, b: typeof wanted) =>
     a.submissions.checksum === b.submissions.checksum &&
     a.samples.checksum === b.samples.checksum &&

@@ -3,11 +3,13 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { PERIOD_PATTERN } from './period.js';
 import { ReportError } from './report-errors.js';
-import type { SiteFiles } from './report-site.js';
+import { type SiteFiles, VERIFIER_SCRIPT } from './report-site.js';
 
 export interface PublicReportRoutesOptions {
   /** The published reports as files, with the verify command pointing at `baseUrl`. */
   readonly site: (baseUrl: string) => Promise<SiteFiles>;
+  /** The `Verify` button's script (`npm run build:console`); `undefined` when it is not built. */
+  readonly verifierScript?: () => Buffer | undefined;
 }
 
 const TYPES: Record<string, string> = {
@@ -29,7 +31,7 @@ const PeriodParam = Type.Object({
  */
 export const publicReportRoutes: FastifyPluginAsyncTypebox<PublicReportRoutesOptions> = async (
   app,
-  { site },
+  { site, verifierScript },
 ) => {
   const send = async (request: FastifyRequest, reply: FastifyReply, path: string) => {
     const files = await site(`${request.protocol}://${request.host}`);
@@ -77,6 +79,30 @@ export const publicReportRoutes: FastifyPluginAsyncTypebox<PublicReportRoutesOpt
       },
     },
     (request, reply) => send(request, reply, 'index.json'),
+  );
+  app.get(
+    `/reports/${VERIFIER_SCRIPT}`,
+    {
+      schema: {
+        ...common,
+        operationId: 'getPublicReportVerifier',
+        summary: 'The script of the Verify button of the published report pages; no token',
+      },
+    },
+    (_request, reply) => {
+      const script = verifierScript?.();
+      if (script === undefined) {
+        throw new ReportError(
+          'REPORT_NOT_PUBLISHED',
+          'the report verifier is not built: run `npm run build`',
+        );
+      }
+      return reply
+        .type('text/javascript; charset=utf-8')
+        .header('cache-control', 'no-cache')
+        .header('x-content-type-options', 'nosniff')
+        .send(script);
+    },
   );
   app.get('/reports/:period', { schema: { ...common, hide: true, params: PeriodParam } }, (request, reply) =>
     reply.redirect(`/reports/${request.params.period}/`, 301),

@@ -28,7 +28,13 @@ function reportOf(histories: readonly LegalHistory[]): Report {
     schemaVersion: REPORT_SCHEMA_VERSION,
     ...computeReportNumbers(deskStates(entries), parsePeriod('2021-H2')),
     generatedAt: '2022-01-10T00:00:00.000Z',
-    checkpoint: { origin: 'example/control', size: entries.length, rootHash: 'x', note: 'note\n' },
+    checkpoint: {
+      origin: 'example/control',
+      size: entries.length,
+      rootHash: 'x',
+      note: 'note\n',
+      witnesses: [],
+    },
     residency: residencySnapshot({ zurich: 3, moscow: 1 }, ['zurich', 'moscow'], undefined),
   };
 }

@@ -11,6 +11,7 @@ import {
   shareText,
   type VerifyTarget,
   verifyCommand,
+  witnessText,
 } from './report-text.js';
 
 /**
@@ -103,7 +104,7 @@ export function renderMarkdown(r: Report, verify?: VerifyTarget): string {
         ? ''
         : `\n\nPolicy in force: version ${r.residency.policy.version} since ${r.residency.policy.effectiveFrom}, default site ${r.residency.policy.default}.`
     }`,
-    `## Checkpoint\n\nComputed at ${r.checkpoint.origin}, tree size ${r.checkpoint.size}, root \`${r.checkpoint.rootHash}\`. Verify with:\n\n\`\`\`sh\n${verifyCommand(r, verify)}\n\`\`\`\n\n\`\`\`\n${r.checkpoint.note.trimEnd()}\n\`\`\``,
+    `## Checkpoint\n\nComputed at ${r.checkpoint.origin}, tree size ${r.checkpoint.size}, root \`${r.checkpoint.rootHash}\`. ${witnessText(r)} Verify with:\n\n\`\`\`sh\n${verifyCommand(r, verify)}\n\`\`\`\n\n\`\`\`\n${r.checkpoint.note.trimEnd()}\n\`\`\``,
   ];
   return `${sections.join('\n\n')}\n`;
 }

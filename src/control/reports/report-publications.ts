@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Actor, AuditSink } from '../../ports/audit-sink.js';
+import type { DomainEvents } from '../../shared/domain-events.js';
 import { formatPeriod, type Period, parsePeriod, periodBounds } from './period.js';
 import type { PublicationTables } from './publication-tables.js';
 import { ReportError } from './report-errors.js';
@@ -13,6 +14,8 @@ export interface ReportPublicationsOptions {
   readonly db: Kysely<PublicationTables>;
   readonly audit: AuditSink;
   readonly now: () => Date;
+  /** Told when a period is published or withdrawn (`report.published`, `report.withdrawn`). */
+  readonly events?: DomainEvents;
 }
 
 /**
@@ -64,6 +67,7 @@ export class ReportPublications {
       .values({ period: name, published_at: publishedAt, published_by: actor.token })
       .onConflict((c) => c.doNothing())
       .execute();
+    this.#o.events?.('report.published', { period: name });
     return { period: name, publishedAt };
   }
 
@@ -77,6 +81,7 @@ export class ReportPublications {
     const time = this.#o.now().toISOString();
     await this.#o.audit.append({ type: 'report.withdrawn', time, actor, period: name });
     await this.#o.db.deleteFrom('published_reports').where('period', '=', name).execute();
+    this.#o.events?.('report.withdrawn', { period: name });
   }
 }
 

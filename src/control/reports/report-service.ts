@@ -16,6 +16,7 @@ import {
   type PeriodSummary,
   periodContext,
 } from './report-numbers.js';
+import { reportWitnesses } from './report-witnesses.js';
 
 /** What a report's page shows beyond the report: the comparisons a reader asks for. */
 export interface ReportContext {
@@ -44,6 +45,8 @@ export interface ReportServiceOptions {
   readonly policy: { inForce(): Promise<PolicyVersion | undefined> };
   readonly sites: readonly string[];
   readonly now: () => Date;
+  /** The verifier keys of the log's witnesses (`ledger.witnesses`): a report names those that cosigned. */
+  readonly witnessKeys?: readonly string[];
 }
 
 const READ_CHUNK = 4096;
@@ -103,7 +106,13 @@ export class ReportService {
     if (note === undefined)
       throw new LedgerError('TILE_NOT_FOUND', 'the control log has published nothing yet');
     const body = parseCheckpoint(note.slice(0, note.indexOf('\n\n') + 1));
-    return { origin: body.origin, size: body.treeSize, rootHash: body.rootHash.toString('base64'), note };
+    return {
+      origin: body.origin,
+      size: body.treeSize,
+      rootHash: body.rootHash.toString('base64'),
+      note,
+      witnesses: reportWitnesses(note, this.#o.witnessKeys ?? []),
+    };
   }
 }
 

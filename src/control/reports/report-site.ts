@@ -6,6 +6,9 @@ import type { ReportPublications } from './report-publications.js';
 import type { ReportPage, ReportService } from './report-service.js';
 import { headline, type VerifyTarget } from './report-text.js';
 
+/** The `Verify` button's script, at the root of the site (built by `npm run build:console`). */
+export const VERIFIER_SCRIPT = 'verify-report.js';
+
 /** The public reports as files: `index.html`, `index.json` and `<period>/…` of each page. */
 export type SiteFiles = ReadonlyMap<string, string>;
 
@@ -33,7 +36,13 @@ export function renderSite(
     const dir = `${report.period}/`;
     files.set(
       dir + REPORT_FILES.html,
-      renderHtml(report, { links: 'files', verify, context, indexHref: '../' }),
+      renderHtml(report, {
+        links: 'files',
+        verify,
+        context,
+        indexHref: '../',
+        verifierScript: `../${VERIFIER_SCRIPT}`,
+      }),
     );
     files.set(dir + REPORT_FILES.json, `${JSON.stringify(report, null, 2)}\n`);
     files.set(dir + REPORT_FILES.markdown, renderMarkdown(report, verify));

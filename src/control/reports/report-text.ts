@@ -53,8 +53,23 @@ export function verifyCommand(r: Report, target?: VerifyTarget): string {
   const url = target.url.replace(/\/+$/, '');
   return [
     `curl -fsSO ${url}/reports/${r.period}/report.json`,
-    `npx glasshouse report verify report.json --url ${url} --key '${target.key}'`,
+    `npx glasshouse report verify report.json --url ${url} --key '${target.key}'${witnessOptions(r)}`,
   ].join('\n');
+}
+
+/** `--witness KEY…` for the witnesses that cosigned, all of them required. */
+function witnessOptions(r: Report): string {
+  const witnesses = r.checkpoint.witnesses ?? [];
+  if (witnesses.length === 0) return '';
+  return `${witnesses.map((w) => ` \\\n  --witness '${w.key}'`).join('')} --quorum ${witnesses.length}`;
+}
+
+/** Who cosigned the report's checkpoint, in a sentence. */
+export function witnessText(r: Report): string {
+  const witnesses = r.checkpoint.witnesses ?? [];
+  if (witnesses.length === 0) return 'No witness cosigned this checkpoint.';
+  const names = witnesses.map((w) => `${w.name} (key ID ${w.keyId}, at ${w.cosignedAt})`);
+  return `Cosigned by ${witnesses.length === 1 ? 'one witness' : `${witnesses.length} witnesses`}: ${names.join('; ')}.`;
 }
 
 /** What the report's words mean (docs/reports.md, "Definitions"). */

@@ -13,6 +13,19 @@ export interface ReportCheckpoint {
   readonly rootHash: string;
   /** The whole signed note, so that anyone can check its signature with the log's key. */
   readonly note: string;
+  /** The witnesses whose cosignatures the note carries (C2SP tlog-cosignature), in note order. */
+  readonly witnesses: readonly ReportWitness[];
+}
+
+/** A witness that cosigned a report's checkpoint, as the node is configured with it. */
+export interface ReportWitness {
+  readonly name: string;
+  /** The cosignature's key ID, 8 hex digits. */
+  readonly keyId: string;
+  /** Its verifier key (`glasshouse witness key`), for `report verify --witness`. */
+  readonly key: string;
+  /** When it cosigned, ISO 8601 UTC (the cosignature's timestamp, whole seconds). */
+  readonly cosignedAt: string;
 }
 
 export interface SiteShare {

@@ -1,8 +1,15 @@
 import { Frontier } from '../../ledger/frontier.js';
 import { LedgerError } from '../../ledger/ledger-errors.js';
 import { decodeEntryBundle, entriesPath, TILE_WIDTH } from '../../ledger/merkle/index.js';
-import { openCheckpoint, parseVerifierKey } from '../../ledger/note/index.js';
+import {
+  type CosignerVerifier,
+  openCheckpoint,
+  openCosignatures,
+  parseCosignerVerifierKey,
+  parseVerifierKey,
+} from '../../ledger/note/index.js';
 import type { PublishedLogReader } from '../../ledger/verify-published-log.js';
+import { checkWitnessQuorum } from '../../ledger/witness-quorum.js';
 import { DeskStateFolder } from './desk-entries.js';
 import { parsePeriod } from './period.js';
 import { NOT_FROM_LOG } from './report.js';
@@ -15,6 +22,10 @@ export interface VerifyReportOptions {
   /** The control log's verifier key, `name+hhhhhhhh+base64`. */
   readonly verifierKey: string;
   readonly onProgress?: (done: number, total: number) => void;
+  /** Witnesses whose cosignatures of the report's checkpoint count (C2SP tlog-cosignature). */
+  readonly witnesses?: readonly CosignerVerifier[];
+  /** How many of `witnesses` must have cosigned; all of them by default. */
+  readonly quorum?: number;
 }
 
 export interface Difference {
@@ -27,6 +38,12 @@ export interface Difference {
 export interface ReportVerification {
   readonly period: string;
   readonly checkpoint: { readonly origin: string; readonly size: number; readonly rootHash: string };
+  /** The given witnesses that cosigned the checkpoint, with when (POSIX seconds). */
+  readonly cosignedBy: readonly {
+    readonly name: string;
+    readonly keyId: string;
+    readonly timestamp: number;
+  }[];
   readonly legalRequests: number;
   readonly privacyRequests: number;
   /** Numbers compared with the recomputation. */
@@ -58,11 +75,14 @@ export async function verifyReport(
     size: opened.treeSize,
     rootHash: opened.rootHash.toString('base64'),
   };
+  // Before the entries are read: a missing witness fails at once.
+  const cosigned = checkWitnessQuorum(checkpoint.note, options.witnesses ?? [], options.quorum);
   const differences: Difference[] = [];
   for (const key of ['origin', 'size', 'rootHash'] as const) {
     if (checkpoint[key] !== signed[key])
       differences.push({ path: `checkpoint.${key}`, report: checkpoint[key], log: signed[key] });
   }
+  differences.push(...namedWitnessDifferences(checkpoint.note, checkpoint.witnesses));
   const frontier = Frontier.empty();
   const folder = new DeskStateFolder();
   await readEntriesUpTo(options, opened.treeSize, (bundle) => {
@@ -88,6 +108,11 @@ export async function verifyReport(
   return {
     period,
     checkpoint: signed,
+    cosignedBy: cosigned.map((c) => ({
+      name: c.name,
+      keyId: c.keyId.toString('hex'),
+      timestamp: c.timestamp,
+    })),
     legalRequests: states.legal.size,
     privacyRequests: states.privacy.size,
     numbersChecked: counter.numbers,
@@ -99,9 +124,41 @@ export async function verifyReport(
   };
 }
 
+/**
+ * Each witness the report names must have cosigned its checkpoint, at the time it says, under
+ * the key it names; a witness the report names falsely is a difference like a false number.
+ */
+function namedWitnessDifferences(note: string, named: unknown): Difference[] {
+  if (named === undefined) return [];
+  if (!Array.isArray(named)) return [{ path: 'checkpoint.witnesses', report: named, log: 'a list' }];
+  return named.flatMap((w: unknown, i): Difference[] => {
+    const path = `checkpoint.witnesses[${i}]`;
+    const { name, keyId, key, cosignedAt } = (isRecord(w) ? w : {}) as Record<string, unknown>;
+    let found: { name: string; keyId: string; cosignedAt: string } | undefined;
+    try {
+      const cosigner = parseCosignerVerifierKey(String(key));
+      const [c] = openCosignatures(note, [cosigner]);
+      if (c !== undefined)
+        found = {
+          name: c.name,
+          keyId: c.keyId.toString('hex'),
+          cosignedAt: new Date(c.timestamp * 1000).toISOString(),
+        };
+    } catch {
+      // A key that does not parse, or a cosignature that does not verify: not cosigned.
+    }
+    if (found === undefined)
+      return [{ path, report: w, log: 'no cosignature by this key in the checkpoint' }];
+    const claimed = { name, keyId, cosignedAt };
+    return (['name', 'keyId', 'cosignedAt'] as const)
+      .filter((k) => claimed[k] !== found[k])
+      .map((k) => ({ path: `${path}.${k}`, report: claimed[k], log: found[k] }));
+  });
+}
+
 function reportHead(report: unknown): {
   period: string;
-  checkpoint: { origin: unknown; size: unknown; rootHash: unknown; note: string };
+  checkpoint: { origin: unknown; size: unknown; rootHash: unknown; note: string; witnesses: unknown };
 } {
   if (typeof report !== 'object' || report === null) throw invalid('a report is a JSON object');
   const { period, checkpoint } = report as Record<string, unknown>;
@@ -109,7 +166,16 @@ function reportHead(report: unknown): {
   if (typeof checkpoint !== 'object' || checkpoint === null) throw invalid('the report names no checkpoint');
   const c = checkpoint as Record<string, unknown>;
   if (typeof c.note !== 'string') throw invalid('the report’s checkpoint has no signed note');
-  return { period, checkpoint: { origin: c.origin, size: c.size, rootHash: c.rootHash, note: c.note } };
+  return {
+    period,
+    checkpoint: {
+      origin: c.origin,
+      size: c.size,
+      rootHash: c.rootHash,
+      note: c.note,
+      witnesses: c.witnesses,
+    },
+  };
 }
 
 /** Entry bundles up to `size`, one at a time; a partial bundle may have been completed since: use its prefix. */

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Actor, AuditSink } from '../../ports/audit-sink.js';
+import type { DomainEvents } from '../../shared/domain-events.js';
 import type { PolicyVersion, PolicyVersionInput, ResidencyContext, Resolution } from './policy.js';
 import { validatePolicyVersion } from './policy.js';
 import type { ResidencyTables } from './residency-tables.js';
@@ -10,6 +11,8 @@ export interface PolicyServiceOptions {
   readonly context: ResidencyContext;
   readonly audit: AuditSink;
   readonly now: () => Date;
+  /** Told when a version is added (`policy.version_added`), not when the configuration seeds them. */
+  readonly events?: DomainEvents;
 }
 
 /**
@@ -80,6 +83,11 @@ export class PolicyService {
       effectiveFrom: added.effectiveFrom.toISOString(),
       default: added.default,
       assign: added.assign,
+    });
+    this.#o.events?.('policy.version_added', {
+      version: added.version,
+      effectiveFrom: added.effectiveFrom.toISOString(),
+      default: added.default,
     });
     return added;
   }

@@ -18,6 +18,8 @@ export interface SampleDescription {
   readonly size: number;
   readonly ssdeep: string | null;
   readonly tlsh: string | null;
+  /** The media type from the magic bytes (null until the site has fingerprinted the sample). */
+  readonly type: string | null;
   readonly sites: readonly { site: string; firstSeen: string; lastSeen: string; submissions: number }[];
   /** Sites the caller may see that were unavailable: the sample may be there too. */
   readonly unavailableSites: readonly string[];
@@ -34,6 +36,8 @@ export interface SampleRouterOptions {
   readonly sites: ReadonlyMap<string, SiteClient>;
   /** Keeps an upload from crossing its installation's switch to another site (relocation). */
   readonly gate?: WriteGate;
+  /** Told after each sample is stored (the live hunts look for it at once). */
+  readonly onStored?: () => void;
 }
 
 /**
@@ -50,18 +54,21 @@ export class SampleRouter {
 
   async submit(
     principal: Principal,
-    request: { installationId: string; filename: string; body: Readable },
+    request: { installationId: string; filename: string; body: Readable; size?: number | undefined },
   ): Promise<StoredSample> {
     const leave = await this.#o.gate?.enter([request.installationId]);
     try {
       const installation = await this.#o.registry.get(request.installationId);
       const site = this.#site(principal, installation.site);
-      return await site.storeSample({
+      const stored = await site.storeSample({
         installationId: installation.id,
         filename: request.filename,
         product: installation.product,
         body: request.body,
+        ...(request.size === undefined ? {} : { size: request.size }),
       });
+      this.#o.onStored?.();
+      return stored;
     } finally {
       leave?.();
     }
@@ -84,6 +91,7 @@ export class SampleRouter {
       size: first.size,
       ssdeep: found.find((s) => s.ssdeep !== null)?.ssdeep ?? null,
       tlsh: found.find((s) => s.tlsh !== null)?.tlsh ?? null,
+      type: found.find((s) => s.fileType !== null)?.fileType ?? null,
       sites: found.map((s) => ({
         site: s.site,
         firstSeen: s.firstSeen,

@@ -4,6 +4,7 @@ import { Type } from 'typebox';
 import { principalOf } from '../../http/authenticate.js';
 import { errorResponses } from '../../http/schemas.js';
 import { VaultError } from '../../shared/vault-errors.js';
+import type { SampleCatalogue } from './sample-catalogue.js';
 import type { SampleRouter } from './sample-router.js';
 
 const Digests = {
@@ -20,11 +21,13 @@ const HashParam = Type.Object({
 
 export interface SampleRoutesOptions {
   readonly samples: SampleRouter;
+  /** Adds the sample's tags and comment count to its description. */
+  readonly catalogue: SampleCatalogue;
   readonly maxSampleBytes: number;
 }
 
 export const sampleRoutes: FastifyPluginAsyncTypebox<SampleRoutesOptions> = async (app, options) => {
-  const { samples, maxSampleBytes } = options;
+  const { samples, catalogue, maxSampleBytes } = options;
   // Hand the raw request stream to the vault: a sample is never buffered whole.
   app.addContentTypeParser('application/octet-stream', (_request, payload, done) => done(null, payload));
 
@@ -67,6 +70,7 @@ export const sampleRoutes: FastifyPluginAsyncTypebox<SampleRoutesOptions> = asyn
           installationId: request.query.installation,
           filename: request.query.filename ?? '',
           body: detachable(request.body as Readable),
+          size: Number.isSafeInteger(declared) ? declared : undefined,
         });
         return reply.status(stored.new ? 201 : 200).send(stored);
       } catch (error) {
@@ -88,8 +92,17 @@ export const sampleRoutes: FastifyPluginAsyncTypebox<SampleRoutesOptions> = asyn
         response: {
           200: Type.Object({
             ...Digests,
-            ssdeep: Type.Union([Type.String(), Type.Null()]),
-            tlsh: Type.Union([Type.String(), Type.Null()]),
+            ssdeep: Type.Union([Type.String(), Type.Null()], {
+              description: 'blocksize:hash:hash, as the ssdeep command prints it; null until computed',
+            }),
+            tlsh: Type.Union([Type.String(), Type.Null()], {
+              description:
+                'TLSH (128 buckets, 1-byte checksum): T1 and 70 hex digits; null under 256 bytes, with too little variety, or until computed',
+            }),
+            type: Type.Union([Type.String(), Type.Null()], {
+              description:
+                'media type from the magic bytes, e.g. application/x-msdownload; null until computed',
+            }),
             sites: Type.Array(
               Type.Object({
                 site: Type.String(),
@@ -101,6 +114,8 @@ export const sampleRoutes: FastifyPluginAsyncTypebox<SampleRoutesOptions> = asyn
             unavailableSites: Type.Array(Type.String(), {
               description: 'sites you may see that did not answer (the sample may be there too)',
             }),
+            tags: Type.Array(Type.String(), { description: 'analysts’ tags, at any of those sites' }),
+            comments: Type.Integer({ description: 'comments on the sample (GET …/comments lists them)' }),
           }),
           ...errorResponses(400, 404, 503),
         },
@@ -108,8 +123,13 @@ export const sampleRoutes: FastifyPluginAsyncTypebox<SampleRoutesOptions> = asyn
     },
     async (request) => {
       const description = await samples.describe(principalOf(request), request.params.hash);
+      const notes = await catalogue.notesOf(
+        description.sha256,
+        description.sites.map((s) => s.site),
+      );
       return {
         ...description,
+        ...notes,
         sites: [...description.sites],
         unavailableSites: [...description.unavailableSites],
       };

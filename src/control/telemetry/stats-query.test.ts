@@ -1,5 +1,15 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { byEvents, byKey, mergeGroups, parseGroupBy, parseRange, parseTypes } from './stats-query.js';
+import type { StatsGroup } from '../../ports/storage.js';
+import {
+  byEvents,
+  byKey,
+  firstGroupsByKey,
+  mergeGroups,
+  parseGroupBy,
+  parseRange,
+  parseTypes,
+} from './stats-query.js';
 
 describe('mergeGroups', () => {
   describe('when the same group comes from several sites', () => {
@@ -28,6 +38,59 @@ describe('mergeGroups', () => {
       { key: ['a'], events: 1, installations: 1 },
     ];
     expect(groups.sort(byKey).map((g) => g.key[0])).toEqual(['a', 'b', null]);
+  });
+});
+
+describe('firstGroupsByKey', () => {
+  /** A site's answer: distinct keys of two values (null among them), sorted unless told. */
+  const site = (sorted: boolean) =>
+    fc
+      .uniqueArray(
+        fc.record({
+          key: fc.tuple(
+            fc.constantFrom('a', 'b', 'é', '\u{1F600}', '\uFF01', null),
+            fc.constantFrom('x', 'y', null),
+          ),
+          events: fc.integer({ min: 1, max: 50 }),
+          installations: fc.integer({ min: 1, max: 6 }),
+        }),
+        { selector: (group) => JSON.stringify(group.key), maxLength: 18 },
+      )
+      .map((groups: StatsGroup[]) => (sorted ? groups.sort(byKey) : groups));
+
+  it('answers as merging, sorting by key and taking the first `limit` do, whether the runs are sorted or not', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.boolean().chain(site), { maxLength: 3 }),
+        fc.integer({ min: 1, max: 4 }),
+        fc.integer({ min: 1, max: 20 }),
+        (perSite, minGroupSize, limit) => {
+          const { groups, suppressed } = mergeGroups(perSite, minGroupSize);
+          groups.sort(byKey);
+          expect(firstGroupsByKey(perSite, minGroupSize, limit)).toEqual({
+            groups: groups.slice(0, limit),
+            suppressed,
+            truncated: groups.length > limit,
+          });
+        },
+      ),
+    );
+  });
+
+  it('sums a group that several sites have and suppresses it on the total', () => {
+    const zurich = [
+      { key: ['BR'], events: 10, installations: 3 },
+      { key: ['DE'], events: 4, installations: 2 },
+    ];
+    const moscow = [
+      { key: ['BR'], events: 7, installations: 2 },
+      { key: ['RU'], events: 50, installations: 9 },
+    ];
+    expect(firstGroupsByKey([zurich, moscow], 5, 1)).toEqual({
+      groups: [{ key: ['BR'], events: 17, installations: 5 }],
+      suppressed: 1,
+      truncated: true,
+    });
   });
 });
 

@@ -14,7 +14,15 @@ import {
   parseEventBatch,
   rowsWithCountry,
 } from './ndjson-batch.js';
-import { byEvents, byKey, mergeGroups, parseGroupBy, parseRange, parseTypes } from './stats-query.js';
+import {
+  byEvents,
+  byKey,
+  firstGroupsByKey,
+  mergeGroups,
+  parseGroupBy,
+  parseRange,
+  parseTypes,
+} from './stats-query.js';
 
 export interface StatsSettings extends BatchLimits {
   readonly minGroupSize: number;
@@ -70,6 +78,8 @@ export interface TopThreatsQuery {
  * by asking every site the caller may see and merging their counts. It keeps no event.
  */
 export class StatsRouter {
+  /** Events each site acknowledged since this process started (for `/metrics`). */
+  readonly #accepted = new Map<string, number>();
   readonly #o: StatsRouterOptions;
 
   constructor(options: StatsRouterOptions) {
@@ -96,6 +106,11 @@ export class StatsRouter {
     } finally {
       leave?.();
     }
+  }
+
+  /** Events each site acknowledged since this process started; no I/O. */
+  acceptedBySite(): ReadonlyMap<string, number> {
+    return this.#accepted;
   }
 
   async #store(principal: Principal, parsed: ParsedBatch, ids: readonly string[]): Promise<IngestResult> {
@@ -142,6 +157,7 @@ export class StatsRouter {
       const [site, part] = parts[i]!;
       if (outcome.status === 'fulfilled') {
         accepted += part.lines.length;
+        this.#accepted.set(site, (this.#accepted.get(site) ?? 0) + part.lines.length);
         return;
       }
       this.#o.onSiteError?.(outcome.reason, site);
@@ -190,7 +206,13 @@ export class StatsRouter {
     const sites = this.#visibleSites(principal, siteName);
     // Counts without a site would be wrong, not partial: a site away makes it SITE_UNAVAILABLE.
     const perSite = await askEverySite(sites, (site) => site.aggregateEvents(aggregation));
-    const { groups, suppressed } = mergeGroups(perSite, this.#o.settings.minGroupSize);
+    const { minGroupSize } = this.#o.settings;
+    if (order === byKey) {
+      // The sites answer in key order: their runs are merged, not pooled and sorted.
+      const { groups, suppressed, truncated } = firstGroupsByKey(perSite, minGroupSize, limit);
+      return { rows: groups.map((group) => rowOf(aggregation.groupBy, group)), suppressed, truncated };
+    }
+    const { groups, suppressed } = mergeGroups(perSite, minGroupSize);
     groups.sort(order);
     return {
       rows: groups.slice(0, limit).map((group) => rowOf(aggregation.groupBy, group)),

@@ -12,6 +12,8 @@ export const NDJSON_CONTENT_TYPE = 'application/x-ndjson';
 export interface StatsRoutesOptions {
   readonly stats: StatsRouter;
   readonly maxBatchBytes: number;
+  /** `stats.minGroupSize`, said with each answer so a reader can tell what `suppressed` withheld. */
+  readonly minGroupSize: number;
 }
 
 const Range = {
@@ -29,13 +31,16 @@ const Answer = (row: ReturnType<typeof Type.Object>) =>
     rows: Type.Array(row),
     suppressed: Type.Integer({ description: 'groups withheld: fewer than stats.minGroupSize installations' }),
     truncated: Type.Boolean({ description: 'more groups than `limit`' }),
+    minGroupSize: Type.Integer({
+      description: 'the fewest installations a group shown has (stats.minGroupSize)',
+    }),
   });
 
 const Counts = { events: Type.Integer(), installations: Type.Integer() };
 const NullableText = Type.Union([Type.String(), Type.Null()]);
 
 export const statsRoutes: FastifyPluginAsyncTypebox<StatsRoutesOptions> = async (app, options) => {
-  const { stats, maxBatchBytes } = options;
+  const { stats, maxBatchBytes, minGroupSize } = options;
   app.addContentTypeParser(NDJSON_CONTENT_TYPE, (_request, payload, done) => {
     readLimited(payload, maxBatchBytes).then(
       (body) => done(null, body),
@@ -110,7 +115,8 @@ export const statsRoutes: FastifyPluginAsyncTypebox<StatsRoutesOptions> = async 
         },
       },
     },
-    async (request) => viewOf(await stats.detections(principalOf(request), withoutUndefined(request.query))),
+    async (request) =>
+      viewOf(await stats.detections(principalOf(request), withoutUndefined(request.query)), minGroupSize),
   );
 
   app.get(
@@ -131,7 +137,8 @@ export const statsRoutes: FastifyPluginAsyncTypebox<StatsRoutesOptions> = async 
         },
       },
     },
-    async (request) => viewOf(await stats.topThreats(principalOf(request), withoutUndefined(request.query))),
+    async (request) =>
+      viewOf(await stats.topThreats(principalOf(request), withoutUndefined(request.query)), minGroupSize),
   );
 };
 
@@ -171,8 +178,8 @@ function readLimited(payload: Readable, limit: number): Promise<Buffer> {
   });
 }
 
-function viewOf(answer: StatsAnswer) {
-  return { rows: [...answer.rows], suppressed: answer.suppressed, truncated: answer.truncated };
+function viewOf(answer: StatsAnswer, minGroupSize: number) {
+  return { rows: [...answer.rows], suppressed: answer.suppressed, truncated: answer.truncated, minGroupSize };
 }
 
 /** Optional query members arrive as absent, never as `undefined` (exactOptionalPropertyTypes). */

@@ -8,6 +8,18 @@ export {
   parseCheckpoint,
   RFC6962_HASH_BYTES,
 } from './checkpoint.js';
+export {
+  COSIGNATURE_V1_ED25519,
+  type Cosigner,
+  type CosignerVerifier,
+  cosignedMessage,
+  cosignerFromKey,
+  cosignerKeyId,
+  cosignerVerifierKeyText,
+  openCosignatures,
+  parseCosignerVerifierKey,
+  type VerifiedCosignature,
+} from './cosignature.js';
 export { NoteError, type NoteErrorCode } from './note-errors.js';
 export {
   isValidKeyName,

@@ -53,10 +53,18 @@ export function isValidKeyName(name: string): boolean {
  */
 export function noteKeyId(name: string, publicKey: Buffer): Buffer {
   assertPublicKey(publicKey);
+  return keyIdOfType(name, SIGNED_NOTE_ED25519, publicKey);
+}
+
+/**
+ * The C2SP key ID of any signature type: the first 4 bytes of SHA-256(name, newline, the
+ * type byte, the public key). Signed notes use type 0x01, cosignatures 0x04.
+ */
+export function keyIdOfType(name: string, signatureType: number, publicKey: Buffer): Buffer {
   const digest = createHash('sha256')
     .update(name, 'utf8')
     .update('\n')
-    .update(Buffer.of(SIGNED_NOTE_ED25519))
+    .update(Buffer.of(signatureType))
     .update(publicKey)
     .digest();
   return Buffer.from(digest.subarray(0, SIGNED_NOTE_KEY_ID_BYTES));

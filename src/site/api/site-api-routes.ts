@@ -23,6 +23,9 @@ import { limitedBody, readLimited } from './request-body.js';
 import {
   ActorBody,
   AggregationBody,
+  CommentBody,
+  CommentParams,
+  CommentsQuery,
   CommitBody,
   FindQuery,
   ImportFromPeerBody,
@@ -32,8 +35,12 @@ import {
   RangeQuery,
   RelocatableSampleSchema,
   RelocationBody,
+  ScanSamplesBody,
+  SearchBody,
   Sha256Params,
+  SimilarBody,
   SubmissionHeader,
+  TagParams,
 } from './site-api-schemas.js';
 
 export interface SiteApiRoutesOptions {
@@ -126,6 +133,44 @@ export const siteApiRoutes: FastifyPluginAsyncTypebox<SiteApiRoutesOptions> = as
   );
 
   app.get(r.usage.path, async () => site.usage());
+
+  app.put(r.tagSample.path, { schema: { params: TagParams, body: ActorBody } }, (request) =>
+    site.tagSample(request.params.sha256, request.params.tag, request.body.actor),
+  );
+
+  app.post(r.untagSample.path, { schema: { params: TagParams, body: ActorBody } }, (request) =>
+    site.untagSample(request.params.sha256, request.params.tag, request.body.actor),
+  );
+
+  app.put(r.commentOnSample.path, { schema: { params: CommentParams, body: CommentBody } }, (request) => {
+    const { actor, ...fields } = request.body;
+    return site.commentOnSample({ ...fields, id: request.params.id, sha256: request.params.sha256 }, actor);
+  });
+
+  app.get(
+    r.listSampleComments.path,
+    { schema: { params: Sha256Params, querystring: CommentsQuery } },
+    async (request) => {
+      const { limit, afterCreatedAt, afterId } = request.query;
+      const after =
+        afterCreatedAt === undefined || afterId === undefined
+          ? {}
+          : { after: { createdAt: afterCreatedAt, id: afterId } };
+      return { comments: await site.listSampleComments(request.params.sha256, { limit, ...after }) };
+    },
+  );
+
+  app.get(r.sampleNotes.path, { schema: { params: Sha256Params } }, (request) =>
+    site.sampleNotes(request.params.sha256),
+  );
+
+  app.post(r.searchSamples.path, { schema: { body: SearchBody } }, (request) =>
+    site.searchSamples(request.body),
+  );
+
+  app.post(r.similarSamples.path, { schema: { body: SimilarBody } }, async (request) => ({
+    samples: await site.similarSamples(request.body),
+  }));
 
   app.post(r.appendEvents.path, (request, reply) =>
     answerOnce(request, reply, async () => {
@@ -254,6 +299,11 @@ export const siteApiRoutes: FastifyPluginAsyncTypebox<SiteApiRoutesOptions> = as
           });
         }
         return answerOnce(request, reply, async () => {
+          // Held here already (another installation's, or a batch before): the peer is not
+          // asked, and the caller needs no look-up of its own before each copy.
+          if ((await site.findSample({ kind: 'sha256', value: record.sha256 })) !== undefined) {
+            return { status: 200, body: { copied: false } };
+          }
           const plaintext = await peers.openSamplePlaintext(source, record.sha256);
           // Gathered as an upload is (a peer's TLS records are 16 KiB); the peer's answer goes
           // when the site stops early (it holds the sample already).
@@ -272,8 +322,7 @@ export const siteApiRoutes: FastifyPluginAsyncTypebox<SiteApiRoutesOptions> = as
       answerOnce(request, reply, async () => {
         // The path names the installation; the body's own id is only its echo.
         const records = { ...request.body.records, installationId: request.params.installationId };
-        await site.importInstallation(records, request.body.replace);
-        return { status: 204, body: undefined };
+        return { status: 200, body: await site.importInstallation(records, request.body.replace) };
       }),
   );
 
@@ -300,6 +349,10 @@ export const siteApiRoutes: FastifyPluginAsyncTypebox<SiteApiRoutesOptions> = as
   );
 
   app.get(r.scanResidency.path, () => site.scanResidency());
+
+  app.post(r.scanSamples.path, { schema: { body: ScanSamplesBody } }, (request) =>
+    site.scanSamples(request.body),
+  );
 
   app.get(r.readLogTile.path, async (request, reply) => {
     const path = (request.params as { '*': string })['*'];

@@ -1,4 +1,5 @@
 import { Type } from 'typebox';
+import { MAX_RULES_LENGTH } from '../../shared/yara-rules.js';
 
 /** Request shapes of the internal site API; answers are the port's own types as JSON. */
 
@@ -53,7 +54,20 @@ export const SubmissionHeader = Type.Object({
   installationId: Type.String({ minLength: 1, maxLength: 128 }),
   filename: Type.String(),
   product: Type.String(),
+  size: Type.Optional(Type.Integer({ minimum: 1 })),
 });
+
+/** A fingerprint as the source site computed it (see `SampleFingerprint`), checked before it is stored. */
+export const SampleFingerprintSchema = Type.Object(
+  {
+    ssdeep: Type.String({ pattern: '^[1-9][0-9]{0,9}:[A-Za-z0-9+/]{0,64}:[A-Za-z0-9+/]{0,64}$' }),
+    tlsh: Type.Union([Type.String({ pattern: '^T1[0-9A-F]{70}$' }), Type.Null()]),
+    fileType: Type.String({
+      pattern: '^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}$',
+    }),
+  },
+  { additionalProperties: false },
+);
 
 export const RelocatableSampleSchema = Type.Object({
   sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }),
@@ -63,6 +77,7 @@ export const RelocatableSampleSchema = Type.Object({
   size: Type.Integer({ minimum: 0 }),
   firstSeen: Type.String(),
   lastSeen: Type.String(),
+  fingerprint: Type.Optional(SampleFingerprintSchema),
 });
 
 export const ImportFromPeerBody = Type.Object({
@@ -106,4 +121,59 @@ export const RelocationBody = Type.Object({
     events: Type.Integer(),
   }),
   actor: ActorSchema,
+});
+
+export const ScanSamplesBody = Type.Object({
+  rules: Type.String({ minLength: 1, maxLength: MAX_RULES_LENGTH }),
+  after: Type.Integer({ minimum: 0 }),
+  limit: Type.Integer({ minimum: 1, maximum: 10_000 }),
+});
+
+export const TagParams = Type.Object({
+  sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }),
+  tag: Type.String({ minLength: 1, maxLength: 256 }),
+});
+
+export const CommentParams = Type.Object({
+  sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }),
+  id: Type.String({ minLength: 1, maxLength: 64 }),
+});
+
+export const CommentBody = Type.Object({
+  text: Type.String({ maxLength: 65_536 }),
+  createdAt: IsoDate,
+  author: Type.Object({ role: Type.String({ maxLength: 64 }), token: Type.String({ maxLength: 128 }) }),
+  actor: ActorSchema,
+});
+
+export const CommentsQuery = Type.Object({
+  limit: Type.Integer({ minimum: 1, maximum: 1000 }),
+  afterCreatedAt: Type.Optional(Type.String({ maxLength: 64 })),
+  afterId: Type.Optional(Type.String({ maxLength: 64 })),
+});
+
+export const SimilarBody = Type.Object({
+  tlsh: Type.String({ maxLength: 128 }),
+  ssdeep: Type.Optional(Type.String({ maxLength: 256 })),
+  exclude: Type.Optional(Type.String({ maxLength: 64 })),
+  maxDistance: Type.Integer({ minimum: 0, maximum: 100_000 }),
+  limit: Type.Integer({ minimum: 1, maximum: 10_000 }),
+});
+
+export const SearchBody = Type.Object({
+  type: Type.Optional(Type.String({ maxLength: 256 })),
+  minSize: Type.Optional(Type.Integer({ minimum: 0 })),
+  maxSize: Type.Optional(Type.Integer({ minimum: 0 })),
+  firstSeenFrom: Type.Optional(Type.String({ maxLength: 64 })),
+  firstSeenTo: Type.Optional(Type.String({ maxLength: 64 })),
+  tag: Type.Optional(Type.String({ maxLength: 256 })),
+  limit: Type.Integer({ minimum: 1, maximum: 10_000 }),
+  before: Type.Optional(
+    Type.Object({
+      firstSeen: Type.String({ maxLength: 64 }),
+      sha256: Type.String({ maxLength: 64 }),
+      inclusive: Type.Boolean(),
+    }),
+  ),
+  count: Type.Optional(Type.Boolean()),
 });

@@ -98,8 +98,14 @@ export async function startSiteApi(options: SiteApiOptions): Promise<SiteApi> {
   };
 }
 
+/** Who each connection speaks for: read once, as a keep-alive connection carries many calls. */
+const peersOfSockets = new WeakMap<TLSSocket, ReturnType<typeof peerIdentity>>();
+
 function peerOf(socket: TLSSocket): ReturnType<typeof peerIdentity> {
+  if (peersOfSockets.has(socket)) return peersOfSockets.get(socket);
   // The handshake verified the chain (rejectUnauthorized); this reads who it speaks for.
   const certificate = socket.getPeerX509Certificate?.();
-  return certificate === undefined ? undefined : peerIdentity(certificate);
+  const peer = certificate === undefined ? undefined : peerIdentity(certificate);
+  peersOfSockets.set(socket, peer);
+  return peer;
 }

@@ -47,6 +47,8 @@ export class StatsBuffer {
   /** Durable records not loaded yet, in sequence order. */
   #pending: WalRecord[] = [];
   #pendingBytes = 0;
+  /** Bytes of the batch the loader holds (taken off `#pending`, not loaded yet). */
+  #loadingBytes = 0;
   #lastDurable = 0;
   #loadedThrough = 0;
   #loading: Promise<void> | undefined;
@@ -85,6 +87,19 @@ export class StatsBuffer {
   async flush(): Promise<void> {
     const target = this.#lastDurable;
     while (this.#loadedThrough < target) await this.#kick();
+  }
+
+  /**
+   * Loads everything acknowledged so far, then copies the store to `file` (a backup): the
+   * copy holds every event acknowledged before the call. False when the store has no copy
+   * of its own (ClickHouse: use the engine's backup).
+   */
+  async snapshotTo(file: string): Promise<boolean> {
+    const store = this.#o.store;
+    if (store.snapshotTo === undefined) return false;
+    await this.flush();
+    await store.snapshotTo(file);
+    return true;
   }
 
   aggregate(query: StatsAggregation): Promise<StatsGroup[]> {
@@ -141,6 +156,17 @@ export class StatsBuffer {
   }
 
   /** The write-ahead log's files (for tests). */
+  /**
+   * Telemetry acknowledged (durable in the write-ahead log) and not loaded into the store yet:
+   * write batches (one per `append`) and their bytes. Read without I/O, for metrics.
+   */
+  backlog(): { batches: number; bytes: number } {
+    return {
+      batches: Math.max(0, this.#lastDurable - this.#loadedThrough),
+      bytes: this.#pendingBytes + this.#loadingBytes,
+    };
+  }
+
   walFiles(): string[] {
     return this.#wal.files();
   }
@@ -190,6 +216,7 @@ export class StatsBuffer {
     while (this.#pending.length > 0) {
       const batch = this.#takeBatch();
       const through = batch.at(-1)!.seq;
+      this.#loadingBytes = bytesOf(batch);
       try {
         await this.#o.store.load(
           batch.map((r) => r.payload),
@@ -199,6 +226,8 @@ export class StatsBuffer {
         this.#pending.unshift(...batch);
         this.#pendingBytes += bytesOf(batch);
         throw error;
+      } finally {
+        this.#loadingBytes = 0;
       }
       this.#loadedThrough = through;
       for (const record of batch) batchBuffers.give(record.payload);

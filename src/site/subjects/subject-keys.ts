@@ -1,5 +1,6 @@
 import { createHmac, hkdfSync } from 'node:crypto';
 import type { Kysely } from 'kysely';
+import { masterKeyId } from '../../config/master-key-files.js';
 import { generateKey, unwrapKey, wrapKey } from '../vault/crypto/index.js';
 import { SubjectError } from './subject-errors.js';
 import type { SubjectTables } from './subject-tables.js';
@@ -33,6 +34,7 @@ export class SubjectKeys {
       .values({
         installation_id: installationId,
         wrapped_key: wrapKey(this.#options.masterKey, generateKey()),
+        key_id: masterKeyId(this.#options.masterKey),
         created_at: this.#options.now().toISOString(),
       })
       .onConflict((c) => c.column('installation_id').doNothing())
@@ -106,6 +108,18 @@ export class SubjectKeys {
         .where('installation_id', 'in', installationIds.slice(i, i + 500))
         .execute();
     }
+  }
+
+  /**
+   * Marks the keys from before key ids as under the current master key (the only one the
+   * site had then). Idempotent; run when the site opens.
+   */
+  async recordKeyIds(): Promise<void> {
+    await this.#options.db
+      .updateTable('subject_keys')
+      .set({ key_id: masterKeyId(this.#options.masterKey) })
+      .where('key_id', 'is', null)
+      .execute();
   }
 
   async keyOf(installationId: string): Promise<Buffer> {

@@ -2,10 +2,13 @@ import { createHash, type Hash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import type { SampleDigests } from '../../ports/samples.js';
 import { VaultError } from '../../shared/vault-errors.js';
+import type { FingerprintSession } from './fingerprint/fingerprint-pool.js';
 
 /**
  * A pass-through that computes MD5, SHA-1, SHA-256 and SHA-512 in the one streaming pass and
  * stops the stream once it passes `maxBytes`, so an oversized upload is never stored whole.
+ * With a fingerprint session, each chunk also goes to its worker (fuzzy hashes, file type),
+ * and the stream waits only when that worker falls a few MiB behind.
  */
 export class DigestMeter extends Transform {
   readonly #maxBytes: number;
@@ -15,11 +18,13 @@ export class DigestMeter extends Transform {
     sha256: createHash('sha256'),
     sha512: createHash('sha512'),
   };
+  readonly #fingerprint: FingerprintSession | undefined;
   #size = 0;
 
-  constructor(maxBytes: number) {
+  constructor(maxBytes: number, fingerprint?: FingerprintSession) {
     super();
     this.#maxBytes = maxBytes;
+    this.#fingerprint = fingerprint;
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
@@ -32,8 +37,10 @@ export class DigestMeter extends Transform {
       );
       return;
     }
+    const caughtUp = this.#fingerprint?.write(chunk);
     for (const hash of Object.values(this.#hashes)) hash.update(chunk);
-    callback(null, chunk);
+    if (caughtUp === undefined) callback(null, chunk);
+    else caughtUp.then(() => callback(null, chunk), callback);
   }
 
   /** Valid once the stream has finished. */

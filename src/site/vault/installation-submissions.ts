@@ -53,6 +53,9 @@ export async function readInstallationSubmissions(
         size: s.size,
         firstSeen: s.first_seen,
         lastSeen: s.last_seen,
+        ...(s.ssdeep !== null && s.file_type !== null
+          ? { fingerprint: { ssdeep: s.ssdeep, tlsh: s.tlsh, fileType: s.file_type } }
+          : {}),
       });
     }
   }

@@ -17,14 +17,18 @@ import { openStream, sealStream } from './crypto/index.js';
  */
 export interface SealedBlobs {
   readonly blobs: BlobStore;
+  /** The site's master key: what new blobs are sealed under. */
   readonly masterKey: Buffer;
+  /** What opens the blob: the master key, with the blob's rewrap if a key rotation made one. */
+  readonly openingKey: (sha256: string) => Promise<Buffer>;
 }
 
 /** The sample's plaintext, each segment authenticated before its bytes are released. */
 export async function openBlobPlaintext(
-  { blobs, masterKey }: SealedBlobs,
+  { blobs, openingKey }: SealedBlobs,
   sha256: string,
 ): Promise<Readable> {
+  const masterKey = await openingKey(sha256);
   const files = blobs.localFiles;
   if (files !== undefined) {
     // Read and decrypted on a worker thread; the same errors as the stream below.
@@ -76,7 +80,8 @@ export async function sealBlob(sealed: SealedBlobs, sha256: string, plaintext: R
 export async function authenticateBlob(sealed: SealedBlobs, sha256: string): Promise<boolean> {
   const files = sealed.blobs.localFiles;
   // The worker answers false for a missing file: no separate existence check.
-  if (files !== undefined) return blobFilePool().authenticate(files.pathOf(sha256), sealed.masterKey);
+  if (files !== undefined)
+    return blobFilePool().authenticate(files.pathOf(sha256), await sealed.openingKey(sha256));
   if (!(await sealed.blobs.has(sha256))) return false;
   try {
     await pipeline(await openBlobPlaintext(sealed, sha256), discard());
@@ -92,7 +97,7 @@ export async function verifyBlob(sealed: SealedBlobs, sha256: string): Promise<b
   // On a worker, read from the device: the audit checks what is at rest, off the event loop.
   // A missing file digests to nothing: no separate existence check.
   if (files !== undefined)
-    return (await blobFilePool().digest(files.pathOf(sha256), sealed.masterKey)) === sha256;
+    return (await blobFilePool().digest(files.pathOf(sha256), await sealed.openingKey(sha256))) === sha256;
   if (!(await sealed.blobs.has(sha256))) return false;
   const hash = createHash('sha256');
   try {

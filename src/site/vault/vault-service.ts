@@ -5,20 +5,23 @@ import type { Actor, AuditSink } from '../../ports/audit-sink.js';
 import type {
   SampleAtSite,
   SampleDigests,
+  SampleFingerprint,
   SampleHash,
   SampleSubmission,
   StoredSample,
   SubmissionRecord,
 } from '../../ports/samples.js';
-import type { BlobStore, TimeRange } from '../../ports/storage.js';
+import type { SampleScanRequest, SampleScanResult } from '../../ports/site-client.js';
+import type { BlobStore, BlobWriter, TimeRange } from '../../ports/storage.js';
 import { eachLimited } from '../../shared/each-limited.js';
 import { KeyedLock } from '../../shared/keyed-lock.js';
-import { TransactionBatcher } from '../../shared/transaction-batcher.js';
 import { VaultError } from '../../shared/vault-errors.js';
 import { SubjectError } from '../subjects/subject-errors.js';
 import type { SubjectKeys } from '../subjects/subject-keys.js';
-import { decryptField, encryptField, openStream, sealStream } from './crypto/index.js';
+import { blobOpeningKey, decryptField, encryptField, openStream, sealStream } from './crypto/index.js';
 import { DigestMeter } from './digest-meter.js';
+import { FingerprintBackfill, type FingerprintBackfillOptions } from './fingerprint/fingerprint-backfill.js';
+import { fingerprintPool } from './fingerprint/fingerprint-pool.js';
 import {
   deleteSubmissionRows,
   deleteUnreferencedSampleRows,
@@ -26,6 +29,7 @@ import {
   replaceInstallationSubmissions,
   submissionCensus,
 } from './installation-submissions.js';
+import { SampleCommitter } from './sample-committer.js';
 import {
   authenticateBlob,
   openBlobPlaintext,
@@ -33,6 +37,7 @@ import {
   sealBlob,
   verifyBlob,
 } from './sample-copy.js';
+import { scanSamples } from './sample-scan.js';
 import type {
   InstallationSubmissions,
   RelocatableSample,
@@ -62,6 +67,13 @@ export interface VaultServiceOptions {
   readonly stillAdmitted?: (trx: Transaction<VaultTables>, installationId: string) => Promise<boolean>;
   readonly audit: AuditSink;
   readonly maxSampleBytes: number;
+  /**
+   * Whether uploads get their fuzzy hashes (ssdeep, TLSH) and file type as they stream
+   * (default true). Off, samples are stored without them, for a backfill to add later.
+   */
+  readonly fingerprints?: boolean;
+  /** An upload was stored without its fingerprint (the backfill should run). */
+  readonly onUnfingerprinted?: () => void;
   readonly now: () => Date;
 }
 
@@ -72,81 +84,150 @@ export interface VaultServiceOptions {
  */
 export class VaultService {
   readonly #o: VaultServiceOptions;
-  readonly #commits: TransactionBatcher<VaultTables>;
   /** Serializes, per SHA-256, an upload's "blob present? row?" steps against a purge's deletes. */
   readonly #sampleLocks = new KeyedLock();
+  readonly #sampleListeners: ((sha256s: readonly string[]) => void)[] = [];
+  readonly #committer: SampleCommitter<VaultTables>;
 
   constructor(options: VaultServiceOptions) {
     this.#o = options;
-    this.#commits = new TransactionBatcher(options.db, options.durable);
+    this.#committer = new SampleCommitter({
+      db: options.db,
+      durable: options.durable,
+      blobs: options.blobs,
+      locks: this.#sampleLocks,
+    });
+  }
+
+  /**
+   * Calls the listener, once committed, with the SHA-256s of samples stored, removed, or whose
+   * row changed otherwise (their fuzzy hashes): for the indexes kept in memory over the
+   * `samples` table (the catalogue's similarity index). Whatever writes `samples` tells them.
+   */
+  onSamplesChanged(listener: (sha256s: readonly string[]) => void): void {
+    this.#sampleListeners.push(listener);
+  }
+
+  #samplesChanged(sha256s: readonly string[]): void {
+    if (sha256s.length === 0) return;
+    for (const listener of this.#sampleListeners) listener(sha256s);
   }
 
   /**
    * Streams a submission into the store. The blob is durable before its row commits, and
-   * the row before this resolves, so an acknowledged sample survives a `kill -9`.
+   * the row before this resolves, so an acknowledged sample survives a `kill -9`; uploads
+   * that finish together commit together (sample-committer.ts).
    *
    * @example
    * const stored = await vault.store({ installationId, filename: 'a.exe', product: 'endpoint-12', body });
    */
   async store(submission: SampleSubmission): Promise<StoredSample> {
     const installationKey = await this.#o.subjects.keyOf(submission.installationId);
-    const written = await this.#writeBlob(submission.body);
-    const { digests } = written;
+    const written = await this.#writeBlob(submission.body, submission.size);
+    const { digests, writer } = written;
     const time = this.#o.now().toISOString();
     const filenameSealed = encryptField(
       installationKey,
       submission.filename,
       `${submission.installationId}:filename`,
     );
-    const isNew = await this.#sampleLocks.run(digests.sha256, async () => {
-      await written.publish();
-      return this.#commitSubmission(
-        digests,
-        submission.installationId,
-        submission.product,
-        filenameSealed,
-        time,
-      );
+    // The upload joins the commit batch at once: its fingerprint (at most a few MiB behind the
+    // stream, see fingerprint-pool.ts) settles while the batch's blobs sync, and is in the row.
+    // One that failed (its worker died) leaves the sample to the backfill.
+    const fingerprint = written.fingerprint?.catch(() => {
+      this.#o.onUnfingerprinted?.();
+      return undefined;
     });
+    const isNew = await this.#committer.commit({
+      key: digests.sha256,
+      writer,
+      ready: fingerprint,
+      record: async (trx) =>
+        this.#recordSubmission(
+          trx,
+          digests,
+          await fingerprint,
+          submission.installationId,
+          submission.product,
+          filenameSealed,
+          time,
+        ),
+    });
+    this.#samplesChanged([digests.sha256]);
     return { ...digests, site: this.#o.site, new: isNew };
   }
 
-  #commitSubmission(
+  /** The sample's row (or its `last_seen`) and the submission's; whether the sample is new here. */
+  async #recordSubmission(
+    trx: Transaction<VaultTables>,
     digests: SampleDigests,
+    fingerprint: SampleFingerprint | undefined,
     installationId: string,
     product: string,
     filenameSealed: string,
     time: string,
   ): Promise<boolean> {
-    return this.#commits.run(async (trx) => {
-      if (this.#o.stillAdmitted !== undefined && !(await this.#o.stillAdmitted(trx, installationId))) {
-        throw new SubjectError('SUBJECT_NOT_AT_SITE', `installation is not assigned to site ${this.#o.site}`);
-      }
-      const known = await trx
-        .updateTable('samples')
-        .set({ last_seen: time })
-        .where('sha256', '=', digests.sha256)
-        .executeTakeFirst();
-      const isNewHere = known.numUpdatedRows === 0n;
-      if (isNewHere) {
-        await trx
-          .insertInto('samples')
-          .values({ ...digests, ssdeep: null, tlsh: null, first_seen: time, last_seen: time })
-          .execute();
-      }
+    if (this.#o.stillAdmitted !== undefined && !(await this.#o.stillAdmitted(trx, installationId))) {
+      throw new SubjectError('SUBJECT_NOT_AT_SITE', `installation is not assigned to site ${this.#o.site}`);
+    }
+    const known = await trx
+      .updateTable('samples')
+      .set({ last_seen: time })
+      .where('sha256', '=', digests.sha256)
+      .executeTakeFirst();
+    const isNewHere = known.numUpdatedRows === 0n;
+    if (isNewHere) {
       await trx
-        .insertInto('submissions')
+        .insertInto('samples')
         .values({
-          id: undefined,
-          sha256: digests.sha256,
-          installation_id: installationId,
-          submitted_at: time,
-          product,
-          filename_sealed: filenameSealed,
+          ...digests,
+          ssdeep: fingerprint?.ssdeep ?? null,
+          tlsh: fingerprint?.tlsh ?? null,
+          file_type: fingerprint?.fileType ?? null,
+          first_seen: time,
+          last_seen: time,
         })
         .execute();
-      return isNewHere;
-    });
+    } else if (fingerprint !== undefined) {
+      // Stored before fingerprints (or with them off): this upload brings them.
+      await trx
+        .updateTable('samples')
+        .set({ ssdeep: fingerprint.ssdeep, tlsh: fingerprint.tlsh, file_type: fingerprint.fileType })
+        .where('sha256', '=', digests.sha256)
+        .where('file_type', 'is', null)
+        .execute();
+    }
+    await trx
+      .insertInto('submissions')
+      .values({
+        id: undefined,
+        sha256: digests.sha256,
+        installation_id: installationId,
+        submitted_at: time,
+        product,
+        filename_sealed: filenameSealed,
+      })
+      .execute();
+    return isNewHere;
+  }
+
+  /**
+   * Records a sample's fuzzy hashes (ssdeep `blocksize:hash1:hash2`, TLSH `T1` + 70 hex digits)
+   * in its row, and tells the indexes over them; false when the site does not hold the sample.
+   */
+  async recordFuzzyHashes(
+    sha256: string,
+    hashes: { readonly ssdeep: string | null; readonly tlsh: string | null },
+  ): Promise<boolean> {
+    const updated = await this.#o.db
+      .updateTable('samples')
+      .set({ ssdeep: hashes.ssdeep, tlsh: hashes.tlsh })
+      .where('sha256', '=', sha256)
+      .executeTakeFirst();
+    await this.#o.durable();
+    const found = updated.numUpdatedRows > 0n;
+    if (found) this.#samplesChanged([sha256]);
+    return found;
   }
 
   async find(hash: SampleHash): Promise<SampleAtSite | undefined> {
@@ -171,6 +252,7 @@ export class VaultService {
       size: row.size,
       ssdeep: row.ssdeep,
       tlsh: row.tlsh,
+      fileType: row.file_type,
       site: this.#o.site,
       firstSeen: row.first_seen,
       lastSeen: row.last_seen,
@@ -193,8 +275,9 @@ export class VaultService {
       site: this.#o.site,
       sha256,
     });
+    const openingKey = await this.#openingKey(sha256);
     const blob = await this.#o.blobs.read(sha256);
-    const plaintext = openStream(this.#o.masterKey);
+    const plaintext = openStream(openingKey);
     blob.on('error', (error) => plaintext.destroy(error));
     return blob.pipe(plaintext);
   }
@@ -295,14 +378,17 @@ export class VaultService {
           md5: record.md5,
           sha512: record.sha512,
           size: record.size,
-          ssdeep: null,
-          tlsh: null,
+          // The source's fingerprint; without one, the backfill computes it (a null file type).
+          ssdeep: record.fingerprint?.ssdeep ?? null,
+          tlsh: record.fingerprint?.tlsh ?? null,
+          file_type: record.fingerprint?.fileType ?? null,
           first_seen: record.firstSeen,
           last_seen: record.lastSeen,
         })
         .onConflict((c) => c.column('sha256').doNothing())
         .execute();
       await this.#o.durable();
+      this.#samplesChanged([record.sha256]);
       return { copied: true };
     });
   }
@@ -348,6 +434,7 @@ export class VaultService {
   async removeSubmissions(installationIds: readonly string[]): Promise<RemovedSubmissions> {
     const erased = await deleteSubmissionRows(this.#o.db, installationIds);
     await this.#o.durable();
+    this.#samplesChanged(erased.samples.map((s) => s.sha256));
     await this.#deleteBlobsUnlessStoredAgain(erased.samples.map((s) => s.sha256));
     return erased;
   }
@@ -356,8 +443,14 @@ export class VaultService {
   async removeUnreferencedSamples(sha256s: readonly string[]): Promise<string[]> {
     const removed = await deleteUnreferencedSampleRows(this.#o.db, sha256s);
     await this.#o.durable();
+    this.#samplesChanged(removed.map((s) => s.sha256));
     await this.#deleteBlobsUnlessStoredAgain(removed.map((s) => s.sha256));
     return removed.map((s) => s.sha256);
+  }
+
+  /** A hunt's batch: the next samples by arrival, matched against a YARA rule set (sample-scan.ts). */
+  scanSamples(request: SampleScanRequest): Promise<SampleScanResult> {
+    return scanSamples(this.#o.db, this.#sealed(), request);
   }
 
   /** Submissions per installation, and whether every referenced sample is whole (the residency audit). */
@@ -409,7 +502,24 @@ export class VaultService {
   }
 
   #sealed(): SealedBlobs {
-    return { blobs: this.#o.blobs, masterKey: this.#o.masterKey };
+    return {
+      blobs: this.#o.blobs,
+      masterKey: this.#o.masterKey,
+      openingKey: (sha256) => this.#openingKey(sha256),
+    };
+  }
+
+  /** The master key, with the blob's rewrap if a key rotation made one (see `blob_key_wraps`). */
+  async #openingKey(sha256: string): Promise<Buffer> {
+    const row = await this.#o.db
+      .selectFrom('blob_key_wraps')
+      .select(['header_wrap', 'wrapped_key'])
+      .where('sha256', '=', sha256)
+      .executeTakeFirst();
+    return blobOpeningKey(
+      this.#o.masterKey,
+      row === undefined ? undefined : { headerWrap: row.header_wrap, wrapped: row.wrapped_key },
+    );
   }
 
   /**
@@ -433,27 +543,50 @@ export class VaultService {
     return { leftovers, orphans };
   }
 
-  /** Writes the sealed bytes to a temporary blob; `publish` (under the sample's lock) keeps or drops it. */
-  async #writeBlob(body: Readable): Promise<{ digests: SampleDigests; publish: () => Promise<void> }> {
-    const meter = new DigestMeter(this.#o.maxSampleBytes);
+  /**
+   * A background job that fingerprints the samples stored without fuzzy hashes and file type
+   * (fingerprint-backfill.ts); `start` it in the serving process.
+   */
+  fingerprintBackfill(options: Omit<FingerprintBackfillOptions, 'db' | 'sealed'> = {}): FingerprintBackfill {
+    return new FingerprintBackfill({
+      ...options,
+      db: this.#o.db,
+      sealed: this.#sealed(),
+      onRecorded: (sha256) => {
+        this.#samplesChanged([sha256]);
+        options.onRecorded?.(sha256);
+      },
+    });
+  }
+
+  /**
+   * Writes the sealed bytes to a temporary blob, which the committer publishes or drops. The
+   * fingerprint is computed on a worker meanwhile, and settles after the stream.
+   */
+  async #writeBlob(
+    body: Readable,
+    declaredSize: number | undefined,
+  ): Promise<{
+    digests: SampleDigests;
+    fingerprint: Promise<SampleFingerprint> | undefined;
+    writer: BlobWriter;
+  }> {
+    const session = this.#o.fingerprints === false ? undefined : fingerprintPool().start(declaredSize);
+    const meter = new DigestMeter(this.#o.maxSampleBytes, session);
     const { header, encrypt } = sealStream(this.#o.masterKey);
-    const writer = await this.#o.blobs.createWriter();
+    const writer = await this.#o.blobs.createWriter().catch((error: unknown) => {
+      session?.abort();
+      throw error;
+    });
     try {
       writer.stream.write(header);
       await pipeline(body, meter, encrypt, writer.stream);
       const digests = meter.digests();
       if (digests.size === 0) throw new VaultError('EMPTY_SAMPLE', 'the request body is empty');
-      const publish = async () => {
-        try {
-          if (await this.#o.blobs.has(digests.sha256)) await writer.abort();
-          else await writer.commit(digests.sha256);
-        } catch (error) {
-          await writer.abort();
-          throw error;
-        }
-      };
-      return { digests, publish };
+      const fingerprint = session?.finish();
+      return { digests, fingerprint, writer };
     } catch (error) {
+      session?.abort();
       await writer.abort();
       throw error;
     }

@@ -40,66 +40,81 @@ export const LOAD_PENDING_DDL = `CREATE TABLE IF NOT EXISTS load_pending (
 ) ENGINE = Memory`;
 
 /**
- * What a load inserts into: each row of the load format as one `line`, unchanged but for its
- * backslashes (see `tabSeparatedLines`). ClickHouse reads the load format itself
- * (`CustomSeparated`) only from 20.5 on; this way the rows are split on the server, not on the
- * site's event loop. `Null`: the table keeps nothing, its view writes `events`.
+ * What a load inserts into: each row of the load format as `TabSeparated`, one `String`
+ * column per field (see `tabSeparatedRows`), so ClickHouse's own parser splits the fields
+ * (ClickHouse reads the load format itself, `CustomSeparated`, only from 20.5 on). Text
+ * columns, not typed ones: the text parser of 18.16 takes any 36 bytes for a `UUID`
+ * (`zzzzzzzz-…` becomes `efefefef-…`), so the view checks each field before it converts it.
+ * The columns are named apart from the events' own: an alias of the view would shadow them.
+ * `Null`: the table keeps nothing, its view writes `events`.
  */
-export const LOAD_LINES_DDL = `CREATE TABLE IF NOT EXISTS load_lines (
-  line String
+export const LOAD_ROWS_DDL = `CREATE TABLE IF NOT EXISTS load_rows (
+  ${STATS_ROW_COLUMNS.map((column) => `${loadField(column)} String`).join(',\n  ')}
 ) ENGINE = Null`;
 
-const FIELDS = "splitByChar('\\x1F', line)";
-const field = (column: (typeof STATS_ROW_COLUMNS)[number]): string =>
-  `${FIELDS}[${STATS_ROW_COLUMNS.indexOf(column) + 1}]`;
+/** The objects of the load path before `load_rows`: dropped at open, nothing inserts into them. */
+export const FORMER_LOAD_OBJECTS = ['load_lines_into_events', 'load_lines'] as const;
+
+function loadField(column: (typeof STATS_ROW_COLUMNS)[number]): string {
+  return `field_${column}`;
+}
+
+/** The columns of `load_rows`, in the order of the load format's fields. */
+export const LOAD_ROW_FIELDS = STATS_ROW_COLUMNS.map(loadField) as [string, ...string[]];
+
 const NULLABLE = ['sha256', 'md5', 'verdict', 'threat', 'product', 'os'] as const;
 /**
- * A row that is not the load format: another number of fields, a `ts` other than
- * `YYYY-MM-DD HH:MM:SS.mmm`, an empty installation, type or country (not nullable). Only
- * functions that cannot fail on any text.
+ * A row that is not the load format and that the parser let through (it refuses another
+ * number of fields itself): a `ts` other than `YYYY-MM-DD HH:MM:SS.mmm`, an empty
+ * installation, type or country (not nullable). Only functions that cannot fail on any text.
  */
 const NOT_LOAD_FORMAT = [
-  `length(${FIELDS}) != ${STATS_ROW_COLUMNS.length}`,
-  `NOT match(${field('ts')}, '^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}[.][0-9]{3}$')`,
-  `empty(${field('installation')})`,
-  `empty(${field('type')})`,
-  `empty(${field('country')})`,
+  `NOT match(${loadField('ts')}, '^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}[.][0-9]{3}$')`,
+  `empty(${loadField('installation')})`,
+  `empty(${loadField('type')})`,
+  `empty(${loadField('country')})`,
 ];
 
 /**
- * Splits each line into the events' columns: `ts` into seconds and milliseconds, an empty
- * nullable field into null, `load_seq` from `load_pending`. ClickHouse computes the repeated
- * `splitByChar` once per block. The tables are named with their database: the view's query
- * runs in the context of whichever session inserts.
+ * Converts each row's fields into the events' columns: `ts` into seconds and milliseconds, an
+ * empty nullable field into null, `load_seq` from `load_pending`. The tables are named with
+ * their database: the view's query runs in the context of whichever session inserts.
  *
- * Every column reads its field at index `n + throwIf(…)`: the check (`NOT_LOAD_FORMAT`, and
- * one `through` in `load_pending`) runs before any conversion, so a row that is not the load
- * format fails the insert with `throwIf`'s error (see `THROW_IF_ERROR`), never with a
- * conversion's or, worse, a wrong value. A failed insert leaves the load uncommitted: its
- * rows are deleted before the next one (see the store).
+ * Every converted field is read as `substring(field, 1 + throwIf(…))`: the check
+ * (`NOT_LOAD_FORMAT`, and one `through` in `load_pending`) runs before any conversion, so a
+ * row that is not the load format fails the insert with `throwIf`'s error (see
+ * `THROW_IF_ERROR`), never with a conversion's or, worse, a wrong value. A failed insert
+ * leaves the load uncommitted: its rows are deleted before the next one (see the store).
  */
 export function loadViewDdl(database: string): string {
-  // `length(line) * 0 +`: a condition on the subquery alone is a constant, which ClickHouse
+  // `length(…) * 0 +`: a condition on the subquery alone is a constant, which ClickHouse
   // evaluates when it creates the view (with `load_pending` empty) and would refuse then.
   const refused = [
     ...NOT_LOAD_FORMAT,
-    `length(line) * 0 + (SELECT count() FROM ${database}.load_pending) != 1`,
+    `length(${loadField('ts')}) * 0 + (SELECT count() FROM ${database}.load_pending) != 1`,
   ].join(' OR ');
-  const checked = (column: (typeof STATS_ROW_COLUMNS)[number]): string =>
-    `${FIELDS}[${STATS_ROW_COLUMNS.indexOf(column) + 1} + throwIf(${refused})]`;
-  return `CREATE MATERIALIZED VIEW IF NOT EXISTS ${database}.load_lines_into_events TO ${database}.events AS SELECT
-  toDateTime(substring(${checked('ts')}, 1, 19), 'UTC') AS ts,
-  toUInt16(substring(${checked('ts')}, 21, 3)) AS ts_ms,
+  const checked = (column: (typeof STATS_ROW_COLUMNS)[number], from = 1, length?: number): string =>
+    `substring(${loadField(column)}, ${from} + throwIf(${refused})${length === undefined ? '' : `, ${length}`})`;
+  return `CREATE MATERIALIZED VIEW IF NOT EXISTS ${database}.load_rows_into_events TO ${database}.events AS SELECT
+  toDateTime(${checked('ts', 1, 19)}, 'UTC') AS ts,
+  toUInt16(${checked('ts', 21, 3)}) AS ts_ms,
   toUUID(${checked('installation')}) AS installation,
-  ${checked('type')} AS type,
-  ${checked('country')} AS country,
-  ${NULLABLE.map((column) => `nullIf(${checked(column)}, '') AS ${column}`).join(',\n  ')},
+  ${loadField('type')} AS type,
+  ${loadField('country')} AS country,
+  ${NULLABLE.map((column) => `nullIf(${loadField(column)}, '') AS ${column}`).join(',\n  ')},
   (SELECT max(through) FROM ${database}.load_pending) AS load_seq
-FROM ${database}.load_lines`;
+FROM ${database}.load_rows`;
 }
 
 /** How ClickHouse words the failure of `throwIf`: in a load, a row the view refused. */
 export const THROW_IF_ERROR = "Value passed to 'throwIf' function is non zero";
+
+/**
+ * ClickHouse's code for a `TabSeparated` row whose fields do not end where the table's
+ * columns do (`CANNOT_PARSE_INPUT_ASSERTION_FAILED`): in a load, a row with another number
+ * of fields than the load format.
+ */
+export const PARSE_INPUT_FAILED = '27';
 
 /** The SQL of each group key, never caller text. */
 const GROUP_KEY_SQL: Readonly<Record<StatsGroupKey, string>> = {

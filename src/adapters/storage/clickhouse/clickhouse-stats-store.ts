@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { type ClickHouseClient, ClickHouseLogLevel, createClient } from '@clickhouse/client';
+import { type ClickHouseClient, ClickHouseError, ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import {
   STATS_ROW_COLUMNS,
   type StatsAggregation,
@@ -15,15 +15,18 @@ import {
   atOrAfter,
   before,
   EVENTS_TABLE_DDL,
+  FORMER_LOAD_OBJECTS,
   installationId,
-  LOAD_LINES_DDL,
   LOAD_MARKER_DDL,
   LOAD_PENDING_DDL,
+  LOAD_ROW_FIELDS,
+  LOAD_ROWS_DDL,
   loadViewDdl,
+  PARSE_INPUT_FAILED,
   quote,
   THROW_IF_ERROR,
 } from './clickhouse-sql.js';
-import { endsWithCompleteRow, tabSeparatedLines } from './tab-separated.js';
+import { endsWithCompleteRow, tabSeparatedRows } from './tab-separated.js';
 
 export interface ClickHouseStatsStoreOptions {
   /**
@@ -156,10 +159,10 @@ export class ClickHouseStatsStore implements StatsStore {
         await this.#client.command({ query: `INSERT INTO load_pending (through) VALUES (${through})` });
         try {
           await this.#client.insert({
-            table: 'load_lines',
-            columns: ['line'],
+            table: 'load_rows',
+            columns: LOAD_ROW_FIELDS,
             format: 'TabSeparated',
-            values: Readable.from(lines(rows), { objectMode: false }),
+            values: Readable.from(tabSeparated(rows), { objectMode: false }),
             query_id: `${this.#loadQueryPrefix()}${randomUUID()}`,
             clickhouse_settings: { ...NO_DEDUPLICATION, ...VIEW_BLOCKS },
           });
@@ -289,16 +292,25 @@ export class ClickHouseStatsStore implements StatsStore {
     await this.#client.command({ query: LOAD_MARKER_DDL });
     // Added after the first release: databases made before get them at their next open.
     await this.#client.command({ query: LOAD_PENDING_DDL });
-    await this.#client.command({ query: LOAD_LINES_DDL });
+    await this.#client.command({ query: LOAD_ROWS_DDL });
     await this.#client.command({ query: loadViewDdl(this.#database) });
+    for (const object of FORMER_LOAD_OBJECTS)
+      await this.#client.command({ query: `DROP TABLE IF EXISTS ${object}` });
   }
 
   /**
-   * The view refused a row (`THROW_IF_ERROR`) when `load_pending` still holds the load's one
+   * ClickHouse's parser refused a row with another number of fields (`PARSE_INPUT_FAILED`);
+   * the view refused a row (`THROW_IF_ERROR`) when `load_pending` still holds the load's one
    * `through`; otherwise the server lost it (a restart between the two statements) or the
    * insert failed for another reason, reported as it is.
    */
   async #loadFailure(cause: unknown): Promise<unknown> {
+    if (cause instanceof Error && errorCode(cause) === PARSE_INPUT_FAILED) {
+      return new Error(
+        `load format: ClickHouse read a row with another number of fields than the load format (${cause.message.trim()})`,
+        { cause },
+      );
+    }
     if (!(cause instanceof Error) || !cause.message.includes(THROW_IF_ERROR)) return cause;
     const [row] = await this.#rows<{ pending: string }>('SELECT count() AS pending FROM load_pending');
     if (Number(row?.pending ?? 0) !== 1) return cause;
@@ -397,8 +409,17 @@ export class ClickHouseStatsStore implements StatsStore {
 
 type EventRow = { ts: string; ts_ms: number } & Record<(typeof VALUE_COLUMNS)[number], string | null>;
 
-function* lines(rows: readonly Uint8Array[]): Generator<Uint8Array> {
-  for (const chunk of rows) if (chunk.length > 0) yield tabSeparatedLines(chunk);
+function* tabSeparated(rows: readonly Uint8Array[]): Generator<Uint8Array> {
+  for (const chunk of rows) if (chunk.length > 0) yield tabSeparatedRows(chunk);
+}
+
+/**
+ * ClickHouse's code of a failure: the client parses it from the newer wording
+ * (`Code: 27. DB::Exception: …`), not from 18.16's (`Code: 27, e.displayText() = …`).
+ */
+function errorCode(cause: Error): string | undefined {
+  if (cause instanceof ClickHouseError) return cause.code;
+  return /^Code: (\d+)[,.]/.exec(cause.message)?.[1];
 }
 
 function milliseconds(ms: number): string {

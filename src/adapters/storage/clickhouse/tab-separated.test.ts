@@ -1,19 +1,32 @@
 import { describe, expect, it } from 'vitest';
 import { parseClickHouseUrl } from './clickhouse-stats-store.js';
-import { endsWithCompleteRow, tabSeparatedLines } from './tab-separated.js';
+import { endsWithCompleteRow, tabSeparatedRows } from './tab-separated.js';
 
 const S = '\u001f';
 const ROW = `2026-11-23 10:00:00.007${S}0b7c1a52-9d1e-4f3a-8c2b-1a2b3c4d5e01${S}scan${S}DE${S}${S}${S}clean${S}A\\B 'q'${S}${S}linux\n`;
 
-describe('tabSeparatedLines', () => {
-  it('returns a chunk without a backslash as it is', () => {
-    const chunk = Buffer.from(ROW.replace('\\', '/').repeat(3));
-    expect(tabSeparatedLines(chunk)).toBe(chunk);
+describe('tabSeparatedRows', () => {
+  it('turns each field separator into a tab and copies the rest as it is', () => {
+    const rows = ROW.replace('\\', '/').repeat(3);
+    const chunk = Buffer.from(rows);
+    const out = tabSeparatedRows(chunk);
+    expect(Buffer.from(out).toString()).toBe(rows.replaceAll(S, '\t'));
+    expect(chunk.toString(), 'the input is not changed').toBe(rows);
   });
 
   it('doubles every backslash and changes nothing else', () => {
     const rows = `\\${ROW}${ROW.replace('A\\B', 'A\\\\B\\')}`;
-    expect(Buffer.from(tabSeparatedLines(Buffer.from(rows))).toString()).toBe(rows.replaceAll('\\', '\\\\'));
+    expect(Buffer.from(tabSeparatedRows(Buffer.from(rows))).toString()).toBe(
+      rows.replaceAll('\\', '\\\\').replaceAll(S, '\t'),
+    );
+  });
+
+  it('reads a chunk that is a view into a larger buffer', () => {
+    const whole = Buffer.from(`xx${ROW}yy`);
+    const chunk = whole.subarray(2, 2 + Buffer.byteLength(ROW));
+    expect(Buffer.from(tabSeparatedRows(chunk)).toString()).toBe(
+      ROW.replaceAll('\\', '\\\\').replaceAll(S, '\t'),
+    );
   });
 });
 

@@ -243,6 +243,30 @@ export class DuckDbStatsStore implements StatsStore {
     );
   }
 
+  /**
+   * Writes a consistent copy of the database to `file` (a backup), under the writer's lock:
+   * no load, deletion or compaction runs meanwhile, so the copy holds the rows and the
+   * `loaded_through` marker of one moment. Aggregates keep running on the reader.
+   */
+  snapshotTo(file: string): Promise<void> {
+    return this.#writer.use(async (writer) => {
+      rmSync(file, { force: true });
+      rmSync(`${file}.wal`, { force: true });
+      await writer.run(`ATTACH '${file.replaceAll("'", "''")}' AS snapshot`);
+      try {
+        await writer.run(EVENTS_TABLE_DDL.replace('EXISTS events', 'EXISTS snapshot.events'));
+        await writer.run(LOAD_MARKER_DDL.replace('EXISTS load_marker', 'EXISTS snapshot.load_marker'));
+        await writer.run('BEGIN TRANSACTION');
+        await writer.run('INSERT INTO snapshot.events SELECT * FROM events');
+        await writer.run('INSERT INTO snapshot.load_marker SELECT * FROM load_marker');
+        await writer.run('COMMIT');
+        await writer.run('CHECKPOINT snapshot');
+      } finally {
+        await writer.run('DETACH snapshot');
+      }
+    });
+  }
+
   async close(): Promise<void> {
     await this.#writer.use(async (db) => db.closeSync());
     await this.#reader.use(async (db) => db.closeSync());
@@ -252,6 +276,40 @@ export class DuckDbStatsStore implements StatsStore {
 
 const LOAD_MARKER_DDL =
   'CREATE TABLE IF NOT EXISTS load_marker (id INTEGER PRIMARY KEY, loaded_through BIGINT NOT NULL)';
+
+/**
+ * Copies a stats database that no server holds (a backup of a stopped node) to `target`,
+ * without touching anything else in its directory. Throws `DATA_DIR_IN_USE` when a server
+ * holds it: then the copy is asked of that server (site/stats/stats-snapshot-requests.ts).
+ */
+export async function snapshotIdleDatabase(directory: string, target: string): Promise<void> {
+  const instance = await DuckDBInstance.create(databaseFile(directory)).catch((cause: unknown) => {
+    throw heldByAnotherProcess(cause, directory) ?? cause;
+  });
+  try {
+    const db = await instance.connect();
+    await db.run(EVENTS_TABLE_DDL);
+    await db.run(LOAD_MARKER_DDL);
+    await db.run(`ATTACH '${target.replaceAll("'", "''")}' AS snapshot`);
+    await db.run(EVENTS_TABLE_DDL.replace('EXISTS events', 'EXISTS snapshot.events'));
+    await db.run(LOAD_MARKER_DDL.replace('EXISTS load_marker', 'EXISTS snapshot.load_marker'));
+    await db.run('INSERT INTO snapshot.events SELECT * FROM events');
+    await db.run('INSERT INTO snapshot.load_marker SELECT * FROM load_marker');
+    await db.run('CHECKPOINT snapshot');
+    await db.run('DETACH snapshot');
+    db.closeSync();
+  } finally {
+    instance.closeSync();
+  }
+}
+
+/** Throws `DATA_DIR_IN_USE` when a server holds the stats database of `directory`. */
+export async function assertDatabaseIdle(directory: string): Promise<void> {
+  const instance = await DuckDBInstance.create(databaseFile(directory)).catch((cause: unknown) => {
+    throw heldByAnotherProcess(cause, directory) ?? cause;
+  });
+  instance.closeSync();
+}
 
 interface OpenedDatabase {
   readonly instance: DuckDBInstance;
@@ -307,7 +365,10 @@ async function syncDirectory(directory: string): Promise<void> {
   }
 }
 
-/** The aggregate as SQL over whitelisted expressions, with every caller value a parameter. */
+/**
+ * The aggregate as SQL over whitelisted expressions, with every caller value a parameter; the
+ * groups in key order.
+ */
 export function aggregateSql(query: StatsAggregation): { sql: string; values: DuckDBValue[] } {
   const values: DuckDBValue[] = [];
   const where: string[] = [];
@@ -321,11 +382,14 @@ export function aggregateSql(query: StatsAggregation): { sql: string; values: Du
   if (query.country !== undefined) where.push(`country = ${param(query.country)}`);
   if (query.withThreat === true) where.push('threat IS NOT NULL');
   const keys = query.groupBy.map((key, i) => `${GROUP_KEY_SQL[key]} AS k${i}`);
+  const names = query.groupBy.map((_, i) => `k${i}`);
   const sql = [
     `SELECT ${[...keys, 'count(*) AS events', 'count(DISTINCT installation) AS installations'].join(', ')}`,
     'FROM events',
     where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`,
-    keys.length === 0 ? '' : `GROUP BY ${query.groupBy.map((_, i) => `k${i}`).join(', ')}`,
+    keys.length === 0 ? '' : `GROUP BY ${names.join(', ')}`,
+    // Key order, as the control plane merges the sites' runs (`firstGroupsByKey`).
+    keys.length === 0 ? '' : `ORDER BY ${names.map((name) => `${name} ASC NULLS LAST`).join(', ')}`,
   ].join(' ');
   return { sql, values };
 }

@@ -8,7 +8,7 @@ import {
   ListMultipartUploadsCommand,
   paginateListObjectsV2,
 } from '@aws-sdk/client-s3';
-import type { BlobStore, BlobWriter } from '../../../ports/storage.js';
+import type { BlobCommit, BlobStore, BlobWriter } from '../../../ports/storage.js';
 import { StorageError } from '../../../shared/storage-errors.js';
 import { DEFAULT_UPLOAD_LIMITS, S3BlobWriter, type S3UploadLimits } from './s3-blob-writer.js';
 import {
@@ -76,6 +76,14 @@ export class S3BlobStore implements BlobStore {
   async createWriter(): Promise<BlobWriter> {
     const name = `${this.#now().getTime()}-${randomBytes(8).toString('hex')}`;
     return new S3BlobWriter(this.#bucket, `${this.#tmp}${name}`, this.#limits, (key) => this.#keyOf(key));
+  }
+
+  /**
+   * Each writer's own commit, all at once: an object is durable once its copy completed,
+   * and a bucket has no sync that several could share.
+   */
+  commitAll(commits: readonly BlobCommit[]): Promise<PromiseSettledResult<void>[]> {
+    return Promise.allSettled(commits.map(({ writer, key }) => writer.commit(key)));
   }
 
   async read(key: string): Promise<Readable> {

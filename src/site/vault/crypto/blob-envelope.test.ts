@@ -3,7 +3,14 @@ import { Readable, type Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ENVELOPE_HEADER_SIZE, openStream, sealStream } from './blob-envelope.js';
+import {
+  blobOpeningKey,
+  ENVELOPE_HEADER_SIZE,
+  headerWrapOf,
+  openStream,
+  rewrapDataKey,
+  sealStream,
+} from './blob-envelope.js';
 import { CryptoError, type CryptoErrorCode } from './crypto-errors.js';
 
 const MAGIC_AND_VERSION = 5;
@@ -146,6 +153,37 @@ describe('blob envelope', () => {
     it('throws a RangeError', () => {
       expect(() => sealStream(randomBytes(16))).toThrow(RangeError);
       expect(() => openStream(randomBytes(31))).toThrow(RangeError);
+    });
+  });
+
+  describe('when a key rotation re-wrapped the data key under a new master key', () => {
+    it('opens the untouched blob with the new key and the rewrap, and no longer with the new key alone', async () => {
+      const plaintext = randomBytes(70_000);
+      const blob = await seal(masterKey, plaintext);
+      const newKey = randomBytes(32);
+      const headerWrap = headerWrapOf(blob);
+      const rewrap = { headerWrap, wrapped: rewrapDataKey(masterKey, newKey, headerWrap) };
+      expect((await run(openStream(blobOpeningKey(newKey, rewrap)), blob)).equals(plaintext)).toBe(true);
+      await expectRejection(run(openStream(newKey), blob), 'DECRYPT_FAILED');
+    });
+
+    it('ignores a rewrap made for another file of the same name (the header wraps differ)', async () => {
+      const stale = await seal(masterKey, randomBytes(100));
+      const newKey = randomBytes(32);
+      const rewrap = {
+        headerWrap: headerWrapOf(stale),
+        wrapped: rewrapDataKey(masterKey, newKey, headerWrapOf(stale)),
+      };
+      const plaintext = randomBytes(100);
+      const current = await seal(newKey, plaintext);
+      expect((await run(openStream(blobOpeningKey(newKey, rewrap)), current)).equals(plaintext)).toBe(true);
+    });
+
+    it('refuses to re-wrap under a key that does not open the wrap', () => {
+      const { header } = sealStream(masterKey);
+      expect(() => rewrapDataKey(randomBytes(32), randomBytes(32), headerWrapOf(header))).toThrow(
+        CryptoError,
+      );
     });
   });
 });

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Transform } from 'node:stream';
-import { assertKey } from './aes-gcm.js';
+import { assertKey, KEY_SIZE } from './aes-gcm.js';
 import {
   type ChunkProcessor,
   NONCE_PREFIX_SIZE,
@@ -52,33 +52,88 @@ export function createBlobSealer(masterKey: Buffer): {
   return { header, sealer };
 }
 
-/** {@link openStream} without the stream: whole blob file in, authenticated plaintext out. */
-export function createBlobOpener(masterKey: Buffer): ChunkProcessor {
+/**
+ * A blob's data key wrapped again, under a newer master key, by a key rotation: the blob
+ * file is left as it is (its header is the AAD of every segment), so the new wrap lives
+ * beside it, with the wrap it replaces (`headerWrap`) to tell it applies to this very file.
+ */
+export interface BlobRewrap {
+  readonly headerWrap: Buffer;
+  readonly wrapped: Buffer;
+}
+
+const OPENING_KEY_WITH_REWRAP_SIZE = KEY_SIZE + 2 * WRAPPED_KEY_SIZE;
+
+/**
+ * The key material that opens one blob: the master key, followed by the blob's rewrap when
+ * a rotation made one. One buffer, so that it crosses to the blob-file workers as the
+ * master key alone did.
+ *
+ * @example
+ * openStream(blobOpeningKey(masterKey, rewrap)); // rewrap from the vault's blob_key_wraps row, if any
+ */
+export function blobOpeningKey(masterKey: Buffer, rewrap?: BlobRewrap): Buffer {
   assertKey(masterKey, 'master key');
-  return new EnvelopeOpener(masterKey);
+  if (rewrap === undefined) return masterKey;
+  if (rewrap.headerWrap.length !== WRAPPED_KEY_SIZE || rewrap.wrapped.length !== WRAPPED_KEY_SIZE) {
+    throw new RangeError(`a rewrap holds two wrapped keys of ${WRAPPED_KEY_SIZE} bytes`);
+  }
+  return Buffer.concat([masterKey, rewrap.headerWrap, rewrap.wrapped]);
 }
 
 /**
- * Whole blob file in, plaintext out. Fails with `CryptoError` `BAD_HEADER` on a short or foreign
+ * The wrapped data key in a blob's header (its first {@link ENVELOPE_HEADER_SIZE} bytes, or
+ * more); `BAD_HEADER` when the bytes are no blob of ours.
+ */
+export function headerWrapOf(blobStart: Buffer): Buffer {
+  if (blobStart.length < ENVELOPE_HEADER_SIZE)
+    throw new CryptoError('BAD_HEADER', 'blob is shorter than its header');
+  checkMagicAndVersion(blobStart);
+  return Buffer.from(blobStart.subarray(WRAPPED_KEY_OFFSET, PREFIX_OFFSET));
+}
+
+/** A wrapped data key moved from one master key to another (`DECRYPT_FAILED` if `from` does not open it). */
+export function rewrapDataKey(from: Buffer, to: Buffer, wrapped: Buffer): Buffer {
+  const dek = unwrapKey(from, wrapped);
+  try {
+    return wrapKey(to, dek);
+  } finally {
+    dek.fill(0);
+  }
+}
+
+/** {@link openStream} without the stream: whole blob file in, authenticated plaintext out. */
+export function createBlobOpener(openingKey: Buffer): ChunkProcessor {
+  assertOpeningKey(openingKey);
+  return new EnvelopeOpener(openingKey);
+}
+
+function assertOpeningKey(key: Buffer): void {
+  if (key.length !== OPENING_KEY_WITH_REWRAP_SIZE) assertKey(key, 'master key');
+}
+
+/**
+ * Whole blob file in, plaintext out; `openingKey` is the master key or {@link blobOpeningKey}. Fails with `CryptoError` `BAD_HEADER` on a short or foreign
  * header and `DECRYPT_FAILED` on a wrong master key or any tampering with the segments.
  *
  * @example
  * await pipeline(createReadStream(path), openStream(masterKey), res);
  */
-export function openStream(masterKey: Buffer): Transform {
-  assertKey(masterKey, 'master key');
-  return processorTransform(new EnvelopeOpener(masterKey));
+export function openStream(openingKey: Buffer): Transform {
+  assertOpeningKey(openingKey);
+  return processorTransform(new EnvelopeOpener(openingKey));
 }
 
 /** Collects the fixed-size header, then hands every later byte to a {@link SegmentOpener}. */
 class EnvelopeOpener implements ChunkProcessor {
+  /** The master key, then possibly a rewrap (see {@link blobOpeningKey}). */
   readonly #masterKey: Buffer;
   readonly #header = Buffer.alloc(ENVELOPE_HEADER_SIZE);
   #filled = 0;
   #segments: SegmentOpener | undefined;
 
-  constructor(masterKey: Buffer) {
-    this.#masterKey = Buffer.from(masterKey);
+  constructor(openingKey: Buffer) {
+    this.#masterKey = Buffer.from(openingKey);
   }
 
   update(chunk: Buffer, push: (out: Buffer) => void): void {
@@ -100,18 +155,31 @@ class EnvelopeOpener implements ChunkProcessor {
 
   #openHeader(): SegmentOpener {
     const header = this.#header;
-    if (!header.subarray(0, MAGIC.length).equals(MAGIC)) {
-      throw new CryptoError('BAD_HEADER', 'not a Glasshouse blob: bad magic');
-    }
-    if (header[MAGIC.length] !== VERSION) {
-      throw new CryptoError('BAD_HEADER', 'unsupported blob version', {
-        details: { version: header[MAGIC.length] },
-      });
-    }
-    const dek = unwrapKey(this.#masterKey, header.subarray(WRAPPED_KEY_OFFSET, PREFIX_OFFSET));
+    checkMagicAndVersion(header);
+    const masterKey = this.#masterKey.subarray(0, KEY_SIZE);
+    const inHeader = header.subarray(WRAPPED_KEY_OFFSET, PREFIX_OFFSET);
+    const rewrap = this.#masterKey.subarray(KEY_SIZE);
+    // A rewrap applies only to the file whose header wrap it replaced (a blob deleted and
+    // stored again since has a header of its own, under the current key).
+    const wrapped =
+      rewrap.length > 0 && rewrap.subarray(0, WRAPPED_KEY_SIZE).equals(inHeader)
+        ? rewrap.subarray(WRAPPED_KEY_SIZE)
+        : inHeader;
+    const dek = unwrapKey(masterKey, wrapped);
     const segments = new SegmentOpener({ key: dek, noncePrefix: header.subarray(PREFIX_OFFSET), header });
     dek.fill(0);
     this.#masterKey.fill(0);
     return segments;
+  }
+}
+
+function checkMagicAndVersion(header: Buffer): void {
+  if (!header.subarray(0, MAGIC.length).equals(MAGIC)) {
+    throw new CryptoError('BAD_HEADER', 'not a Glasshouse blob: bad magic');
+  }
+  if (header[MAGIC.length] !== VERSION) {
+    throw new CryptoError('BAD_HEADER', 'unsupported blob version', {
+      details: { version: header[MAGIC.length] },
+    });
   }
 }

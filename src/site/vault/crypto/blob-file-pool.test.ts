@@ -6,6 +6,7 @@ import { Readable, type Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
+import { rulesSha256 } from '../../../shared/yara-rules.js';
 import { openStream, sealStream } from './blob-envelope.js';
 import { BlobFilePool, takeSealedFile } from './blob-file-pool.js';
 import { CryptoError } from './crypto-errors.js';
@@ -197,6 +198,33 @@ describe('blob files on worker threads', () => {
       expect(takeSealedFile(reading)).toBeUndefined();
       reading.destroy();
       expect(takeSealedFile(Readable.from([plaintext]))).toBeUndefined();
+    });
+  });
+
+  describe('when blobs are scanned with YARA rules', () => {
+    const source = 'rule marker { strings: $a = "SCAN-MARKER-42" condition: $a }';
+    const rules = { source, sha256: rulesSha256(source) };
+
+    it('matches each plaintext on one scan lane, larger and smaller ones one after another, and skips what is not authentic', async () => {
+      const oneLane = new BlobFilePool(2, 1);
+      try {
+        expect(oneLane.scanLanes).toBe(1);
+        // Sizes that shrink, then grow past the first: the worker's kept buffer is reused and regrown.
+        const plaintexts = [3 << 20, 100_000, 5 << 20, 0].map((size, i) =>
+          i % 2 === 0 ? Buffer.concat([randomBytes(size), Buffer.from('SCAN-MARKER-42')]) : randomBytes(size),
+        );
+        const sealed = await Promise.all(plaintexts.map((p) => sealOnPool(masterKey, p)));
+        const results = await Promise.all(sealed.map(({ path }) => oneLane.scan({ path, masterKey }, rules)));
+        expect(results).toEqual(
+          plaintexts.map((p, i) => ({ matches: i % 2 === 0 ? ['marker'] : [], size: p.length })),
+        );
+        expect(
+          await oneLane.scan({ path: sealed[0]!.path, masterKey: randomBytes(32) }, rules),
+        ).toBeUndefined();
+        expect(await oneLane.scan({ path: join(dir, 'missing'), masterKey }, rules)).toBeUndefined();
+      } finally {
+        await oneLane.close();
+      }
     });
   });
 

@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { Readable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
+import type { SampleFingerprint } from '../../../ports/samples.js';
 import type { WorkerReply, WorkerRequest } from './blob-file-protocol.js';
 import { CryptoError } from './crypto-errors.js';
 
@@ -25,11 +26,23 @@ const READ_AHEAD = 2 << 20;
 export class BlobFilePool {
   readonly #size: number;
   readonly #workers: (PoolWorker | undefined)[];
+  /** YARA scans run on the first this many workers only: see {@link BlobFilePool.scanLanes}. */
+  readonly #scanLanes: number;
   #nextId = 1;
 
-  constructor(size = defaultPoolSize()) {
+  constructor(size = defaultPoolSize(), scanLanes = availableParallelism()) {
     this.#size = size;
     this.#workers = Array.from({ length: size }, () => undefined);
+    this.#scanLanes = Math.max(1, Math.min(size, scanLanes));
+  }
+
+  /**
+   * The workers YARA scans run on: one a core. A scan is bound by the CPU (YARA-X matching
+   * runs at a fraction of the decryption's speed), and every worker that scans compiles the
+   * rule set once for itself, which costs about a second for a hundred rules.
+   */
+  get scanLanes(): number {
+    return this.#scanLanes;
   }
 
   /** The blob file's plaintext, each segment authenticated before its bytes are released. */
@@ -79,14 +92,55 @@ export class BlobFilePool {
     return reply.authentic === true;
   }
 
+  /**
+   * Opens the blob file and matches the YARA rule set against its whole plaintext, on one
+   * worker: the plaintext never leaves it. `undefined` when the file is missing or not
+   * authentic (removed meanwhile, or damaged: the residency audit reports that).
+   */
+  async scan(
+    file: SealedFile,
+    rules: { readonly source: string; readonly sha256: string },
+  ): Promise<{ matches: readonly string[]; size: number } | undefined> {
+    const reply = await this.#job(
+      (id) => ({
+        op: 'scan',
+        id,
+        path: file.path,
+        key: new Uint8Array(file.masterKey),
+        rules: rules.source,
+        rulesSha256: rules.sha256,
+      }),
+      this.#scanLanes,
+    );
+    if (reply.authentic !== true) return undefined;
+    return { matches: reply.matches ?? [], size: reply.size ?? 0 };
+  }
+
+  /**
+   * Opens the blob file and computes its plaintext's fuzzy hashes and file type on one
+   * worker (the fingerprint backfill); `undefined` when the file is missing or not authentic.
+   */
+  async fingerprint(file: SealedFile): Promise<SampleFingerprint | undefined> {
+    const reply = await this.#job((id) => ({
+      op: 'fingerprint',
+      id,
+      path: file.path,
+      key: new Uint8Array(file.masterKey),
+    }));
+    return reply.authentic === true ? reply.fingerprint : undefined;
+  }
+
   async close(): Promise<void> {
     const workers = this.#workers.splice(0, this.#workers.length, ...Array(this.#size).fill(undefined));
     await Promise.all(workers.map((w) => w?.terminate()));
   }
 
-  /** A one-shot job on the least busy worker, counted there as a session while it runs. */
-  async #job(request: (id: number) => WorkerRequest): Promise<WorkerReply> {
-    const worker = this.#pick();
+  /**
+   * A one-shot job on the least busy worker (of the first `among`), counted there as a
+   * session while it runs.
+   */
+  async #job(request: (id: number) => WorkerRequest, among = this.#size): Promise<WorkerReply> {
+    const worker = this.#pick(among);
     worker.sessions += 1;
     try {
       return await worker.request(request(this.#nextId++));
@@ -95,9 +149,9 @@ export class BlobFilePool {
     }
   }
 
-  #pick(): PoolWorker {
+  #pick(among = this.#size): PoolWorker {
     let best: PoolWorker | undefined;
-    for (let i = 0; i < this.#workers.length; i += 1) {
+    for (let i = 0; i < among; i += 1) {
       let worker = this.#workers[i];
       if (worker === undefined || worker.dead) {
         worker = new PoolWorker();

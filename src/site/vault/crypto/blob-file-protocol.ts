@@ -1,3 +1,4 @@
+import type { SampleFingerprint } from '../../../ports/samples.js';
 import type { CryptoErrorCode } from './crypto-errors.js';
 
 /** What the pool asks of a blob-file worker; `id` names the session (or the one-shot job). */
@@ -17,6 +18,16 @@ export type WorkerRequest =
     }
   | { readonly op: 'authenticate'; readonly id: number; readonly path: string; readonly key: Uint8Array }
   | { readonly op: 'digest'; readonly id: number; readonly path: string; readonly key: Uint8Array }
+  | {
+      readonly op: 'scan';
+      readonly id: number;
+      readonly path: string;
+      readonly key: Uint8Array;
+      /** The YARA rule set's text; the worker compiles it once per `rulesSha256` and keeps it. */
+      readonly rules: string;
+      readonly rulesSha256: string;
+    }
+  | { readonly op: 'fingerprint'; readonly id: number; readonly path: string; readonly key: Uint8Array }
   | { readonly op: 'close'; readonly id: number };
 
 /** A worker's answer: one per request but `close`. */
@@ -28,7 +39,13 @@ export interface WorkerReply {
   readonly done?: boolean;
   /** `finish`, `reseal`: the SHA-256 of the plaintext sealed; `digest`: of the plaintext opened (if authentic). Hex. */
   readonly sha256?: string;
-  /** `authenticate`, `digest`: the file exists and every segment of it is authentic. */
+  /** `scan`: the names of the rules that matched the plaintext (none: empty). */
+  readonly matches?: readonly string[];
+  /** `fingerprint`: the plaintext's fuzzy hashes and file type (if authentic). */
+  readonly fingerprint?: SampleFingerprint;
+  /** `scan`: the plaintext's size in bytes. */
+  readonly size?: number;
+  /** `authenticate`, `digest`, `scan`, `fingerprint`: the file exists and every segment of it is authentic. */
   readonly authentic?: boolean;
   readonly error?: {
     readonly message: string;

@@ -5,8 +5,10 @@
  * Blob files are written and read back around the page cache (`direct-io.ts`).
  */
 import { createHash, type Hash } from 'node:crypto';
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
+import { compiledRulesOf } from '../../../shared/yara-rules.js';
+import { Fingerprinter } from '../fingerprint/fingerprinter.js';
 import { createBlobOpener, createBlobSealer } from './blob-envelope.js';
 import type { WorkerReply, WorkerRequest } from './blob-file-protocol.js';
 import type { ChunkProcessor } from './chunked-aead.js';
@@ -37,6 +39,9 @@ const port = parentPort ?? outsideWorker();
 /** For one-shot jobs (reseal, authenticate): the worker runs one at a time. */
 const jobReadBuffer = alignedBuffer(DIRECT_CHUNK);
 const jobStage = alignedBuffer(DIRECT_CHUNK);
+/** The largest plaintext buffer a worker keeps between scans (see `scanBufferOf`). */
+const SCAN_BUFFER_KEPT = 64 << 20;
+let scanBuffer = Buffer.alloc(0);
 /** Staging buffers of finished seal sessions, for the next ones (an aligned buffer is costly to map). */
 const spareStages: Buffer[] = [];
 
@@ -133,10 +138,75 @@ function handle(request: WorkerRequest): void {
       reply({ id: request.id, authentic, ...(authentic ? { sha256: hash.digest('hex') } : {}) });
       return;
     }
+    case 'scan': {
+      const rules = compiledRulesOf(request.rules, request.rulesSha256);
+      // YARA matches over the whole file (offsets, `filesize`): the plaintext is gathered
+      // here, in this worker's memory, and never leaves it. It is shorter than the file.
+      const whole = scanBufferOf(fileSizeOrZero(request.path));
+      let size = 0;
+      try {
+        // Through the page cache: its read-ahead overlaps the disk with the decryption and
+        // the match, and hunts that run together read a sample from the disk once.
+        const authentic = openWhole(
+          request.path,
+          Buffer.from(request.key),
+          (plaintext) => {
+            size += plaintext.copy(whole, size);
+          },
+          { direct: false },
+        );
+        if (!authentic) {
+          reply({ id: request.id, authentic: false });
+          return;
+        }
+        const plaintext = whole.subarray(0, size);
+        reply({ id: request.id, authentic: true, matches: rules.matching(plaintext), size });
+      } finally {
+        whole.fill(0, 0, size);
+      }
+      return;
+    }
+    case 'fingerprint': {
+      const fingerprinter = new Fingerprinter();
+      // Through the page cache, like a scan: read-ahead overlaps the disk with the hashing.
+      const authentic = openWhole(
+        request.path,
+        Buffer.from(request.key),
+        (plaintext) => fingerprinter.update(plaintext),
+        { direct: false },
+      );
+      fingerprinter.finish().then(
+        (fingerprint) => reply({ id: request.id, authentic, ...(authentic ? { fingerprint } : {}) }),
+        (error: unknown) => reply({ id: request.id, error: describe(error) }),
+      );
+      return;
+    }
     case 'close': {
       closeSession(request.id);
       return;
     }
+  }
+}
+
+/**
+ * Room for the plaintext of the sample being scanned. Kept from one scan to the next (and
+ * zeroed after each): a fresh buffer of tens of MiB costs more in page faults than decrypting
+ * into it. A sample larger than {@link SCAN_BUFFER_KEPT} gets a buffer of its own.
+ */
+function scanBufferOf(size: number): Buffer {
+  if (size > SCAN_BUFFER_KEPT) return Buffer.allocUnsafe(size);
+  if (scanBuffer.length < size) {
+    scanBuffer = Buffer.allocUnsafe(Math.max(size, Math.min(SCAN_BUFFER_KEPT, 2 * scanBuffer.length)));
+  }
+  return scanBuffer.subarray(0, size);
+}
+
+/** The file's size; 0 for a missing file (which `openWhole` then reports as not authentic). */
+function fileSizeOrZero(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
   }
 }
 
@@ -148,10 +218,11 @@ function openWhole(
   path: string,
   key: Buffer,
   onPlaintext: (plaintext: Buffer) => void = () => undefined,
+  options: { readonly direct?: boolean } = {},
 ): boolean {
   try {
     const opener = createBlobOpener(key);
-    readWholeFile(path, jobReadBuffer, (chunk) => opener.update(chunk, onPlaintext));
+    readWholeFile(path, jobReadBuffer, (chunk) => opener.update(chunk, onPlaintext), options);
     opener.final(onPlaintext);
     return true;
   } catch (error) {

@@ -1,4 +1,12 @@
-export { ENVELOPE_HEADER_SIZE, openStream, sealStream } from './blob-envelope.js';
+export {
+  type BlobRewrap,
+  blobOpeningKey,
+  ENVELOPE_HEADER_SIZE,
+  headerWrapOf,
+  openStream,
+  rewrapDataKey,
+  sealStream,
+} from './blob-envelope.js';
 export {
   createDecryptStream,
   createEncryptStream,
