@@ -18,6 +18,8 @@ export const ENGINE_SUITES = [
 
 export default defineConfig({
   test: {
+    // The CLI the suites start is the built one: rebuild dist/ when a source is newer.
+    globalSetup: ['test/support/build-dist.ts'],
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
     exclude: [...configDefaults.exclude, ...ENGINE_SUITES, 'test/console/**'],
     // One file per core, not vitest's cores − 1: most suites spend their time waiting on the

@@ -7,6 +7,8 @@ import { defineConfig } from 'vitest/config';
  */
 export default defineConfig({
   test: {
+    // The CLI the suites start is the built one: rebuild dist/ when a source is newer.
+    globalSetup: ['test/support/build-dist.ts'],
     include: ['test/console/**/*.test.ts'],
     testTimeout: 90_000,
     hookTimeout: 90_000,

@@ -4,6 +4,8 @@ import { ENGINE_SUITES } from './vitest.config.js';
 /** `npm run test:engines`: the end-to-end suites on PostgreSQL, S3 and ClickHouse. */
 export default defineConfig({
   test: {
+    // The CLI the suites start is the built one: rebuild dist/ when a source is newer.
+    globalSetup: ['test/support/build-dist.ts'],
     include: ENGINE_SUITES,
     testTimeout: 60_000,
     hookTimeout: 60_000,

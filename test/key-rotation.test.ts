@@ -20,7 +20,7 @@ import { masterKeyFiles, masterKeyId } from '../src/config/master-key-files.js';
 import { buildApp } from '../src/http/app.js';
 import { type Glasshouse, openGlasshouse } from '../src/main.js';
 import { rotateMasterKey } from '../src/operations/keys/key-rotation.js';
-import { REPO_ROOT, runCli } from './support/cli.js';
+import { CLI_ENTRY, REPO_ROOT, runCli } from './support/cli.js';
 import { bearer } from './support/harness.js';
 import { type RegisteredInstallation, registerInstallation, submitSample } from './support/installations.js';
 
@@ -93,7 +93,7 @@ async function logEntries(dataDir: string, site: string, prefix: string): Promis
 function spawnRotation(dataDir: string, site: string, pauseMs: number): ChildProcess {
   return spawn(
     process.execPath,
-    ['--import', 'tsx', 'src/cli/index.ts', 'keys', 'rotate', '--site', site, '--data', dataDir, '--json'],
+    [...CLI_ENTRY, 'keys', 'rotate', '--site', site, '--data', dataDir, '--json'],
     {
       cwd: REPO_ROOT,
       env: { ...process.env, GLASSHOUSE_TEST_ROTATION_PAUSE_MS: String(pauseMs) },

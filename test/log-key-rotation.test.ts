@@ -19,7 +19,7 @@ import {
 } from '../src/ledger/note/index.js';
 import { openNodeLog } from '../src/ledger/open-node-log.js';
 import { verifyPublishedLog } from '../src/ledger/verify-published-log.js';
-import { REPO_ROOT, runCli, runCliAsync } from './support/cli.js';
+import { CLI_ENTRY, REPO_ROOT, runCli, runCliAsync } from './support/cli.js';
 import { diskReader, publicLogDirectory, publishAll } from './support/ledger.js';
 
 /**
@@ -83,7 +83,7 @@ async function rotationEntries(): Promise<number[]> {
 async function rotateAndKillAfter(step: 'generated' | 'appended'): Promise<void> {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'src/cli/index.ts', 'ledger', 'rotate-key', '--data', dataDir, '--overlap', '1h'],
+    [...CLI_ENTRY, 'ledger', 'rotate-key', '--data', dataDir, '--overlap', '1h'],
     { cwd: REPO_ROOT, env: { ...process.env, GLASSHOUSE_TEST_LOG_ROTATION_PAUSE: step }, stdio: 'pipe' },
   );
   let output = '';

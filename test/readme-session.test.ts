@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,31 +18,6 @@ function firstSessionBlock(): string {
   if (readme.indexOf(HEADING) < 0 || match?.[1] === undefined)
     throw new Error(`no sh block under "${HEADING}"`);
   return match[1];
-}
-
-/** `npx glasshouse` runs dist/ (what `npm install` builds): build it when a source is newer. */
-function ensureBuilt(): void {
-  const entry = join(REPO_ROOT, 'dist/cli/index.js');
-  const newest = newestSource(join(REPO_ROOT, 'src'));
-  if (existsSync(entry) && statSync(entry).mtimeMs >= newest) return;
-  const build = spawnSync(join(REPO_ROOT, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.build.json'], {
-    cwd: REPO_ROOT,
-    encoding: 'utf8',
-    timeout: 240_000,
-  });
-  if (build.status !== 0) throw new Error(`build failed:\n${build.stdout}${build.stderr}`);
-}
-
-function newestSource(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) newest = Math.max(newest, newestSource(path));
-    else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts')) {
-      newest = Math.max(newest, statSync(path).mtimeMs);
-    }
-  }
-  return newest;
 }
 
 /** Pastes the block into bash, as a reader does, with the server's address and data. */
@@ -64,7 +39,6 @@ function paste(
 
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'glasshouse-readme-'));
-  ensureBuilt();
   server = await startServer(join(root, 'data'));
 }, 300_000);
 afterAll(async () => {

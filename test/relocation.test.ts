@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { BlobFilePool } from '../src/site/vault/crypto/blob-file-pool.js';
-import { REPO_ROOT } from './support/cli.js';
+import { CLI_ENTRY, REPO_ROOT } from './support/cli.js';
 import { type Harness, startHarness } from './support/harness.js';
 import {
   injectSender,
@@ -438,7 +438,7 @@ describe('the residency audit', () => {
         const address = await h.app.listen({ host: '127.0.0.1', port: 0 });
         const cli = await promisify(execFile)(
           process.execPath,
-          ['--import', 'tsx', 'src/cli/index.ts', 'residency', 'audit', '--url', address, '--token', auditor],
+          [...CLI_ENTRY, 'residency', 'audit', '--url', address, '--token', auditor],
           { cwd: REPO_ROOT },
         ).then(
           () => ({ code: 0, stdout: '' }),

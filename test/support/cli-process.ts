@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { REPO_ROOT } from './cli.js';
+import { CLI_ENTRY, REPO_ROOT } from './cli.js';
 
 const READY_TIMEOUT_MS = 30_000;
 const OUTPUT_KEPT = 16_384;
@@ -22,14 +22,14 @@ export interface CliProcess {
 }
 
 /**
- * Runs a long-lived CLI command (`glasshouse site`, `glasshouse control`) from the sources and
+ * Runs a long-lived CLI command (`glasshouse site`, `glasshouse control`)  and
  * resolves once it prints `listening on <url>` on stdout.
  *
  * @example
  * const site = await startCliProcess(['site', '--name', 'zurich', '--data', dir, '--tls', bundle, '--port', '0']);
  */
 export async function startCliProcess(args: readonly string[]): Promise<CliProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', ...args], {
+  const child = spawn(process.execPath, [...CLI_ENTRY, ...args], {
     cwd: REPO_ROOT,
     env: Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('GLASSHOUSE_'))),
     stdio: ['ignore', 'pipe', 'pipe'],

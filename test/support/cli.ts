@@ -4,15 +4,21 @@ import { promisify } from 'node:util';
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
+/**
+ * Node's arguments that run the CLI as `npm install` installs it: `bin/glasshouse.js` over
+ * dist/, which the suites' global setup (build-dist.ts) keeps as new as the sources.
+ */
+export const CLI_ENTRY: readonly string[] = ['bin/glasshouse.js'];
+
 export interface CliResult {
   readonly status: number | null;
   readonly stdout: string;
   readonly stderr: string;
 }
 
-/** Runs the real CLI from the sources (no build needed), as an operator would. */
+/** Runs the real CLI, as an operator would. */
 export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): CliResult {
-  const result = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', ...args], {
+  const result = spawnSync(process.execPath, [...CLI_ENTRY, ...args], {
     cwd: REPO_ROOT,
     encoding: 'utf8',
     env: { ...process.env, ...env },
@@ -26,7 +32,7 @@ export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): Cl
  * listening in the test process itself.
  */
 export function runCliAsync(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
-  return promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', ...args], {
+  return promisify(execFile)(process.execPath, [...CLI_ENTRY, ...args], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...env },
     timeout: 60_000,
@@ -41,7 +47,7 @@ export function runCliAsync(args: readonly string[], env: NodeJS.ProcessEnv = {}
 }
 
 /**
- * Runs the CLI from the sources and kills it (SIGKILL: a crash, nothing runs on the way out)
+ * Runs the CLI and kills it (SIGKILL: a crash, nothing runs on the way out)
  * as soon as `when()` holds. Resolves `true` if it was killed, `false` if it finished first
  * (a test that meant to crash it then proves nothing, and should say so).
  *
@@ -53,7 +59,7 @@ export async function killCliWhen(
   when: () => boolean,
   env: NodeJS.ProcessEnv = {},
 ): Promise<boolean> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', ...args], {
+  const child = spawn(process.execPath, [...CLI_ENTRY, ...args], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...env },
     stdio: 'ignore',

@@ -9,7 +9,7 @@ import { parseCheckpoint } from '../../src/ledger/note/index.js';
 import { openNodeLog } from '../../src/ledger/open-node-log.js';
 import type { TransparencyLog } from '../../src/ledger/transparency-log.js';
 import type { PublishedLogReader } from '../../src/ledger/verify-published-log.js';
-import { type CliResult, REPO_ROOT } from './cli.js';
+import { CLI_ENTRY, type CliResult, REPO_ROOT } from './cli.js';
 
 /** test/interop/run-go-check.sh: builds and runs the Go checker (golang.org/x/mod/sumdb). */
 export const GO_CHECK_SCRIPT = join(REPO_ROOT, 'test', 'interop', 'run-go-check.sh');
@@ -32,7 +32,7 @@ export function publicLogDirectory(dataDir: string, node: string): string {
 }
 
 /**
- * Runs the real CLI from the sources without blocking the event loop (a server in this
+ * Runs the real CLI  without blocking the event loop (a server in this
  * process, or a poll, keeps running); resolves with the exit status, never rejects on it.
  */
 export async function runCliAsync(args: readonly string[]): Promise<CliResult> {
@@ -40,11 +40,12 @@ export async function runCliAsync(args: readonly string[]): Promise<CliResult> {
     Object.entries(process.env).filter(([name]) => !name.startsWith('GLASSHOUSE_')),
   );
   try {
-    const { stdout, stderr } = await promisify(execFile)(
-      process.execPath,
-      ['--import', 'tsx', 'src/cli/index.ts', ...args],
-      { cwd: REPO_ROOT, env, timeout: 60_000, encoding: 'utf8' },
-    );
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [...CLI_ENTRY, ...args], {
+      cwd: REPO_ROOT,
+      env,
+      timeout: 60_000,
+      encoding: 'utf8',
+    });
     return { status: 0, stdout, stderr };
   } catch (error) {
     const failed = error as { code?: unknown; stdout?: string; stderr?: string };

@@ -3,9 +3,9 @@ import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 import { promisify } from 'node:util';
 import type { Role } from '../../src/control/auth/roles.js';
-import { REPO_ROOT } from './cli.js';
+import { CLI_ENTRY, REPO_ROOT } from './cli.js';
 
-const CLI = ['--import', 'tsx', 'src/cli/index.ts'] as const;
+const CLI = CLI_ENTRY;
 /** `glasshouse up` with a fault injected by the test (see crashing-server.ts). */
 const CRASHING_SERVER = ['--import', 'tsx', 'test/support/crashing-server.ts'] as const;
 const READY_TIMEOUT_MS = 30_000;

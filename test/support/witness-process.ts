@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { REPO_ROOT } from './cli.js';
+import { CLI_ENTRY, REPO_ROOT } from './cli.js';
 
 const READY_TIMEOUT_MS = 30_000;
 const running = new Set<ChildProcess>();
@@ -26,18 +26,7 @@ export interface WitnessProcess {
 export async function startWitness(dataDir: string): Promise<WitnessProcess> {
   const child = spawn(
     process.execPath,
-    [
-      '--import',
-      'tsx',
-      'src/cli/index.ts',
-      'witness',
-      '--data',
-      dataDir,
-      '--port',
-      '0',
-      '--log-level',
-      'warn',
-    ],
+    [...CLI_ENTRY, 'witness', '--data', dataDir, '--port', '0', '--log-level', 'warn'],
     { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   running.add(child);
