@@ -25,7 +25,9 @@ export default defineConfig({
     // One file per core, not vitest's cores − 1: most suites spend their time waiting on the
     // servers and CLI processes they start, so a second file overlaps that wait.
     maxWorkers: availableParallelism(),
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
+    // Budgets against a hang, not a speed check: two busy cores make a server-starting suite
+    // two or three times slower than on an idle machine.
+    testTimeout: 180_000,
+    hookTimeout: 180_000,
   },
 });

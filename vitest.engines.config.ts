@@ -7,7 +7,9 @@ export default defineConfig({
     // The CLI the suites start is the built one: rebuild dist/ when a source is newer.
     globalSetup: ['test/support/build-dist.ts'],
     include: ENGINE_SUITES,
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
+    // Budgets against a hang, not a speed check: two busy cores make a server-starting suite
+    // two or three times slower than on an idle machine.
+    testTimeout: 180_000,
+    hookTimeout: 180_000,
   },
 });

@@ -51,6 +51,8 @@ interface Upload {
   killed: boolean;
   /** Uploads that were on the wire when the server died. */
   interrupted: number;
+  /** Of those, the workers' own (not the trickling upload, which is always cut off). */
+  workersCutOff: number;
 }
 
 configure({ useWebWorkers: false });
@@ -125,7 +127,9 @@ describe('glasshouse up', () => {
         const upload = await uploadUntilKilled(server, product, installations, corpus, SMALL.workers);
         acknowledged.push(...upload.acknowledged);
         expect(upload.acknowledged.length, 'uploads acknowledged before the kill').toBeGreaterThan(0);
-        expect(upload.interrupted, 'uploads cut off by the kill').toBeGreaterThan(SMALL.workers / 2);
+        // Group commit answers uploads in bursts, so how many a kill cuts off depends on where it
+        // lands in a batch; that it cuts some small ones off is what this test is about.
+        expect(upload.workersCutOff, 'small uploads cut off by the kill').toBeGreaterThan(0);
         // Rows as the killed process left them: each names a published blob.
         expectEveryRowHasItsBlob();
 
@@ -211,7 +215,7 @@ async function uploadUntilKilled(
   corpus: Corpus,
   workers = WORKERS,
 ): Promise<Upload> {
-  const upload: Upload = { acknowledged: [], killed: false, interrupted: 0 };
+  const upload: Upload = { acknowledged: [], killed: false, interrupted: 0, workersCutOff: 0 };
   let firstAcknowledgement = () => {};
   const acknowledgedOnce = new Promise<void>((resolve) => {
     firstAcknowledgement = resolve;
@@ -243,7 +247,10 @@ async function uploadUntilKilled(
   const worker = async () => {
     while (!upload.killed) {
       const { sample, bytes } = corpus.next();
-      if (!(await send(pick(installations), sample, bytes))) return;
+      if (!(await send(pick(installations), sample, bytes))) {
+        upload.workersCutOff += 1;
+        return;
+      }
     }
   };
   const slow = corpus.create(TRICKLE.bytes);

@@ -139,7 +139,7 @@ describe('TransparencyLog (control log of a data directory)', () => {
           await log.close();
         }
       }
-    }, 60_000);
+    }, 180_000);
   });
 });
 

@@ -131,7 +131,7 @@ describe('glasshouse up', () => {
       expect(refused.status).toBe(1);
       expect(refused.stderr).toContain('line 2:');
       await server.kill();
-    }, 90_000);
+    }, 300_000);
   });
 });
 

@@ -127,7 +127,7 @@ describe('glasshouse up', () => {
       expect(run.status, run.stderr).toBe(0);
       expect(JSON.parse(run.stdout)).toMatchObject({ state: 'done', installations: { done: INSTALLATIONS } });
       expect(runCli(['residency', 'audit'], env).status).toBe(0);
-    }, 120_000);
+    }, 400_000);
   });
 });
 

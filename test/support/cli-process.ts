@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { CLI_ENTRY, REPO_ROOT } from './cli.js';
 
-const READY_TIMEOUT_MS = 30_000;
+const READY_TIMEOUT_MS = 60_000;
 const OUTPUT_KEPT = 16_384;
 
 /** Every process this module started and that has not exited yet, so none outlives the run. */

@@ -8,7 +8,7 @@ import { CLI_ENTRY, REPO_ROOT } from './cli.js';
 const CLI = CLI_ENTRY;
 /** `glasshouse up` with a fault injected by the test (see crashing-server.ts). */
 const CRASHING_SERVER = ['--import', 'tsx', 'test/support/crashing-server.ts'] as const;
-const READY_TIMEOUT_MS = 30_000;
+const READY_TIMEOUT_MS = 60_000;
 const OUTPUT_KEPT = 16_384;
 
 /** Every server this module started and that has not exited yet, so none outlives the test run. */
@@ -86,7 +86,7 @@ export async function createToken(dataDir: string, role: Role): Promise<string> 
   const { stdout } = await promisify(execFile)(
     process.execPath,
     [...CLI, 'token', 'create', '--role', role, ...person, '--data', dataDir, '--json'],
-    { cwd: REPO_ROOT, env: hermeticEnv(), timeout: 30_000 },
+    { cwd: REPO_ROOT, env: hermeticEnv(), timeout: 60_000 },
   );
   const created = JSON.parse(stdout) as { token?: unknown; role?: unknown };
   if (typeof created.token !== 'string' || created.role !== role) {
