@@ -183,6 +183,39 @@ describe('glasshouse backup and restore', () => {
     }, 180_000);
   });
 
+  describe('when one node is backed up (--node)', () => {
+    it('copies that node alone, and refuses a node the data directory does not have', async () => {
+      const out = join(scratch, 'zurich-only');
+      // Not blocking: while the server runs, it is the one that copies the statistics.
+      const made = await runCliAsync(['backup', '--data', dataDir, '--node', 'zurich', '--out', out]);
+      expect(made.status, made.stderr).toBe(0);
+      const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as {
+        nodes: Record<string, unknown>;
+        files: { path: string }[];
+      };
+      expect(Object.keys(manifest.nodes)).toEqual(['zurich']);
+      const paths = manifest.files.map((file) => file.path);
+      expect(paths).toContain('sites/zurich/site.db');
+      expect(paths).toContain('sites/zurich/log/journal.db');
+      expect(paths.filter((path) => path !== 'config.yaml' && !path.startsWith('sites/zurich/'))).toEqual([]);
+      expect(existsSync(join(out, 'control'))).toBe(false);
+
+      const nowhere = join(scratch, 'nowhere');
+      const refused = await runCliAsync([
+        'backup',
+        '--data',
+        dataDir,
+        '--node',
+        'atlantis',
+        '--out',
+        nowhere,
+      ]);
+      expect(refused.status).toBe(1);
+      expect(refused.stderr).toContain('no node atlantis here');
+      expect(existsSync(nowhere) || existsSync(`${nowhere}.partial`)).toBe(false);
+    }, 180_000);
+  });
+
   describe('when a restore into a fresh directory is killed midway', () => {
     it('leaves no data directory, makes `up` refuse to start there, and completes when run again', async () => {
       const backup = join(scratch, 'before-erasure');
