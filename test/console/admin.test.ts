@@ -12,11 +12,13 @@ import {
   type ConsoleHarness,
   consoleUnavailable,
   expectAccessible,
+  expectFitsPhone,
   PHONE,
   refusalReport,
   screenshot,
   signIn,
   startConsole,
+  tabTo,
 } from './support/console-harness.js';
 
 /*
@@ -54,13 +56,6 @@ async function navigate(page: Page, label: string) {
     .getByRole('link', { name: label, exact: true })
     .click();
   await page.getByRole('heading', { level: 1, name: label }).waitFor();
-}
-
-async function noHorizontalScroll(page: Page) {
-  const overflow = await page.evaluate(
-    'document.documentElement.scrollWidth - document.documentElement.clientWidth',
-  );
-  expect(overflow).toBeLessThanOrEqual(0);
 }
 
 /** The site the country table shows for a country. */
@@ -122,7 +117,7 @@ describe.skipIf(consoleUnavailable)('the admin desk', () => {
     expect(problems).toEqual([]);
   });
 
-  it('adds a policy version through the form, and shows a refused one with the field it is about', async () => {
+  it('adds a policy version from the keyboard, and shows a refused one with the field it is about', async () => {
     const { page, problems } = await openAs(admin);
     await navigate(page, 'Residency policy');
     // The form starts from the latest version; one in the past is refused.
@@ -142,9 +137,12 @@ describe.skipIf(consoleUnavailable)('the admin desk', () => {
     expect(await page.getByLabel('Countries, row 1').getAttribute('aria-invalid')).toBe('true');
     await expectAccessible(page, 'policy with a refused version');
 
-    // Puerto Rico to Zurich, effective now.
-    await page.getByLabel('Countries, row 1').fill('GB PR');
-    await page.getByRole('button', { name: 'Add version' }).click();
+    // Puerto Rico to Zurich, effective now, typed and sent from the keyboard.
+    await tabTo(page, 'Countries, row 1');
+    await page.keyboard.press('ControlOrMeta+A');
+    await page.keyboard.type('GB PR');
+    await tabTo(page, 'Add version');
+    await page.keyboard.press('Enter');
     await page.getByText('Version 6 added').waitFor();
     await page.locator('.timeline > li').first().filter({ hasText: 'Version 6' }).waitFor();
     expect(await page.locator('.timeline > li').first().textContent()).toContain('GB, PR → zurich');
@@ -156,8 +154,7 @@ describe.skipIf(consoleUnavailable)('the admin desk', () => {
     const { page, problems } = await openAs(admin, PHONE);
     await page.goto('/console/policy');
     await page.getByRole('heading', { name: 'Versions' }).waitFor();
-    await noHorizontalScroll(page);
-    await expectAccessible(page, 'policy at 390 px');
+    await expectFitsPhone(page, 'policy');
     expect(problems).toEqual([]);
   });
 
@@ -218,7 +215,7 @@ describe.skipIf(consoleUnavailable)('the admin desk', () => {
     expect(problems).toEqual([]);
   });
 
-  it('pauses, resumes and cancels a relocation, and the audit lists what the cancel left', async () => {
+  it('pauses, resumes and cancels a relocation from the keyboard at 390 px, and the audit lists what the cancel left', async () => {
     // Mexico at Moscow now (Latin America went there); a version sends it back to Zurich.
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) {
@@ -236,8 +233,7 @@ describe.skipIf(consoleUnavailable)('the admin desk', () => {
     const { page, problems } = await openAs(admin, PHONE);
     await page.goto('/console/relocations');
     await page.getByRole('heading', { name: 'Relocations so far' }).waitFor();
-    await noHorizontalScroll(page);
-    await expectAccessible(page, 'relocations at 390 px');
+    await expectFitsPhone(page, 'relocations');
     // Slow enough to act on: 0.1 MB/s for 900 kB.
     await page.getByLabel('Batch size').fill('1');
     await page.getByLabel('Rate limit (MB/s)').fill('0.1');
@@ -248,12 +244,17 @@ describe.skipIf(consoleUnavailable)('the admin desk', () => {
     await expect.poll(() => textOf(page, '.admin-state .badge'), { timeout: 30_000 }).toBe('paused');
     // The button is gone with the state it belonged to; the focus is on the state now.
     expect(await page.evaluate(`document.activeElement?.className`)).toBe('admin-state');
-    await page.getByRole('button', { name: 'Resume' }).click();
+    await tabTo(page, 'Resume');
+    await page.keyboard.press('Enter');
     await expect.poll(() => textOf(page, '.admin-state .badge')).toBe('running');
-    await page.getByRole('button', { name: 'Cancel' }).click();
+    await tabTo(page, 'Cancel');
+    await page.keyboard.press('Enter');
     await expect.poll(() => textOf(page, '.admin-state .badge'), { timeout: 30_000 }).toBe('cancelled');
-    await noHorizontalScroll(page);
-    await expectAccessible(page, 'relocation cancelled at 390 px');
+    const relocation = /\/relocations\/([0-9a-f-]{36})$/.exec(page.url())![1]!;
+    const cancelled = await send('GET', `/v1/relocations/${relocation}`, admin);
+    expect(cancelled.status).toBe(200);
+    expect(cancelled.json).toMatchObject({ state: 'cancelled' });
+    await expectFitsPhone(page, 'relocation cancelled');
 
     // Some Mexican installations stayed at Moscow: the audit names them.
     const staying = [];
@@ -268,11 +269,11 @@ describe.skipIf(consoleUnavailable)('the admin desk', () => {
         'NOT_WHERE_POLICY_SAYS',
       );
     }
-    await expectAccessible(page, 'audit with violations');
+    await expectFitsPhone(page, 'audit with violations');
     expect(problems).toEqual([]);
   });
 
-  it('creates a token whose secret works, shown once, and revokes it after a confirmation', async () => {
+  it('creates a token from the keyboard whose secret works, shown once, and revokes it after a confirmation', async () => {
     const { page, problems } = await openAs(admin);
     await navigate(page, 'Tokens');
     await page.getByRole('table', { name: 'Tokens, oldest first' }).waitFor();
@@ -284,17 +285,24 @@ describe.skipIf(consoleUnavailable)('the admin desk', () => {
     await expect.poll(() => page.getByRole('alert').textContent()).toContain('INVALID_TOKEN_REQUEST');
     expect(await page.getByLabel('Person').getAttribute('aria-invalid')).toBe('true');
 
-    await page.getByLabel('Person').fill('Grace Hopper');
-    await page.getByLabel('Expires').fill('90d');
-    await page.getByLabel('Label').fill('console test');
-    await page.getByRole('checkbox', { name: 'zurich' }).check();
-    await page.getByRole('button', { name: 'Create token' }).click();
+    await tabTo(page, 'Person');
+    await page.keyboard.type('Grace Hopper');
+    await tabTo(page, 'Expires');
+    await page.keyboard.type('90d');
+    await tabTo(page, 'Label');
+    await page.keyboard.type('console test');
+    await tabTo(page, 'zurich');
+    await page.keyboard.press('Space');
+    await tabTo(page, 'Create token');
+    await page.keyboard.press('Enter');
+    await page.locator('.admin-secret').waitFor();
     const secret = (await page.locator('.admin-secret').textContent()) ?? '';
     expect(await page.getByText('it will not be shown again').count()).toBe(1);
     expect(await page.getByRole('button', { name: 'Copy secret' }).count()).toBe(1);
     const id = (await page.locator('.notice code').first().textContent()) ?? '';
     await expectAccessible(page, 'token created');
     await screenshot(page, 'admin-tokens');
+    await expectFitsPhone(page, 'token created');
 
     const session = await fetch(`${c.origin}/v1/session`, { headers: { authorization: `Bearer ${secret}` } });
     expect(session.status).toBe(200);

@@ -10,10 +10,12 @@ import {
   type ConsoleHarness,
   consoleUnavailable,
   expectAccessible,
+  expectFitsPhone,
   PHONE,
   screenshot,
   signIn,
   startConsole,
+  tabTo,
   unexpectedProblems,
 } from './support/console-harness.js';
 
@@ -124,15 +126,11 @@ describe.skipIf(consoleUnavailable)('the legal desk', () => {
 
     const phone = await officer(PHONE);
     await expect.poll(() => countOf(phone.page, 'Received')).toBe('2');
-    const overflow = await phone.page.evaluate(
-      'document.documentElement.scrollWidth - document.documentElement.clientWidth',
-    );
-    expect(overflow).toBeLessThanOrEqual(0);
-    await expectAccessible(phone.page, 'legal queue at 390 px');
+    await expectFitsPhone(phone.page, 'legal queue');
     expect(phone.problems).toEqual([]);
   });
 
-  it('registers, verifies with four eyes, fulfils, and the package opens with the password shown once', async () => {
+  it('registers, verifies with four eyes from the keyboard, fulfils, and the package opens with the password shown once', async () => {
     const hash = randomBytes(16).toString('hex');
     const analyst = await c.h.token('analyst');
     const verdict = await c.h.app.inject({
@@ -175,19 +173,26 @@ describe.skipIf(consoleUnavailable)('the legal desk', () => {
     expect(await refusal.textContent()).toContain('INVALID_TRANSITION');
     expect(await refusal.textContent()).toContain('in_verification');
 
-    await a.page.getByLabel('Jurisdictions').fill('DE');
-    await a.page.getByLabel('Verification note').fill('court order checked');
-    await a.page.getByRole('button', { name: 'Propose verification' }).click();
+    // Propose, confirm and fulfil from the keyboard: Tab to each control, type, Enter or Space.
+    await tabTo(a.page, 'Jurisdictions');
+    await a.page.keyboard.type('DE');
+    await tabTo(a.page, 'Verification note');
+    await a.page.keyboard.type('court order checked');
+    await tabTo(a.page, 'Propose verification');
+    await a.page.keyboard.press('Enter');
     await a.page.getByText('A second legal officer must confirm it').waitFor();
     expect(await a.page.getByRole('button', { name: 'Confirm verification' }).count()).toBe(0);
 
     await b.page.reload();
-    await b.page.getByRole('button', { name: 'Confirm verification' }).click();
+    await b.page.getByRole('button', { name: 'Confirm verification' }).waitFor();
+    await tabTo(b.page, 'Confirm verification');
+    await b.page.keyboard.press('Enter');
     await b.page.getByRole('button', { name: 'Fulfil' }).waitFor();
     expect(await b.page.getByRole('button', { name: 'Start verification' }).count()).toBe(0);
     await expectAccessible(b.page, 'request page');
 
-    await b.page.getByRole('button', { name: 'Fulfil' }).click();
+    await tabTo(b.page, 'Fulfil');
+    await b.page.keyboard.press('Space');
     const secret = b.page.locator('.secret');
     await secret.waitFor();
     const password = ((await secret.textContent()) ?? '').trim();
@@ -208,6 +213,7 @@ describe.skipIf(consoleUnavailable)('the legal desk', () => {
     }
     await expectAccessible(b.page, 'request page, fulfilled');
     await screenshot(b.page, 'legal-request');
+    await expectFitsPhone(b.page, 'request page, fulfilled');
 
     const [download] = await Promise.all([
       b.page.waitForEvent('download'),
@@ -232,6 +238,8 @@ describe.skipIf(consoleUnavailable)('the legal desk', () => {
     await b.page.getByRole('button', { name: 'Download package' }).waitFor();
     expect(await b.page.locator('.secret').count()).toBe(0);
 
+    const stored = await c.h.app.inject({ url: `/v1/legal-requests/${id}`, headers: bearer(a.token) });
+    expect(stored.json(), stored.body).toMatchObject({ state: 'fulfilled' });
     expect(a.problems).toEqual([]);
     expect(unexpectedProblems(b.problems, [409])).toEqual([]);
   });
@@ -250,6 +258,7 @@ describe.skipIf(consoleUnavailable)('the legal desk', () => {
     expect(await page.getByLabel('Requester country').getAttribute('aria-invalid')).toBe('true');
     expect(await page.getByRole('alert').textContent()).toContain('INVALID_LEGAL_REQUEST');
     await expectAccessible(page, 'register form with an error');
+    await expectFitsPhone(page, 'register form with an error');
     expect(unexpectedProblems(problems, [400])).toEqual([]);
   });
 
@@ -277,7 +286,7 @@ describe.skipIf(consoleUnavailable)('the legal desk', () => {
     expect(problems).toEqual([]);
   });
 
-  it('rejects with a reason and withdraws, offering only what each state allows', async () => {
+  it('rejects with a reason and withdraws from the keyboard, offering only what each state allows', async () => {
     const seed = await c.h.token('legal');
     const toReject = await createByApi(seed, { receivedAt: '2026-03-02', reference: 'AZ reject' });
     const toWithdraw = await createByApi(seed, { receivedAt: '2026-03-02', reference: 'AZ withdraw' });
@@ -288,18 +297,34 @@ describe.skipIf(consoleUnavailable)('the legal desk', () => {
     // Received: no proposal to make or confirm, nothing to fulfil yet.
     const offered = await page.getByRole('region', { name: 'Actions' }).getByRole('button').allInnerTexts();
     expect(offered).toEqual(['Start verification', 'Withdraw', 'Reject']);
-    const reject = page.getByRole('form', { name: 'Reject' });
-    await reject.getByLabel('Reason').selectOption('out_of_scope');
-    await reject.getByLabel('Rejection note').fill('asks about a product we do not make');
-    await reject.getByRole('button', { name: 'Reject' }).click();
+    await expectFitsPhone(page, 'request page, received');
+    // The reason chosen by typing its first letters on the closed list, as a keyboard does.
+    await tabTo(page, 'Reason');
+    await page.keyboard.type('Out');
+    await tabTo(page, 'Rejection note');
+    await page.keyboard.type('asks about a product we do not make');
+    await tabTo(page, 'Reject');
+    await page.keyboard.press('Enter');
     await page.getByText('reason: out of scope').waitFor();
     expect(await page.getByRole('region', { name: 'Actions' }).count()).toBe(0);
     expect(await page.locator('.timeline').textContent()).toContain('asks about a product we do not make');
+    const rejected = await c.h.app.inject({
+      url: `/v1/legal-requests/${toReject.id}`,
+      headers: bearer(seed),
+    });
+    expect(rejected.json(), rejected.body).toMatchObject({ state: 'rejected', reason: 'out_of_scope' });
 
     await page.goto(`/console/legal/requests/${toWithdraw.id}`);
-    await page.getByRole('button', { name: 'Withdraw' }).click();
+    await page.getByRole('button', { name: 'Withdraw' }).waitFor();
+    await tabTo(page, 'Withdraw');
+    await page.keyboard.press('Enter');
     await page.locator('.badge', { hasText: 'Withdrawn' }).waitFor();
     expect(await page.getByRole('button', { name: 'Withdraw' }).count()).toBe(0);
+    const withdrawn = await c.h.app.inject({
+      url: `/v1/legal-requests/${toWithdraw.id}`,
+      headers: bearer(seed),
+    });
+    expect(withdrawn.json(), withdrawn.body).toMatchObject({ state: 'withdrawn' });
     expect(problems).toEqual([]);
   });
 
@@ -341,21 +366,7 @@ describe.skipIf(consoleUnavailable)('the legal desk', () => {
     await page.getByRole('button', { name: 'Import again' }).click();
     await page.getByText('Imported 2 request(s), 1 of them still open').waitFor();
     expect(await page.getByRole('button', { name: 'Import again' }).count()).toBe(0);
+    await expectFitsPhone(page, 'import page');
     expect(unexpectedProblems(problems, [400, 409])).toEqual([]);
   });
 });
-
-/** Presses Tab until the focused control is named `name` (its label or its text). */
-async function tabTo(page: Page, name: string): Promise<void> {
-  for (let i = 0; i < 80; i++) {
-    await page.keyboard.press('Tab');
-    const focused = (await page.evaluate(`(() => {
-      const element = document.activeElement;
-      if (element === null) return '';
-      const label = element.labels && element.labels[0];
-      return ((label ? label.textContent : element.textContent) || '').trim();
-    })()`)) as string;
-    if (focused === name) return;
-  }
-  throw new Error(`Tab never reached ${name}`);
-}

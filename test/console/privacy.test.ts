@@ -7,11 +7,13 @@ import {
   type ConsoleHarness,
   consoleUnavailable,
   expectAccessible,
+  expectFitsPhone,
   PHONE,
   refusalReport,
   screenshot,
   signIn,
   startConsole,
+  tabTo,
 } from './support/console-harness.js';
 
 /*
@@ -102,6 +104,11 @@ async function openDesk(viewport?: { width: number; height: number }) {
   return opened;
 }
 
+/** The id of the request whose page is open. */
+function erasureId(page: Page): string {
+  return /\/requests\/([^/?#]+)/.exec(page.url())![1]!;
+}
+
 function text(page: Page, selector: string): Promise<string> {
   return page
     .locator(selector)
@@ -135,11 +142,7 @@ describe.skipIf(consoleUnavailable)("the privacy officers' desk", () => {
 
     const phone = await openDesk(PHONE);
     await phone.page.locator('tbody tr').first().waitFor();
-    await expectAccessible(phone.page, 'privacy queue (phone)');
-    const overflow = await phone.page.evaluate(
-      'document.documentElement.scrollWidth - document.documentElement.clientWidth',
-    );
-    expect(overflow).toBeLessThanOrEqual(0);
+    await expectFitsPhone(phone.page, 'privacy queue');
     expect(phone.problems).toEqual([]);
   });
 
@@ -156,6 +159,7 @@ describe.skipIf(consoleUnavailable)("the privacy officers' desk", () => {
     expect(await text(page, '.field-invalid label')).toBe('Installation');
     expect(await page.getByLabel('Installation').getAttribute('aria-invalid')).toBe('true');
     await expectAccessible(page, 'new privacy request (refused)');
+    await expectFitsPhone(page, 'new privacy request (refused)');
 
     await page.getByLabel('Installation').focus();
     await page.keyboard.type(installation.id);
@@ -176,28 +180,36 @@ describe.skipIf(consoleUnavailable)("the privacy officers' desk", () => {
     expect(answer).toContain(`Site ${installation.site}`);
     expect(answer).not.toContain('{');
     await expectAccessible(page, 'privacy request with inventory');
+    await expectFitsPhone(page, 'privacy request with inventory');
     // The refused filing is the only thing the browser reported.
     await page.goto(`${page.url()}/receipt`);
     await page.getByText('This request has no receipt').waitFor();
     expect(problems).toEqual([REFUSED]);
   });
 
-  it('extends (a refused length shows the problem) and rejects with a Data Rights Protocol reason', async () => {
+  it('extends from the keyboard (a refused length shows the problem) and rejects with a Data Rights Protocol reason', async () => {
     const installation = await installationWithData('IT');
     const { id } = await fileByApi('erasure', installation.id, officer);
     const { page, problems } = await openDesk();
     await page.goto(`/console/privacy/requests/${id}`);
     await page.getByRole('heading', { name: 'Erasure request' }).waitFor();
     await expectAccessible(page, 'privacy request (received)');
+    await expectFitsPhone(page, 'privacy request (received)');
 
-    await page.getByLabel('More days').fill('90');
-    await page.getByLabel('Why more time is needed').fill('The user sent a second address.');
-    await page.getByRole('button', { name: 'Extend' }).click();
+    await tabTo(page, 'More days');
+    await page.keyboard.press('ControlOrMeta+A');
+    await page.keyboard.type('90');
+    await tabTo(page, 'Why more time is needed');
+    await page.keyboard.type('The user sent a second address.');
+    await tabTo(page, 'Extend');
+    await page.keyboard.press('Enter');
     await page.locator('.problem').first().waitFor();
     expect(await page.locator('.field-invalid label').first().textContent()).toBe('More days');
     expect(await text(page, '.problem')).toContain('days');
-    await page.getByLabel('More days').fill('14');
-    await page.getByRole('button', { name: 'Extend' }).click();
+    await tabTo(page, 'More days');
+    await page.keyboard.press('ControlOrMeta+A');
+    await page.keyboard.type('14');
+    await page.keyboard.press('Enter');
     await expect.poll(() => text(page, 'dl.facts')).toContain('14 days on 2026-03-02');
 
     await page.getByLabel('Reason', { exact: true }).selectOption('outside_jurisdiction');
@@ -227,7 +239,7 @@ describe.skipIf(consoleUnavailable)("the privacy officers' desk", () => {
     expect(problems).toEqual([]);
   });
 
-  it('takes an erasure from filing to its receipt, the proof checked in the browser', async () => {
+  it('takes an erasure from filing to its receipt, verified from the keyboard, the proof checked in the browser', async () => {
     const installation = await installationWithData('DE');
     const { page, problems } = await openDesk();
     await page.getByRole('link', { name: 'New request' }).click();
@@ -240,13 +252,21 @@ describe.skipIf(consoleUnavailable)("the privacy officers' desk", () => {
     await page.getByRole('heading', { name: 'Erasure request' }).waitFor();
     expect(await text(page, 'dl.facts .badge')).toBe('Received');
 
-    await page.getByLabel('How the identity was checked').fill('Signed form and ID card.');
-    await page.getByRole('button', { name: 'Verify' }).click();
+    await tabTo(page, 'How the identity was checked');
+    await page.keyboard.type('Signed form and ID card.');
+    await tabTo(page, 'Verify');
+    await page.keyboard.press('Enter');
     // The page asks again while the job works, until the erasure is completed.
     await page.getByRole('link', { name: 'Open the receipt' }).waitFor({ timeout: 60_000 });
     expect(await text(page, 'dl.facts')).toContain('Completed');
     expect(await text(page, 'dl.facts')).toContain('erased');
     await expectAccessible(page, 'privacy request (completed erasure)');
+    const verified = await c.h.app.inject({
+      url: `/v1/privacy-requests/${erasureId(page)}`,
+      headers: bearer(officer),
+    });
+    expect(verified.json(), verified.body).toMatchObject({ state: 'completed' });
+    expect(verified.json().verificationNote).toBe('Signed form and ID card.');
 
     await page.getByRole('link', { name: 'Open the receipt' }).click();
     await page.getByRole('heading', { name: 'Erasure receipt' }).waitFor();
@@ -260,6 +280,7 @@ describe.skipIf(consoleUnavailable)("the privacy officers' desk", () => {
     await page.getByText('Checkpoint signature verified in this browser').waitFor();
     await expectAccessible(page, 'erasure receipt');
     await screenshot(page, 'privacy-receipt');
+    await expectFitsPhone(page, 'erasure receipt');
     expect(problems).toEqual([]);
 
     // A receipt changed on the way: one proof hash altered, and the page says it does not add up.

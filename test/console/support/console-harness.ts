@@ -143,6 +143,71 @@ export async function screenshot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(dir, `${name}.png`), fullPage: false });
 }
 
+/**
+ * What "works at 390 pixels wide" means, checked on the page as it is now, resized to `PHONE`
+ * for the check and back to its own size after: the document does not scroll sideways; every
+ * control of the header and of the main content (link, button, field) lies within the screen,
+ * or inside a region that scrolls sideways on its own (a wide table); and axe-core finds no
+ * serious or critical violation at that width.
+ */
+export async function expectFitsPhone(page: Page, what: string): Promise<void> {
+  const before = page.viewportSize();
+  await page.setViewportSize(PHONE);
+  try {
+    const overflow = await page.evaluate(
+      'document.documentElement.scrollWidth - document.documentElement.clientWidth',
+    );
+    expect(overflow, `${what}: the page scrolls sideways at 390 px`).toBeLessThanOrEqual(0);
+    // A string, evaluated in the page: this file is compiled without the DOM's types.
+    const offScreen = (await page.evaluate(`(() => {
+      const width = document.documentElement.clientWidth;
+      const inScroller = (element) => {
+        for (let up = element.parentElement; up !== null; up = up.parentElement) {
+          const x = getComputedStyle(up).overflowX;
+          if (x === 'auto' || x === 'scroll') return true;
+        }
+        return false;
+      };
+      const controls = document.querySelectorAll(
+        'header a[href], header button, main a[href], main button, main input, main select, main textarea, main summary',
+      );
+      const out = [];
+      for (const element of controls) {
+        const box = element.getBoundingClientRect();
+        if (box.width === 0 && box.height === 0) continue;
+        if (getComputedStyle(element).visibility === 'hidden' || inScroller(element)) continue;
+        if (box.left < -0.5 || box.right > width + 0.5) {
+          const name = (element.getAttribute('aria-label') || element.textContent || element.getAttribute('name') || element.tagName).trim();
+          out.push(name + ' spans ' + Math.round(box.left) + ' to ' + Math.round(box.right) + ' px');
+        }
+      }
+      return out;
+    })()`)) as string[];
+    expect(offScreen, `${what}: controls off the screen at 390 px`).toEqual([]);
+    await expectAccessible(page, `${what} at 390 px`);
+  } finally {
+    if (before !== null) await page.setViewportSize(before);
+  }
+}
+
+/**
+ * Presses Tab until the focused control is named `name` (its label, or its text), as a person
+ * with a keyboard moves to it; fails if a whole round of the page never reaches it.
+ */
+export async function tabTo(page: Page, name: string): Promise<void> {
+  for (let i = 0; i < 80; i++) {
+    await page.keyboard.press('Tab');
+    const focused = (await page.evaluate(`(() => {
+      const element = document.activeElement;
+      if (element === null) return '';
+      const label = element.labels && element.labels[0];
+      return ((label ? label.textContent : element.getAttribute('aria-label') || element.textContent) || '').trim();
+    })()`)) as string;
+    if (focused === name) return;
+  }
+  throw new Error(`Tab never reached ${name}`);
+}
+
 /** Every keyboard-reachable control has a visible name, and Tab moves through them in order. */
 export async function tabStops(page: Page, count: number): Promise<string[]> {
   const names: string[] = [];
