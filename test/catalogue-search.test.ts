@@ -110,7 +110,7 @@ beforeAll(async () => {
     });
     expect(set.statusCode, set.body).toBe(200);
   }
-}, 60_000);
+}, 300_000);
 afterAll(() => h.close());
 
 describe('GET /v1/samples', () => {

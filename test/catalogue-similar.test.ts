@@ -94,7 +94,7 @@ beforeAll(async () => {
       .get('zurich')!
       .vault.recordFuzzyHashes(sample.bare, { tlsh: null, ssdeep: null }),
   ).toBe(true);
-}, 180_000);
+}, 300_000);
 afterAll(() => h?.close());
 
 const variantDistance = () => tlshDistance(parseTlsh(TRUE.tlsh)!, parseTlsh(TRUE_VARIANT.tlsh)!);

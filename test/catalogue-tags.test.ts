@@ -54,7 +54,7 @@ beforeAll(async () => {
   const both = randomBytes(300);
   atBoth = await upload(product, zurich.id, both);
   await upload(product, moscow.id, both);
-}, 60_000);
+}, 300_000);
 afterAll(() => h.close());
 
 describe('tags', () => {

@@ -148,7 +148,7 @@ beforeAll(async () => {
   instant = Date.parse('2026-04-02T08:00:00.000Z');
   ids.april = (await createToken('analyst', 'April Analyst')).id;
   await published();
-}, 180_000);
+}, 300_000);
 
 afterAll(async () => {
   await h?.close();

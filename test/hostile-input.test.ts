@@ -60,7 +60,7 @@ beforeAll(async () => {
     'tile/0/000',
   ];
   routes = await routesOf(h);
-}, 180_000);
+}, 300_000);
 afterAll(() => h.close());
 
 /** Every route of the OpenAPI document, with the roles it admits (found by asking it). */

@@ -178,7 +178,7 @@ describe('glasshouse keys rotate', () => {
       fileNames.set(installation.id, await node.vault.submissionsOf(installation.id));
     }
     await running.close();
-  }, 120_000);
+  }, 300_000);
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
   it('documents the steps in --help', () => {

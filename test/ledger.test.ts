@@ -119,7 +119,7 @@ beforeAll(async () => {
   for (const node of NODES) {
     firstCheckpoints.set(node, (await waitForPublished(server.baseUrl, dataDir, node)).text);
   }
-}, 120_000);
+}, 300_000);
 
 afterAll(async () => {
   await killAllServers();

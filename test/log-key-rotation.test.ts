@@ -120,7 +120,7 @@ describe('rotating a log key', () => {
 
   beforeAll(async () => {
     beforeRotation = await appendAndPublish(Date.now(), 3);
-  }, 60_000);
+  }, 300_000);
 
   describe('when rotate-key is killed after writing the new key, then after announcing it', () => {
     it('has announced nothing after the first kill, and signs with the old key alone', async () => {
@@ -181,7 +181,7 @@ describe('rotating a log key', () => {
     beforeAll(async () => {
       duringOverlap = await appendAndPublish(Date.now(), 2);
       afterOverlap = await appendAndPublish(Date.now() + 2 * HOUR_MS, 2);
-    }, 60_000);
+    }, 300_000);
 
     it('are signed by both keys during the overlap', () => {
       expect(signerNames(duringOverlap, oldKey)).toBe(1);

@@ -57,7 +57,7 @@ beforeAll(async () => {
     Buffer.concat([Buffer.from([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0]), streamOf('elf', 70_000)]),
   );
   tiny = await upload(zurich.id, Buffer.from('#!/bin/sh\necho hi\n'));
-}, 60_000);
+}, 300_000);
 afterAll(() => h.close());
 
 const get = (url: string, token = analystToken) => h.app.inject({ url, headers: bearer(token) });

@@ -46,7 +46,7 @@ beforeAll(async () => {
     port: 0,
     now,
   });
-}, 60_000);
+}, 300_000);
 
 afterAll(async () => {
   await api?.close();
@@ -390,13 +390,14 @@ describe('site API over mutual TLS', () => {
       const installationId = randomUUID();
       await zurich.site.admitInstallation(installationId, ACTOR);
       const bytes = Buffer.alloc(4 * MiB, 7);
-      const client = clientOf({ timeoutMs: 3000 });
-      const stored = await client.storeSample({
+      // Stored without the short timeout: only the reading is what this test times.
+      const stored = await clientOf({ timeoutMs: 60_000 }).storeSample({
         installationId,
         filename: 'slow.bin',
         product: 'endpoint-12',
         body: Readable.from([bytes]),
       });
+      const client = clientOf({ timeoutMs: 5000 });
       const stream = await client.openSamplePlaintext(stored.sha256);
       const chunks: Buffer[] = [];
       let paused = false;
@@ -404,7 +405,7 @@ describe('site API over mutual TLS', () => {
         chunks.push(chunk as Buffer);
         if (!paused) {
           paused = true;
-          await sleep(4500);
+          await sleep(6500);
         }
       }
       expect(Buffer.concat(chunks).equals(bytes)).toBe(true);

@@ -178,7 +178,7 @@ beforeAll(async () => {
     '--log-level',
     'fatal',
   ]);
-}, 120_000);
+}, 300_000);
 
 afterAll(async () => {
   await killAllCliProcesses();

@@ -14,7 +14,7 @@ describe.runIf(postgresAvailable())('a site on PostgreSQL', () => {
   let databases = 0;
   beforeAll(async () => {
     server = await startPostgres();
-  }, 60_000);
+  }, 300_000);
   afterAll(() => server?.stop());
 
   siteClientContract('SiteNode with its metadata on PostgreSQL', async () => {

@@ -56,7 +56,7 @@ beforeAll(async () => {
   });
   scratch = d.scratch;
   control = d.control;
-}, 120_000);
+}, 300_000);
 
 afterAll(async () => {
   await d?.close();

@@ -40,7 +40,7 @@ beforeAll(async () => {
   server = await startClickHouse();
   url = await server.createDatabase('crash');
   walDirectory = mkdtempSync(join(tmpdir(), 'glasshouse-clickhouse-crash-'));
-}, 120_000);
+}, 300_000);
 
 afterAll(async () => {
   for (const child of children) child.kill('SIGKILL');

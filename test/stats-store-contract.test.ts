@@ -76,7 +76,7 @@ const opened: StatsStore[] = [];
 
 beforeAll(async () => {
   if (clickhouseAvailable) clickhouse = await startClickHouse();
-}, 120_000);
+}, 300_000);
 
 afterEach(async () => {
   for (const store of opened.splice(0)) await store.close().catch(() => undefined);

@@ -289,7 +289,7 @@ describe.runIf(engines)('glasshouse storage migrate', () => {
       );
       before.checkpoints.set(node, readFileSync(file, 'utf8'));
     }
-  }, 120_000);
+  }, 300_000);
 
   afterAll(async () => {
     await Promise.all([postgres?.stop(), s3?.stop(), clickhouse?.stop()]);

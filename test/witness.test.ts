@@ -84,7 +84,7 @@ describe('glasshouse witness', () => {
       keys: [signer.verifierKey],
     });
     witness = await startWitness(data);
-  }, 60_000);
+  }, 300_000);
 
   afterAll(async () => {
     await killAllWitnesses();

@@ -46,7 +46,7 @@ describe('a deployment with a witness', () => {
     };
     writeFileSync(configFile, stringifyYaml(config));
     server = await startServer(dataDir);
-  }, 120_000);
+  }, 300_000);
 
   afterAll(async () => {
     await killAllServers();
