@@ -5,7 +5,12 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { tokenRoutes } from '../control/auth/token-routes.js';
 import { huntRoutes } from '../control/hunts/index.js';
 import { legalRoutes } from '../control/legal/legal-routes.js';
-import { type FastPath, LOOKUP_ROUTE, lookupFastPath } from '../control/lookup/lookup-fast-path.js';
+import {
+  BATCH_ROUTE,
+  type FastPath,
+  LOOKUP_ROUTE,
+  lookupFastPath,
+} from '../control/lookup/lookup-fast-path.js';
 import { LOOKUP_ROLES, lookupRoutes } from '../control/lookup/lookup-routes.js';
 import { verdictRoutes } from '../control/lookup/verdict-routes.js';
 import { privacyRoutes } from '../control/privacy/index.js';
@@ -139,7 +144,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       'POST /v1/events': glasshouse.config.stats.maxBatchBytes,
       'POST /v1/verdicts/import': glasshouse.config.lookup.maxImportBytes,
     },
-    unmetered: [`GET ${LOOKUP_ROUTE}`, 'POST /v1/lookup'],
+    unmetered: [`GET ${LOOKUP_ROUTE}`, `POST ${BATCH_ROUTE}`],
   });
   registerAuthentication(app, glasshouse.tokens, {
     installations: glasshouse.registry,
@@ -202,11 +207,17 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     verdicts: glasshouse.verdicts,
     maxBatch: glasshouse.config.lookup.maxBatch,
   });
+  const countBatch = {
+    200: metrics.recorder('POST', BATCH_ROUTE, 200),
+    413: metrics.recorder('POST', BATCH_ROUTE, 413),
+  };
   fastPath = lookupFastPath({
     index: () => glasshouse.verdicts.index,
     roles: LOOKUP_ROLES,
+    maxBatch: glasshouse.config.lookup.maxBatch,
     cachedRoleOf: (authorization) => glasshouse.tokens.authenticateCached(bearerToken(authorization))?.role,
     countAnswer: metrics.recorder('GET', LOOKUP_ROUTE, 200),
+    countBatch: (status, seconds) => countBatch[status](seconds),
     isClosing: () => closing,
     admits: limits.admits,
   });

@@ -32,6 +32,22 @@ const HEX_DIGIT = (() => {
   return table;
 })();
 
+/**
+ * The byte value of each pair of ASCII hex digits, indexed by `first << 8 | second` (either
+ * case); -1 for any pair that is not two hex digits. One load a digest byte where the digit
+ * table takes two and a shift (the batch look-up reads its body through this).
+ */
+const HEX_PAIR = (() => {
+  const table = new Int16Array(65536).fill(-1);
+  for (let high = 0; high < 128; high += 1) {
+    if (HEX_DIGIT[high]! < 0) continue;
+    for (let low = 0; low < 128; low += 1) {
+      if (HEX_DIGIT[low]! >= 0) table[(high << 8) | low] = (HEX_DIGIT[high]! << 4) | HEX_DIGIT[low]!;
+    }
+  }
+  return table;
+})();
+
 /** -1 for anything but a hex digit, a character past the text's end (NaN) included. */
 function hexDigit(code: number): number {
   return code < 128 ? HEX_DIGIT[code]! : -1;
@@ -92,6 +108,21 @@ export class DigestIndex {
       const low = hexDigit(text.charCodeAt(at + 1));
       if ((high | low) < 0) return false;
       out[i] = (high << 4) | low;
+    }
+    this.#fixPrefix();
+    return true;
+  }
+
+  /**
+   * {@link loadHex} from ASCII bytes: `bytes × 2` hex digits at `offset` of `source`, which
+   * must hold them all (the caller checks the line's length).
+   */
+  loadHexBytes(source: Uint8Array, offset: number): boolean {
+    const out = this.#queryBytes;
+    for (let i = 0, at = offset; i < this.bytes; i += 1, at += 2) {
+      const value = HEX_PAIR[(source[at]! << 8) | source[at + 1]!]!;
+      if (value < 0) return false;
+      out[i] = value;
     }
     this.#fixPrefix();
     return true;

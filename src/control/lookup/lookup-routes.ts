@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { errorResponses } from '../../http/schemas.js';
 import type { Role } from '../auth/roles.js';
-import { LookupError } from './lookup-errors.js';
+import { batchBodyLimit, batchTooLarge, NDJSON } from './lookup-batch.js';
 import { BatchItemView, HashParam, LookupAnswerView } from './lookup-schemas.js';
 import type { LookupAnswer } from './verdict-index.js';
 import type { VerdictService } from './verdict-service.js';
@@ -12,12 +12,9 @@ export interface LookupRoutesOptions {
   readonly maxBatch: number;
 }
 
-export const NDJSON = 'application/x-ndjson';
 /** Who may look hashes up (also what the single look-up's fast path admits). */
 export const LOOKUP_ROLES: readonly Role[] = ['product'];
 const JSON_TYPE = 'application/json; charset=utf-8';
-/** Room for the longest hash we answer for (a malformed one is echoed) and a line break. */
-const BYTES_PER_LINE = 160;
 
 /**
  * Hash look-ups for products, answered from the in-memory index. The batch route takes JSON
@@ -28,7 +25,8 @@ const BYTES_PER_LINE = 160;
 export const lookupRoutes: FastifyPluginAsyncTypebox<LookupRoutesOptions> = async (app, options) => {
   const { verdicts, maxBatch } = options;
 
-  // Most single look-ups are answered before they reach this route: see lookup-fast-path.ts.
+  // Most look-ups, single and text/plain batches, are answered before they reach these
+  // routes: see lookup-fast-path.ts.
   app.get(
     '/lookup/:hash',
     {
@@ -53,7 +51,7 @@ export const lookupRoutes: FastifyPluginAsyncTypebox<LookupRoutesOptions> = asyn
       config: { roles: LOOKUP_ROLES },
       // The hottest routes: per-request info lines would cost more than the look-up itself.
       logLevel: 'warn',
-      bodyLimit: Math.max(1 << 20, maxBatch * BYTES_PER_LINE),
+      bodyLimit: batchBodyLimit(maxBatch),
       schema: {
         summary: `Verdicts on up to ${maxBatch} hashes, in order: JSON, or text/plain (a hash a line) answered as NDJSON (line N answers line N, without the hash)`,
         tags: ['lookup'],
@@ -92,10 +90,4 @@ export const lookupRoutes: FastifyPluginAsyncTypebox<LookupRoutesOptions> = asyn
 
 function checkBatch(count: number, maxBatch: number): void {
   if (count > maxBatch) throw batchTooLarge(maxBatch);
-}
-
-function batchTooLarge(maxBatch: number): LookupError {
-  return new LookupError('BATCH_TOO_LARGE', `a batch may ask about at most ${maxBatch} hashes`, {
-    details: { limit: maxBatch },
-  });
 }

@@ -68,6 +68,22 @@ describe('VerdictIndex.answerLines', () => {
     );
   });
 
+  it('answers the same from the body as bytes as from its text, invalid UTF-8 included', () => {
+    const piece = fc.oneof(
+      line.map((text) => Buffer.from(text)),
+      fc.uint8Array({ maxLength: 8 }).map((bytes) => Buffer.from(bytes)),
+      fc.constantFrom(...['\n', '\r\n', '\r', '\xff', '\xe2\x82'].map((text) => Buffer.from(text, 'latin1'))),
+    );
+    fc.assert(
+      fc.property(fc.array(piece, { minLength: 1, maxLength: 30 }), (pieces) => {
+        const body = Buffer.concat(pieces);
+        const fromText = index.answerLines(body.toString('utf8'), 1000);
+        expect(index.answerLines(body, 1000)?.toString('utf8')).toBe(fromText?.toString('utf8'));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('refuses a batch of more lines than allowed, and answers one of exactly that many', () => {
     const body = known.slice(0, 5).join('\n');
     expect(index.answerLines(body, 4)).toBeUndefined();

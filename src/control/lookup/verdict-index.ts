@@ -34,24 +34,61 @@ const SEEN_CACHE = 4096;
 const seenSlot = (seconds: number) => Math.imul(seconds, 0x9e3779b1) >>> 20;
 const seenKeys = new Float64Array(SEEN_CACHE).fill(-1);
 const seenTexts: string[] = new Array<string>(SEEN_CACHE).fill('');
+/** The length of a first-seen time, `YYYY-MM-DDTHH:MM:SSZ` (ASCII: a character a byte). */
+const SEEN_LENGTH = 20;
+/** The same texts as bytes, SEEN_LENGTH a slot, for the batch answer. */
+const seenBytes = new Uint8Array(SEEN_CACHE * SEEN_LENGTH);
 
-function seenText(seconds: number): string {
+function seenSlotOf(seconds: number): number {
   const slot = seenSlot(seconds);
   if (seenKeys[slot] !== seconds) {
     seenKeys[slot] = seconds;
-    seenTexts[slot] = formatSeenTime(seconds);
+    const text = formatSeenTime(seconds);
+    seenTexts[slot] = text;
+    for (let i = 0; i < SEEN_LENGTH; i += 1) seenBytes[slot * SEEN_LENGTH + i] = text.charCodeAt(i);
   }
-  return seenTexts[slot]!;
+  return slot;
 }
 
-/** The length of a first-seen time, `YYYY-MM-DDTHH:MM:SSZ` (ASCII: a character a byte). */
-const SEEN_LENGTH = 20;
+function seenText(seconds: number): string {
+  return seenTexts[seenSlotOf(seconds)]!;
+}
 
-/** Writes the first-seen time of `seconds` at `at` of `out`; returns where it ends. */
-function writeSeen(out: Uint8Array, at: number, seconds: number): number {
-  const text = seenText(seconds);
-  for (let i = 0; i < SEEN_LENGTH; i += 1) out[at + i] = text.charCodeAt(i);
-  return at + SEEN_LENGTH;
+/** Writes the first-seen time of `seconds` and the line's end (`"}` LF) at `at`; returns where it ends. */
+function writeSeenEnd(out: Uint8Array, at: number, seconds: number): number {
+  const from = seenSlotOf(seconds) * SEEN_LENGTH;
+  for (let i = 0; i < SEEN_LENGTH; i += 1) out[at + i] = seenBytes[from + i]!;
+  out[at + SEEN_LENGTH] = QUOTE;
+  out[at + SEEN_LENGTH + 1] = CLOSE_BRACE;
+  out[at + SEEN_LENGTH + 2] = LF;
+  return at + SEEN_LENGTH + 3;
+}
+
+/**
+ * Copies `piece` into `out` at `at`; returns where it ends. A loop: the pieces are tens of
+ * bytes, for which `set` costs more in its call than in copying.
+ */
+function copyInto(out: Uint8Array, at: number, piece: Uint8Array): number {
+  const length = piece.length;
+  for (let i = 0; i < length; i += 1) out[at + i] = piece[i]!;
+  return at + length;
+}
+
+/**
+ * The length of the line at `start` when it is 32, 40 or 64 bytes followed by its end (LF,
+ * CR LF, or a CR or nothing at the body's end); 0 when none is. Whether those bytes are hex
+ * digits (and so hold no LF) is for the caller to check.
+ */
+function digestLineLength(bytes: Uint8Array, start: number, end: number): number {
+  for (const length of DIGEST_LINE_LENGTHS) {
+    const at = start + length;
+    if (at > end) return 0;
+    if (at === end) return length;
+    const byte = bytes[at];
+    if (byte === LF) return length;
+    if (byte === CR && (at + 1 === end || bytes[at + 1] === LF)) return length;
+  }
+  return 0;
 }
 
 const MALFORMED_DETAIL = 'expected an MD5, SHA-1 or SHA-256 digest in hex';
@@ -59,15 +96,16 @@ const THREAT_MASK = 0x3fffffff;
 const UNKNOWN_MEMBERS = '"verdict":"unknown","threat":null,"firstSeen":null';
 const UNKNOWN_LINE = `{${UNKNOWN_MEMBERS}}\n`;
 
-/** Pre-encoded pieces of a batch answer's lines (see {@link VerdictIndex.answerLines}). */
+/** Pre-encoded unknown line of a batch answer (see {@link VerdictIndex.answerLines}). */
 const UNKNOWN_LINE_BYTES = Buffer.from(UNKNOWN_LINE);
-const VERDICT_HEAD_BYTES = VERDICT_BY_CODE.map((name) => Buffer.from(`{"verdict":"${name}","threat":`));
-const SEEN_HEAD_BYTES = Buffer.from(',"firstSeen":"');
-const LINE_END_BYTES = Buffer.from('"}\n');
-const NULL_BYTES = Buffer.from('null');
-/** Room for a known hash's line but its threat name (which is measured): head, seen time, ends. */
+/** Room for a line but its head (which is measured): the unknown line, or a seen time and end. */
 const LINE_ROOM = 96;
 const CR = 0x0d;
+const LF = 0x0a;
+const QUOTE = 0x22;
+const CLOSE_BRACE = 0x7d;
+/** Hex lengths of MD5, SHA-1 and SHA-256, shortest first. */
+const DIGEST_LINE_LENGTHS = [32, 40, 64] as const;
 
 /**
  * The look-up side: one {@link DigestIndex} per hash kind, and the threat-name table the
@@ -79,8 +117,11 @@ export class VerdictIndex implements IndexSink {
   readonly #threats: string[] = [''];
   /** JSON text of each threat name (`null` for none), ready for the NDJSON answer. */
   readonly #threatJson: string[] = ['null'];
-  /** The same as UTF-8 bytes, encoded on first use by a batch answer. */
-  readonly #threatBytes: (Buffer | undefined)[] = [NULL_BYTES];
+  /**
+   * The start of a known hash's NDJSON line, `{"verdict":…,"threat":…,"firstSeen":"`, as
+   * UTF-8 bytes per threat id × 4 + verdict code, encoded on first use by a batch answer.
+   */
+  #lineHeads: (Uint8Array | undefined)[] = [];
 
   constructor(counts: Readonly<Record<VerdictHashKind, number>> = { md5: 0, sha1: 0, sha256: 0 }) {
     this.#tables = {
@@ -104,11 +145,12 @@ export class VerdictIndex implements IndexSink {
   }
 
   addThreats(threats: readonly { id: number; name: string }[]): void {
+    // A renamed threat changes the heads built from it: build them again on use.
+    if (threats.length > 0) this.#lineHeads = [];
     for (const { id, name } of threats) {
       if (id > MAX_THREAT_ID) throw new RangeError('too many threat names for the index');
       this.#threats[id] = name;
       this.#threatJson[id] = name === '' ? 'null' : JSON.stringify(name);
-      this.#threatBytes[id] = undefined;
     }
   }
 
@@ -161,48 +203,50 @@ export class VerdictIndex implements IndexSink {
 
   /**
    * The NDJSON answer to a text/plain batch, as bytes: the same lines {@link lookupLine} gives
-   * for each line of `text` (split at LF, one CR before it dropped, a final line break starting
+   * for each line of `body` (split at LF, one CR before it dropped, a final line break starting
    * no empty line), written from pre-encoded pieces into one Buffer: no string and no object
-   * per hash, and one write for the socket. `undefined` when `text` holds more than `maxLines`
-   * lines.
+   * per hash, and one write for the socket. `undefined` when `body` holds more than `maxLines`
+   * lines. Read as bytes (the fast path hands over the request body as it came); text is
+   * encoded as UTF-8 first, and a malformed line is decoded again to be echoed.
    */
-  answerLines(text: string, maxLines: number): Buffer | undefined {
-    let out: Buffer = Buffer.allocUnsafe(Math.ceil(text.length / 65 + 1) * LINE_ROOM);
+  answerLines(body: string | Buffer, maxLines: number): Buffer | undefined {
+    const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+    const end = bytes.length;
+    let out: Buffer = Buffer.allocUnsafe(Math.ceil(end / 65 + 1) * LINE_ROOM);
     let at = 0;
     let lines = 0;
-    const end = text.length;
     for (let start = 0; start < end; ) {
-      let next = text.indexOf('\n', start);
-      if (next < 0) next = end;
-      const stop = next > start && text.charCodeAt(next - 1) === CR ? next - 1 : next;
+      // Most lines are a digest: try each length's line end before searching for the break.
+      const length = digestLineLength(bytes, start, end);
+      let table = length === 0 ? undefined : this.#tableForLength(length);
+      let next: number;
+      let stop: number;
+      if (table?.loadHexBytes(bytes, start)) {
+        stop = start + length;
+        next = stop < end && bytes[stop] === CR ? stop + 1 : stop;
+      } else {
+        table = undefined;
+        next = bytes.indexOf(LF, start);
+        if (next < 0) next = end;
+        stop = next > start && bytes[next - 1] === CR ? next - 1 : next;
+      }
       lines += 1;
       if (lines > maxLines) return undefined;
-      const table = this.#tableForLength(stop - start);
-      if (table === undefined || !table.loadHex(text, start)) {
-        const line = Buffer.from(this.lookupLine(text.slice(start, stop)));
+      if (table === undefined) {
+        const line = Buffer.from(this.lookupLine(bytes.toString('utf8', start, stop)));
         if (out.length - at < line.length) out = grown(out, at, line.length);
-        out.set(line, at);
-        at += line.length;
+        at += line.copy(out, at);
       } else {
         const slot = table.findLoaded();
+        if (out.length - at < LINE_ROOM) out = grown(out, at, LINE_ROOM);
         if (slot < 0) {
-          if (out.length - at < UNKNOWN_LINE_BYTES.length) out = grown(out, at, UNKNOWN_LINE_BYTES.length);
-          out.set(UNKNOWN_LINE_BYTES, at);
-          at += UNKNOWN_LINE_BYTES.length;
+          at = copyInto(out, at, UNKNOWN_LINE_BYTES);
         } else {
           const value = table.valueAt(slot);
-          const threatId = value & THREAT_MASK;
-          const threat = this.#threatBytes[threatId] ?? this.#encodeThreat(threatId);
-          if (out.length - at < LINE_ROOM + threat.length) out = grown(out, at, LINE_ROOM + threat.length);
-          const head = VERDICT_HEAD_BYTES[value >>> 30]!;
-          out.set(head, at);
-          at += head.length;
-          out.set(threat, at);
-          at += threat.length;
-          out.set(SEEN_HEAD_BYTES, at);
-          at = writeSeen(out, at + SEEN_HEAD_BYTES.length, table.firstSeenAt(slot));
-          out.set(LINE_END_BYTES, at);
-          at += LINE_END_BYTES.length;
+          const key = (value & THREAT_MASK) * 4 + (value >>> 30);
+          const head = this.#lineHeads[key] ?? this.#encodeLineHead(key);
+          if (out.length - at < LINE_ROOM + head.length) out = grown(out, at, LINE_ROOM + head.length);
+          at = writeSeenEnd(out, copyInto(out, at, head), table.firstSeenAt(slot));
         }
       }
       start = next + 1;
@@ -210,10 +254,13 @@ export class VerdictIndex implements IndexSink {
     return out.subarray(0, at);
   }
 
-  #encodeThreat(id: number): Buffer {
-    const bytes = Buffer.from(this.#threatJson[id] ?? 'null');
-    this.#threatBytes[id] = bytes;
-    return bytes;
+  /** The line head of a threat id × 4 + verdict code, kept for the next line. */
+  #encodeLineHead(key: number): Uint8Array {
+    const head = Buffer.from(
+      `{"verdict":"${VERDICT_BY_CODE[key % 4]}","threat":${this.#threatJson[Math.floor(key / 4)] ?? 'null'},"firstSeen":"`,
+    );
+    this.#lineHeads[key] = head;
+    return head;
   }
 
   /**
