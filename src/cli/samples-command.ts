@@ -1,7 +1,7 @@
-import { type Command, InvalidArgumentError, Option } from 'commander';
-import { GlasshouseError } from '../shared/errors.js';
-import { UsageError } from './failure.js';
+import { type Command, Option } from 'commander';
 import { action, printResult } from './output.js';
+import { registerSampleNotes } from './sample-notes-command.js';
+import { parseCount, requestJson } from './server-client.js';
 
 interface SearchOptions {
   readonly url: string;
@@ -116,7 +116,7 @@ export function registerSamples(program: Command): void {
           const value = options[name];
           if (value !== undefined) params.set(name, String(value));
         }
-        const page = await getJson<SearchPage>(options, '/v1/samples', params);
+        const page = await requestJson<SearchPage>(options, '/v1/samples', { params });
         printResult(options.json === true, page, () => describePage(page));
       }),
     );
@@ -131,7 +131,10 @@ export function registerSamples(program: Command): void {
     .option('--json', 'print JSON')
     .action(
       action(async (hash: string, options: ShowOptions) => {
-        const sample = await getJson<SampleDescription>(options, `/v1/samples/${encodeURIComponent(hash)}`);
+        const sample = await requestJson<SampleDescription>(
+          options,
+          `/v1/samples/${encodeURIComponent(hash)}`,
+        );
         printResult(options.json === true, sample, () => describeSample(sample));
       }),
     );
@@ -153,32 +156,17 @@ export function registerSamples(program: Command): void {
         const params = new URLSearchParams();
         if (options.maxDistance !== undefined) params.set('maxDistance', String(options.maxDistance));
         if (options.limit !== undefined) params.set('limit', String(options.limit));
-        const page = await getJson<SimilarPage>(
+        const page = await requestJson<SimilarPage>(
           options,
           `/v1/samples/${encodeURIComponent(hash)}/similar`,
-          params,
+          {
+            params,
+          },
         );
         printResult(options.json === true, page, () => describeSimilar(page));
       }),
     );
-}
-
-async function getJson<T>(options: ShowOptions, path: string, params?: URLSearchParams): Promise<T> {
-  if (options.token === undefined || options.token === '') {
-    throw new UsageError('give a token: --token or $GLASSHOUSE_TOKEN');
-  }
-  const url = new URL(path, options.url);
-  if (params !== undefined) url.search = params.toString();
-  const response = await fetch(url, { headers: { authorization: `Bearer ${options.token}` } });
-  const text = await response.text();
-  const parsed = (text === '' ? {} : JSON.parse(text)) as Record<string, unknown>;
-  if (!response.ok) {
-    throw new GlasshouseError(
-      String(parsed.code ?? `HTTP_${response.status}`),
-      String(parsed.detail ?? text),
-    );
-  }
-  return parsed as unknown as T;
+  registerSampleNotes(samples);
 }
 
 function describeSample(sample: SampleDescription): string {
@@ -232,10 +220,4 @@ function describePage(page: SearchPage): string {
   if (page.unavailableSites.length > 0) lines.push(`unavailable: ${page.unavailableSites.join(', ')}`);
   if (page.next !== null) lines.push(`next page: --cursor ${page.next}`);
   return lines.join('\n');
-}
-
-function parseCount(text: string): number {
-  const value = Number(text);
-  if (!Number.isSafeInteger(value) || value < 0) throw new InvalidArgumentError('a whole number');
-  return value;
 }
