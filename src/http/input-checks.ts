@@ -24,8 +24,9 @@ export function registerInputChecks(app: FastifyInstance): void {
     if (request.body === undefined && request.routeOptions.schema?.body !== undefined) {
       throw new HttpError('MISSING_BODY', 'this route needs a body, sent with its content type');
     }
-    checkFlat(request.query, 'querystring');
-    checkFlat(request.params, 'params');
+    const schema = request.routeOptions.schema;
+    checkFlat(request.query, 'querystring', schema?.querystring);
+    checkFlat(request.params, 'params', schema?.params);
     // A JSON text may be a bare string ("Evil\ud800"), which routes without a body ignore.
     if (isJsonValue(request.body) || (typeof request.body === 'string' && isJson(request))) {
       checkJson(request.body);
@@ -36,16 +37,45 @@ export function registerInputChecks(app: FastifyInstance): void {
   });
 }
 
-function checkFlat(values: unknown, part: string): void {
+function checkFlat(values: unknown, part: string, schema: unknown): void {
   if (values === null || typeof values !== 'object') return;
   for (const [name, value] of Object.entries(values)) {
+    const numeric = isNumericSchema(propertyOf(schema, name));
     for (const text of [name, ...(Array.isArray(value) ? value : [value])]) {
       if (typeof text === 'string') {
         refuseFault(text, `${part}/${name}`);
-        refuseInfinity(text, `${part}/${name}`);
+        if (numeric) refuseInfinity(text, `${part}/${name}`);
       }
     }
   }
+}
+
+/** The schema of one member of an object schema (`properties`), if it declares one. */
+function propertyOf(schema: unknown, name: string): unknown {
+  if (schema === null || typeof schema !== 'object') return undefined;
+  const properties = (schema as { properties?: unknown }).properties;
+  if (properties === null || typeof properties !== 'object' || !Object.hasOwn(properties, name))
+    return undefined;
+  return (properties as Record<string, unknown>)[name];
+}
+
+/**
+ * Whether a member's schema lets Ajv coerce its text to a number (itself, an array of it, or
+ * one branch of a union). Only those can become Infinity: an identifier such as the token id
+ * `3e9918671381` is text, whatever it looks like.
+ */
+function isNumericSchema(schema: unknown): boolean {
+  if (schema === null || typeof schema !== 'object') return false;
+  const { type, items, anyOf, oneOf } = schema as {
+    type?: unknown;
+    items?: unknown;
+    anyOf?: unknown;
+    oneOf?: unknown;
+  };
+  const types = Array.isArray(type) ? type : [type];
+  if (types.includes('number') || types.includes('integer')) return true;
+  if (isNumericSchema(items)) return true;
+  return [anyOf, oneOf].some((branches) => Array.isArray(branches) && branches.some(isNumericSchema));
 }
 
 /** Walks the body without recursion, so a hostile depth cannot exhaust the stack. */
