@@ -1,13 +1,12 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { openCosignatures, parseCosignerVerifierKey } from '../src/ledger/note/index.js';
 import { runCli } from './support/cli.js';
 import { runCliAsync } from './support/ledger.js';
 import { killAllServers, type ServerProcess, startServer } from './support/server-process.js';
-import { killAllWitnesses, startWitness, type WitnessProcess } from './support/witness-process.js';
+import { killAllWitnesses, type WitnessProcess, witnessDeployment } from './support/witness-process.js';
 
 /**
  * A real deployment (`glasshouse up`) whose control log is witnessed by a real witness
@@ -24,27 +23,7 @@ describe('a deployment with a witness', () => {
   beforeAll(async () => {
     expect(runCli(['init', '--data', dataDir]).status).toBe(0);
     logKey = runCli(['ledger', 'key', '--data', dataDir]).stdout.trim();
-    const witnessData = join(dir, 'witness');
-    runCli(['witness', 'key', '--data', witnessData, '--name', 'witness.test/w1']);
-    expect(runCli(['witness', 'add-log', '--data', witnessData, '--key', logKey]).status).toBe(0);
-    // A witness that never hears of the deployment: its cosignature is never there.
-    absent = runCli([
-      'witness',
-      'key',
-      '--data',
-      join(dir, 'absent'),
-      '--name',
-      'witness.test/absent',
-    ]).stdout.trim();
-    witness = await startWitness(witnessData);
-
-    const configFile = join(dataDir, 'config.yaml');
-    const config = parseYaml(readFileSync(configFile, 'utf8')) as { ledger?: Record<string, unknown> };
-    config.ledger = {
-      ...config.ledger,
-      witnesses: [{ name: 'witness.test/w1', key: witness.key, url: witness.url }],
-    };
-    writeFileSync(configFile, stringifyYaml(config));
+    ({ witness, absentKey: absent } = await witnessDeployment(dataDir, dir, logKey));
     server = await startServer(dataDir);
   }, 300_000);
 

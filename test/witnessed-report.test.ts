@@ -1,13 +1,12 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import type { Report } from '../src/control/reports/report.js';
 import { runCli } from './support/cli.js';
 import { runCliAsync } from './support/ledger.js';
 import { killAllServers, type ServerProcess, startServer } from './support/server-process.js';
-import { killAllWitnesses, startWitness, type WitnessProcess } from './support/witness-process.js';
+import { killAllWitnesses, type WitnessProcess, witnessDeployment } from './support/witness-process.js';
 
 /**
  * A published report of a deployment whose control log a real witness process cosigns: the
@@ -39,25 +38,7 @@ describe('a published report of a witnessed deployment', () => {
     );
     expect(runCli(['legal', 'import', history, '--data', dataDir]).status).toBe(0);
     expect(runCli(['report', 'publish', '2021', '--data', dataDir]).status).toBe(0);
-    const witnessData = join(dir, 'witness');
-    runCli(['witness', 'key', '--data', witnessData, '--name', 'witness.test/w1']);
-    expect(runCli(['witness', 'add-log', '--data', witnessData, '--key', logKey]).status).toBe(0);
-    absent = runCli([
-      'witness',
-      'key',
-      '--data',
-      join(dir, 'absent'),
-      '--name',
-      'witness.test/absent',
-    ]).stdout.trim();
-    witness = await startWitness(witnessData);
-    const configFile = join(dataDir, 'config.yaml');
-    const config = parseYaml(readFileSync(configFile, 'utf8')) as { ledger?: Record<string, unknown> };
-    config.ledger = {
-      ...config.ledger,
-      witnesses: [{ name: 'witness.test/w1', key: witness.key, url: witness.url }],
-    };
-    writeFileSync(configFile, stringifyYaml(config));
+    ({ witness, absentKey: absent } = await witnessDeployment(dataDir, dir, logKey));
     server = await startServer(dataDir);
     const text = await (await fetch(`${server.baseUrl}/reports/2021/report.json`)).text();
     writeFileSync(reportFile, text);

@@ -1,5 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { CLI_ENTRY, REPO_ROOT } from './cli.js';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { CLI_ENTRY, REPO_ROOT, runCli } from './cli.js';
 
 const READY_TIMEOUT_MS = 30_000;
 const running = new Set<ChildProcess>();
@@ -73,4 +76,41 @@ export async function killAllWitnesses(): Promise<void> {
       await exited;
     }),
   );
+}
+
+/**
+ * A witness (`witness.test/w1`, data under `dir/witness`) that follows the log whose verifier
+ * key is `logKey`, started and named in `dataDir`'s `ledger.witnesses`; and the key of a
+ * witness (`witness.test/absent`) that never hears of the deployment, so its cosignature is
+ * never there. Call before the server starts, which reads the witnesses from its config.
+ *
+ * @example
+ * const { witness, absentKey } = await witnessDeployment(dataDir, dir, logKey);
+ */
+export async function witnessDeployment(
+  dataDir: string,
+  dir: string,
+  logKey: string,
+): Promise<{ witness: WitnessProcess; absentKey: string }> {
+  const witnessData = join(dir, 'witness');
+  runCli(['witness', 'key', '--data', witnessData, '--name', 'witness.test/w1']);
+  const added = runCli(['witness', 'add-log', '--data', witnessData, '--key', logKey]);
+  if (added.status !== 0) throw new Error(`witness add-log failed: ${added.stderr}`);
+  const absentKey = runCli([
+    'witness',
+    'key',
+    '--data',
+    join(dir, 'absent'),
+    '--name',
+    'witness.test/absent',
+  ]).stdout.trim();
+  const witness = await startWitness(witnessData);
+  const configFile = join(dataDir, 'config.yaml');
+  const config = parseYaml(readFileSync(configFile, 'utf8')) as { ledger?: Record<string, unknown> };
+  config.ledger = {
+    ...config.ledger,
+    witnesses: [{ name: 'witness.test/w1', key: witness.key, url: witness.url }],
+  };
+  writeFileSync(configFile, stringifyYaml(config));
+  return { witness, absentKey };
 }
